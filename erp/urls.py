@@ -1,0 +1,39 @@
+"""URLs of a tenant host (acme.localhost)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from erp.health import healthz
+from tenants.accounts import api as accounts_api
+from tenants.accounts import views as accounts
+
+api_v1 = [
+    path("me/", accounts_api.me, name="me"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("", accounts.home, name="home"),
+    path("login/", accounts.LoginView.as_view(), name="login"),
+    path("logout/", accounts.auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", accounts.password_reset, name="password_reset"),
+    path("password-reset/sent/", accounts.password_reset_done, name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", accounts.password_reset_confirm, name="password_reset_confirm"),
+    path("password-reset/done/", accounts.password_reset_complete, name="password_reset_complete"),
+    path("account/", accounts.account, name="account"),
+    path("account/token/", accounts.account_token_create, name="account_token_create"),
+    path("account/token/revoke/", accounts.account_token_revoke, name="account_token_revoke"),
+    path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include((api_v1, "api"))),
+    path("", include("orders.urls")),
+    path("", include("channels.urls")),
+    path("", include("inventory.urls")),
+    path("", include("suppliers.urls")),
+    path("", include("settlement.urls")),
+]
+
+handler403 = "erp.errors.forbidden"
+handler404 = "erp.errors.not_found"
+handler500 = "erp.errors.server_error"

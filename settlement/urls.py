@@ -1,0 +1,17 @@
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from erp.pages import placeholder_page
+
+app_name = "settlement"
+urlpatterns = [
+    path(
+        "settlement/",
+        placeholder_page(
+            area="finance",
+            title=_("Settlement"),
+            description=_("Month close, supplier statements and payout reconciliation will be here."),
+        ),
+        name="index",
+    ),
+]

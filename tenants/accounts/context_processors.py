@@ -1,0 +1,24 @@
+from django.utils.translation import gettext_lazy as _
+
+from tenants.accounts.selectors import profile_for
+
+# (url name, label, area) in the order the navigation shows them.
+NAVIGATION = [
+    ("orders:dashboard", _("Dashboard"), "console"),
+    ("orders:list", _("Orders"), "console"),
+    ("channels:stores", _("Stores"), "console"),
+    ("inventory:products", _("Products"), "console"),
+    ("suppliers:list", _("Suppliers"), "console"),
+    ("orders:routing", _("Routing"), "console"),
+    ("settlement:index", _("Settlement"), "finance"),
+    ("suppliers:portal_dispatches", _("Dispatches"), "portal"),
+    ("suppliers:portal_statements", _("Statements"), "portal"),
+]
+
+
+def navigation(request):
+    profile = profile_for(getattr(request, "user", None))
+    if profile is None or getattr(request, "tenant", None) is None:
+        return {"nav_items": [], "profile": profile}
+    items = [(name, label) for name, label, area in NAVIGATION if profile.can_enter(area)]
+    return {"nav_items": items, "profile": profile}

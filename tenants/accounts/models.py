@@ -1,0 +1,51 @@
+"""Users live in their tenant's schema; a Profile gives each one role."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    OPERATOR = "operator", _("Operator")
+    FINANCE = "finance", _("Finance")
+    SUPPLIER = "supplier", _("Supplier")
+
+
+# Who may enter which area. The views and API views name an area, never a role list.
+AREA_ROLES: dict[str, frozenset[str]] = {
+    "console": frozenset({Role.OWNER, Role.OPERATOR}),
+    "finance": frozenset({Role.OWNER, Role.FINANCE}),
+    "portal": frozenset({Role.SUPPLIER}),
+    "admin": frozenset({Role.OWNER}),
+    "account": frozenset({Role.OWNER, Role.OPERATOR, Role.FINANCE, Role.SUPPLIER}),
+}
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    # A supplier user sees this supplier's work and nothing else.
+    supplier = models.ForeignKey(
+        "suppliers.Supplier", null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=[r.value for r in Role]), name="profile_role_valid"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(role="supplier", supplier__isnull=False)
+                    | (~models.Q(role="supplier") & models.Q(supplier__isnull=True))
+                ),
+                name="profile_supplier_iff_supplier_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role})"
+
+    def can_enter(self, area: str) -> bool:
+        return self.role in AREA_ROLES[area]

@@ -1,0 +1,85 @@
+"""Users, roles and API tokens inside one tenant schema."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
+
+from tenants.accounts.models import Profile, Role
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+@transaction.atomic
+def user_create(
+    *, email: str, password: str, role: str, name: str = "", supplier=None, check_password: bool = True
+) -> User:
+    """Create a user with a role. The e-mail is the login and is unique per tenant.
+
+    Raises ValidationError for a bad e-mail, a weak password, an unknown role or
+    a supplier user without a supplier.
+    """
+    email = normalise_email(email)
+    validate_email(email)
+    if role not in Role.values:
+        raise ValidationError(_("Unknown role %(role)s.") % {"role": role})
+    if (role == Role.SUPPLIER) != (supplier is not None):
+        raise ValidationError(_("A supplier user must be linked to exactly one supplier."))
+    if User.objects.filter(username=email).exists():
+        raise ValidationError(_("A user with this e-mail already exists."))
+    user = User(username=email, email=email, first_name=name[:150])
+    if check_password:
+        validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    Profile.objects.create(user=user, role=role, supplier=supplier)
+    return user
+
+
+def token_create(*, user: User) -> str:
+    """Issue a new API token for the user, replacing the old one. Returns the key (shown once)."""
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        return Token.objects.create(user=user).key
+
+
+def token_revoke(*, user: User) -> bool:
+    deleted, _rows = Token.objects.filter(user=user).delete()
+    return bool(deleted)
+
+
+def password_reset_send(*, user_id: int, domain: str, use_https: bool) -> bool:
+    """E-mail the user a one-time link to choose a new password, on their tenant's host.
+
+    Returns False (and sends nothing) for a user who no longer exists or is inactive.
+    Safe to run twice: each run sends a fresh, equally valid link.
+    """
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return False
+    context = {
+        "email": user.email,
+        "domain": domain,
+        "site_name": domain,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "user": user,
+        "token": default_token_generator.make_token(user),
+        "protocol": "https" if use_https else "http",
+    }
+    subject = "".join(render_to_string("accounts/password_reset_subject.txt", context).splitlines())
+    body = render_to_string("accounts/password_reset_email.txt", context)
+    send_mail(subject, body, None, [user.email])
+    return True

@@ -1,0 +1,92 @@
+"""Benchmark harness: `make bench [BENCH=prefix]`.
+
+Prints one JSON object per figure on stdout and nothing else (progress and
+logs go to stderr). Runs against its own database, ``<name>_bench``, on the
+same server as the project's, so the development data is never touched.
+
+A benchmark module is ``tests/bench/bench_*.py`` with functions
+``bench_*()`` decorated by ``@figures("name", …)``; each returns a list of
+dicts with at least name, value and unit (and, where there is one, baseline
+and baseline_name measured in the same run).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def _bench_database_url() -> str:
+    from erp import runtime
+
+    base = os.environ.get("DATABASE_URL") or runtime.database_url()
+    parsed = urlparse(base)
+    name = parsed.path.lstrip("/") + "_bench"
+    import psycopg2
+
+    conn = psycopg2.connect(
+        host=parsed.hostname,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        dbname="postgres",
+    )
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cur.fetchone() is None:
+            cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return urlunparse(parsed._replace(path="/" + name))
+
+
+def _setup() -> None:
+    os.environ["DATABASE_URL"] = _bench_database_url()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate_schemas", shared=True, verbosity=0, stdout=sys.stderr)
+    call_command("migrate_schemas", tenant=True, verbosity=0, stdout=sys.stderr)
+    call_command("ensure_template", verbosity=0, stdout=sys.stderr)
+
+
+def figures(*names: str):
+    def mark(fn):
+        fn.figure_names = names
+        return fn
+
+    return mark
+
+
+def main(argv: list[str]) -> int:
+    prefix = argv[1] if len(argv) > 1 else ""
+    _setup()
+    for path in sorted(Path(__file__).parent.glob("bench_*.py")):
+        module = importlib.import_module(f"tests.bench.{path.stem}")
+        for attr in sorted(dir(module)):
+            fn = getattr(module, attr)
+            names = getattr(fn, "figure_names", None)
+            if not callable(fn) or not names:
+                continue
+            if prefix and not any(name.startswith(prefix) for name in names):
+                continue
+            print(f"running {path.stem}.{attr}", file=sys.stderr)
+            for figure in fn():
+                if not prefix or figure["name"].startswith(prefix):
+                    print(json.dumps(figure), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,64 @@
+"""The project's own invariants: deployment file, migrations, logs."""
+
+import io
+import json
+import logging
+from pathlib import Path
+
+import yaml
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_docker_compose_names_the_five_services_with_their_env():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+
+    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    assert services["postgres"]["image"].startswith("postgres:16")
+    assert services["redis"]["image"].startswith("redis:7")
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS"} <= set(env), name
+        assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:" in env["DATABASE_URL"]
+        assert env["REDIS_URL"].startswith("redis://redis:")
+    assert "gunicorn" in services["web"]["command"]
+    assert "worker" in services["worker"]["command"]
+    assert "beat" in services["beat"]["command"]
+
+
+def test_no_model_change_lacks_a_migration(db):
+    out = io.StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+
+
+def test_logs_are_json_with_tenant_request_and_task(tenant_a, client_for, make_user):
+    from erp.logging import ContextFilter, JsonFormatter, task_id_var
+    from tests.conftest import in_tenant
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(ContextFilter())
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    try:
+        client_for(tenant_a, make_user(tenant_a, "operator")).get("/missing-page/", HTTP_X_REQUEST_ID="req-12345678")
+    finally:
+        logger.removeHandler(handler)
+    line = json.loads(stream.getvalue().splitlines()[-1])
+    assert line["tenant"] == "t_alpha"
+    assert line["request_id"] == "req-12345678"
+    assert line["user"]
+
+    token = task_id_var.set("task-1")
+    try:
+        record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello %s", ("world",), None)
+        ContextFilter().filter(record)
+        with in_tenant(tenant_a):
+            ContextFilter().filter(record)
+        payload = json.loads(JsonFormatter().format(record))
+    finally:
+        task_id_var.reset(token)
+    assert (payload["msg"], payload["task_id"], payload["tenant"]) == ("hello world", "task-1", "t_alpha")
