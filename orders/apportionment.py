@@ -1,0 +1,155 @@
+"""Apportionment (分摊): spreading an order-level amount over its lines to the cent.
+
+Order discounts and shipping are charged on the order, but returns, supplier
+settlement and margin reports need them per line. Splitting in proportion
+and rounding each part independently loses or invents cents, so parts are
+allotted by the largest-remainder method: every line first gets the whole
+minor units of its exact share, then the units still unallotted go one each
+to the lines whose exact share had the largest fractional remainder. The parts
+are then always whole minor units, each within one unit of its exact share,
+and they sum to the whole exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from erp.money import minor_unit
+
+
+@dataclass(frozen=True)
+class LineApportionment:
+    gross: Decimal  # quantity * unit price
+    line_discount: Decimal  # the channel's discount already on this line
+    order_discount_share: Decimal  # this line's part of the order-level discount
+    shipping_share: Decimal  # this line's part of the shipping
+    net: Decimal  # gross - line_discount - order_discount_share + shipping_share
+
+
+def apportion(*, line_amounts: Sequence[Decimal], amount: Decimal, currency: str) -> list[Decimal]:
+    """Split ``amount`` over lines in proportion to ``line_amounts`` (the weights).
+
+    Guarantees: one part per weight, in the same order; every part is a whole
+    multiple of the currency's minor unit; the parts sum exactly to ``amount``;
+    each part is within one minor unit of its exact proportional value; a
+    larger weight never gets a smaller part. Leftover units go to the largest
+    fractional remainders, ties to the larger weight and then to the earlier
+    line, so the result is deterministic. When every weight is zero the amount
+    is split evenly, earlier lines taking the odd units. A negative amount is
+    split as the mirror image of the positive one.
+
+    Raises ValueError when ``amount`` is not a whole number of minor units, a
+    weight is negative or not finite, or a non-zero amount has no lines.
+    """
+    places = minor_unit(currency)
+    units = _units(amount, places=places, what="the amount to apportion")
+    weights = [_weight(weight) for weight in line_amounts]
+    if not weights:
+        if units:
+            raise ValueError(f"cannot apportion {amount} {currency} over no lines")
+        return []
+    sign, units = (-1, -units) if units < 0 else (1, units)
+    parts = _split(units, weights)
+    return [_money(sign * part, places=places) for part in parts]
+
+
+def apportion_order(
+    *,
+    lines: Sequence[tuple[Decimal, Decimal]],
+    order_discount: Decimal,
+    shipping: Decimal,
+    currency: str,
+) -> list[LineApportionment]:
+    """Each line's share of the order-level discount and of the shipping, and its net amount.
+
+    ``lines`` are (gross, line_discount) pairs, gross being quantity * unit
+    price; ``order_discount`` is the order-level discount not already on any
+    line. Both the discount and the shipping are apportioned by what each line
+    costs after its own discount (gross - line_discount).
+
+    Guarantees: sum(net) == sum(gross) - sum(line_discount) - order_discount
+    + shipping exactly, and no line's goods go below zero because of its
+    share of the order discount (a share is at most its line's goods, since
+    the discount is at most the goods and the shares are proportional).
+
+    Raises ValueError when an amount is negative or not a whole number of
+    minor units, a line discount exceeds its line, the order discount exceeds
+    the goods after line discounts, or there is a non-zero amount but no line.
+    """
+    places = minor_unit(currency)
+    goods: list[Decimal] = []
+    for position, (gross, line_discount) in enumerate(lines, start=1):
+        _units(gross, places=places, what=f"line {position}'s gross amount", negative=False)
+        _units(line_discount, places=places, what=f"line {position}'s discount", negative=False)
+        if line_discount > gross:
+            raise ValueError(f"line {position}'s discount {line_discount} is more than the line's gross {gross}")
+        goods.append(gross - line_discount)
+    _units(order_discount, places=places, what="the order discount", negative=False)
+    _units(shipping, places=places, what="the shipping", negative=False)
+    total_goods = sum(goods, Decimal(0))
+    if order_discount > total_goods:
+        raise ValueError(
+            f"the order discount {order_discount} {currency} is more than the goods after line discounts "
+            f"({total_goods} {currency})"
+        )
+    discount_shares = apportion(line_amounts=goods, amount=order_discount, currency=currency)
+    shipping_shares = apportion(line_amounts=goods, amount=shipping, currency=currency)
+    return [
+        LineApportionment(
+            gross=gross,
+            line_discount=line_discount,
+            order_discount_share=discount_share,
+            shipping_share=shipping_share,
+            net=gross - line_discount - discount_share + shipping_share,
+        )
+        for (gross, line_discount), discount_share, shipping_share in zip(
+            lines, discount_shares, shipping_shares, strict=True
+        )
+    ]
+
+
+def _split(units: int, weights: list[Fraction]) -> list[int]:
+    """``units`` (>= 0) split over ``weights`` by largest remainder; see ``apportion``."""
+    count = len(weights)
+    total = sum(weights, Fraction(0))
+    if total == 0:
+        base, extra = divmod(units, count)
+        return [base + (1 if index < extra else 0) for index in range(count)]
+    exact = [units * weight / total for weight in weights]
+    parts = [int(share) for share in exact]  # floor: shares are non-negative
+    leftover = units - sum(parts)
+    # Fractions compare exactly, so equal remainders really are ties.
+    by_claim = sorted(range(count), key=lambda index: (-(exact[index] - parts[index]), -weights[index], index))
+    for index in by_claim[:leftover]:
+        parts[index] += 1
+    return parts
+
+
+def _units(amount: Decimal, *, places: int, what: str, negative: bool = True) -> int:
+    """``amount`` as a whole number of minor units; ValueError if it is not one."""
+    if isinstance(amount, bool) or not isinstance(amount, int | Decimal):
+        raise ValueError(f"{what} must be a Decimal, not {type(amount).__name__}")
+    amount = Decimal(amount)
+    if not amount.is_finite():
+        raise ValueError(f"{what} is not an amount: {amount}")
+    scaled = amount.scaleb(places)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{what} ({amount}) has more decimals than the currency allows ({places})")
+    if not negative and amount < 0:
+        raise ValueError(f"{what} must not be negative ({amount})")
+    return int(scaled)
+
+
+def _weight(weight: Decimal) -> Fraction:
+    if isinstance(weight, bool) or not isinstance(weight, int | Decimal):
+        raise ValueError(f"a line amount must be a Decimal, not {type(weight).__name__}")
+    if not Decimal(weight).is_finite() or weight < 0:
+        raise ValueError(f"a line amount must be a non-negative number, not {weight}")
+    return Fraction(weight)
+
+
+def _money(units: int, *, places: int) -> Decimal:
+    return Decimal(units).scaleb(-places)
