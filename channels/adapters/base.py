@@ -1,0 +1,487 @@
+"""The channel adapter interface and the HTTP plumbing every adapter shares.
+
+An adapter talks to one store on one channel: it pages through orders, counts
+them, turns one raw payload into a ``ChannelOrder``, pushes tracking back and
+checks webhook signatures. It holds no database state, so it can be tested
+against recorded payloads served by ``httpx.MockTransport``.
+
+Errors a caller must tell apart:
+
+- ``ChannelAuthError``: the credentials were refused (401/403). Retrying will
+  not help; a person must renew them.
+- ``ChannelUnavailable``: the channel is down, slow or rate limiting us and the
+  bounded retries ran out. The task may try again later (``retry_after``).
+- ``ChannelError``: any other refusal; the message says what the channel said.
+
+Messages are for a person and never contain a credential.
+"""
+
+from __future__ import annotations
+
+import abc
+import base64
+import datetime as dt
+import email.utils
+import hashlib
+import hmac
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from channels.canonical import ChannelOrder, ChannelOrderLine, NormalisationError
+
+logger = logging.getLogger(__name__)
+
+# A slow channel must not hold a worker forever; connecting should be quick.
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+BACKOFF_START = 1.0  # seconds before the second attempt; doubles after each failure
+BACKOFF_CAP = 30.0
+# Longer waits than this are not slept through in a worker: we give up and let
+# the task retry later with the channel's Retry-After.
+MAX_WAIT = 60.0
+ERROR_TEXT_LIMIT = 300
+
+# ISO 4217 minor units where they are not 2 (the common case).
+_MINOR_UNITS = {
+    **dict.fromkeys(
+        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF",
+         "XOF", "XPF"),
+        0,
+    ),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}  # fmt: skip
+
+
+class ChannelError(Exception):
+    """The channel refused or could not serve a request; the message is for a person."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class ChannelAuthError(ChannelError):
+    """The credentials were refused (401/403): wrong, revoked or missing a permission. Never retried."""
+
+
+class ChannelUnavailable(ChannelError):
+    """Timeouts, 5xx or 429 after the bounded retries ran out; worth trying again later."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    delivery_id: str
+    topic: str
+    triggered_at: dt.datetime | None
+    payload: dict
+
+
+# ------------------------------------------------------------------ parsing helpers
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value, whatever the case of its name in ``headers``."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    wanted = name.lower()
+    for key, candidate in headers.items():
+        if key.lower() == wanted:
+            return candidate
+    return None
+
+
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount of ``currency``: 0.01 for most, 1 for JPY, 0.001 for KWD."""
+    return Decimal(1).scaleb(-_MINOR_UNITS.get(currency, 2))
+
+
+def parse_money(value: Any, *, what: str) -> Decimal:
+    """A non-negative amount from the channel's text. Raises NormalisationError naming ``what``."""
+    if isinstance(value, bool) or value is None or value == "":
+        raise NormalisationError(f"{what} is missing")
+    if isinstance(value, float):
+        # A JSON number from a plugin: its shortest repr is the decimal text the
+        # channel wrote, so no binary rounding leaks into the amount.
+        value = repr(value)
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise NormalisationError(f"{what} is not an amount: {str(value)[:40]!r}") from None
+    if not amount.is_finite():
+        raise NormalisationError(f"{what} is not an amount: {str(value)[:40]!r}")
+    if amount < 0:
+        raise NormalisationError(f"{what} is negative ({amount})")
+    return amount
+
+
+def parse_optional_money(value: Any, *, what: str) -> Decimal:
+    """Like parse_money, but a missing amount is zero."""
+    if value is None or value == "":
+        return Decimal(0)
+    return parse_money(value, what=what)
+
+
+def parse_quantity(value: Any, *, what: str) -> int:
+    """A whole, positive quantity; "2" is accepted, 2.5, "many" and 0 are not."""
+    if isinstance(value, bool):
+        raise NormalisationError(f"{what} is not a whole number: {value!r}")
+    if isinstance(value, int):
+        quantity = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        quantity = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        quantity = int(value)
+    else:
+        raise NormalisationError(f"{what} is not a whole number: {str(value)[:40]!r}")
+    if quantity < 1:
+        raise NormalisationError(f"{what} must be at least 1, not {quantity}")
+    return quantity
+
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def parse_time(value: Any, *, what: str, naive_is_utc: bool = False) -> dt.datetime:
+    """An aware UTC datetime from ISO 8601 text. A naive time is refused unless ``naive_is_utc``."""
+    if not isinstance(value, str) or not value.strip():
+        raise NormalisationError(f"{what} is missing")
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    text = _FRACTION.sub(r"\1", text)  # Python keeps microseconds; some channels send nanoseconds
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise NormalisationError(f"{what} is not a date and time: {value[:40]!r}") from None
+    if moment.tzinfo is None:
+        if not naive_is_utc:
+            raise NormalisationError(f"{what} has no time zone: {value[:40]!r}")
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def parse_optional_time(value: Any, *, what: str, naive_is_utc: bool = False) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    return parse_time(value, what=what, naive_is_utc=naive_is_utc)
+
+
+def external_id(value: Any, *, what: str) -> str:
+    """A channel id as text; refuses a missing or empty one."""
+    if value is None or isinstance(value, bool) or str(value).strip() == "":
+        raise NormalisationError(f"{what} is missing")
+    if not isinstance(value, int | str):
+        raise NormalisationError(f"{what} is not an id: {str(value)[:40]!r}")
+    return str(value).strip()
+
+
+def text(value: Any) -> str:
+    """Optional text from a payload: None becomes "", anything else its string, stripped."""
+    return "" if value is None else str(value).strip()
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def person_name(first: Any, last: Any) -> str:
+    """A person's name from its parts; Chinese, Japanese and Korean names read family name first, unspaced."""
+    first, last = text(first), text(last)
+    if first and last and _CJK.search(first) and _CJK.search(last):
+        return f"{last}{first}"
+    return " ".join(filter(None, (first, last)))
+
+
+def check_lines(*, order_id: str, lines: list[ChannelOrderLine], discount_total: Decimal) -> None:
+    """Refuse amounts that cannot be spread over the lines (a discount larger than what it discounts)."""
+    if not lines:
+        raise NormalisationError(f"order {order_id} has no line items")
+    for line in lines:
+        gross = line.unit_price * line.quantity
+        if line.line_discount > gross:
+            raise NormalisationError(
+                f"line {line.external_id}: discount {line.line_discount} is more than its amount {gross}"
+            )
+    if discount_total > sum((line.unit_price * line.quantity for line in lines), Decimal(0)):
+        raise NormalisationError(f"order {order_id}: discount {discount_total} is more than the goods it discounts")
+
+
+def log_if_inconsistent(order: ChannelOrder, *, tax_included: bool = False) -> None:
+    """Our parts should add up to the channel's total; when they don't, the channel's total still stands."""
+    tax = Decimal(0) if tax_included else order.tax_total
+    expected = order.subtotal - order.discount_total + order.shipping_total + tax
+    if abs(expected - order.total) >= minor_unit(order.currency):
+        logger.info(
+            "channel order total differs from its parts",
+            extra={"order": order.external_id, "total": str(order.total), "parts": str(expected)},
+        )
+
+
+def quantize(amount: Decimal, currency: str, *, rounding: str = ROUND_HALF_UP) -> Decimal:
+    return amount.quantize(minor_unit(currency), rounding=rounding)
+
+
+# ------------------------------------------------------------------ the adapter
+
+
+class Adapter(abc.ABC):
+    """One store on one channel. Subclasses implement the abstract methods below.
+
+    ``client`` is injectable (tests pass one built on ``httpx.MockTransport``);
+    without one the adapter owns a client and ``close()`` releases it.
+    ``sleep`` is injectable so retries and throttling can be tested without waiting.
+    """
+
+    channel_label = "The channel"
+    signature_header = ""  # the header carrying base64(HMAC-SHA256(webhook secret, body))
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        credentials: dict[str, str],
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 5,
+    ):
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.base_url = base_url.rstrip("/")
+        self._credentials = dict(credentials)
+        self._owns_client = client is None
+        self._client = client if client is not None else httpx.Client(timeout=TIMEOUT)
+        self._sleep = sleep
+        self.max_attempts = max_attempts
+        self._pause_before_next = 0.0  # set by a subclass that reads the channel's rate-limit headers
+
+    def __repr__(self) -> str:  # never the credentials
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    # -------------------------------------------------------------- the interface
+
+    @abc.abstractmethod
+    def iter_order_pages(
+        self, *, updated_since: dt.datetime | None, updated_until: dt.datetime | None = None
+    ) -> Iterator[list[dict]]:
+        """Yield the raw payloads of orders updated in the window, oldest first, page by page."""
+
+    @abc.abstractmethod
+    def count_orders(self, *, updated_since: dt.datetime | None, updated_until: dt.datetime | None) -> int | None:
+        """The channel's own count of orders updated in the window; None if it cannot count."""
+
+    @abc.abstractmethod
+    def normalise(self, payload: dict) -> ChannelOrder:
+        """The canonical order of one raw payload. Raises NormalisationError with a plain reason."""
+
+    @abc.abstractmethod
+    def test_connection(self) -> str:
+        """A cheap authenticated call; returns a short description of the store (its name)."""
+
+    @abc.abstractmethod
+    def push_fulfillment(
+        self,
+        *,
+        order_external_id: str,
+        lines: list[tuple[str, int]],
+        carrier: str,
+        tracking_number: str,
+        tracking_url: str = "",
+    ) -> str:
+        """Tell the channel these (line external id, quantity) shipped; returns the channel's fulfillment id."""
+
+    @abc.abstractmethod
+    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookDelivery:
+        """The delivery in a verified webhook request. Raises ValueError for an unreadable one."""
+
+    def verify_webhook(self, *, headers: Mapping[str, str], body: bytes) -> bool:
+        """True when the signature header is base64(HMAC-SHA256(webhook_secret, body)).
+
+        False without a configured secret: an unsigned request is never trusted.
+        """
+        secret = self._credentials.get("webhook_secret", "")
+        given = header(headers, self.signature_header) if self.signature_header else None
+        if not secret or not given:
+            return False
+        expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+        return hmac.compare_digest(expected.encode(), given.strip().encode())
+
+    # -------------------------------------------------------------- HTTP plumbing
+
+    def _auth(self) -> dict[str, Any]:
+        """Keyword arguments for httpx that authenticate a request (headers or auth)."""
+        return {}
+
+    def _auth_message(self, status: int) -> str:
+        return f"{self.channel_label} refused the credentials ({status}). Check them and save them again."
+
+    def _observe(self, response: httpx.Response) -> None:
+        """Hook: read rate-limit headers of a response (sets ``_pause_before_next``)."""
+        return
+
+    def _request(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        """Send one request with explicit timeouts, retrying what is worth retrying.
+
+        Timeouts, transport errors, 5xx and 429 are retried up to ``max_attempts``
+        with exponential backoff and jitter (a 429's Retry-After is honoured);
+        then ChannelUnavailable. 401/403 raise ChannelAuthError at once; other
+        4xx ChannelError with the channel's own words.
+        """
+        if self._pause_before_next > 0:
+            pause, self._pause_before_next = self._pause_before_next, 0.0
+            self._sleep(pause)
+        auth = self._auth()
+        headers = {"Accept": "application/json", **auth.pop("headers", {}), **kw.pop("headers", {})}
+        for attempt in range(1, self.max_attempts + 1):
+            cause: Exception | None = None
+            try:
+                response = self._client.request(method, url, headers=headers, timeout=TIMEOUT, **auth, **kw)
+            except httpx.TimeoutException as exc:
+                cause, failure = (
+                    exc,
+                    ChannelUnavailable(f"{self.channel_label} did not answer in time ({attempt} attempts)."),
+                )
+                wait = self._backoff(attempt)
+            except httpx.TransportError as exc:
+                cause, failure = (
+                    exc,
+                    ChannelUnavailable(
+                        f"{self.channel_label} could not be reached ({type(exc).__name__}, {attempt} attempts)."
+                    ),
+                )
+                wait = self._backoff(attempt)
+            else:
+                self._observe(response)
+                if response.status_code < 300:
+                    return response
+                failure, wait = self._retryable(response, attempt)
+            if attempt == self.max_attempts:
+                raise failure from cause
+            logger.warning(
+                "channel request retried",
+                extra={"channel": self.channel_label, "path": urlsplit(url).path, "attempt": attempt,
+                       "wait": round(wait, 2), "reason": str(failure)},
+            )  # fmt: skip
+            self._sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retryable(self, response: httpx.Response, attempt: int) -> tuple[ChannelUnavailable, float]:
+        """For a failed response: the error to raise if no attempt is left, and how long to wait.
+
+        Raises at once what retrying cannot mend.
+        """
+        status = response.status_code
+        if status < 400:
+            location = response.headers.get("Location", "")
+            raise ChannelError(
+                self._redact(
+                    f"{self.channel_label} redirected the request ({status}) to {location or 'another address'}."
+                    " Save the store's address as the one it redirects to."
+                ),
+                status=status,
+            )
+        if status in (401, 403):
+            said = _error_text(response)
+            message = self._auth_message(status)
+            if said:  # e.g. which scope is missing; worth showing the person
+                message = f"{message} {self.channel_label} said: {said}"
+            raise ChannelAuthError(self._redact(message), status=status)
+        if status == 429:
+            retry_after = _retry_after(response)
+            failure = ChannelUnavailable(
+                f"{self.channel_label} is rate limiting requests (429).", status=429, retry_after=retry_after
+            )
+            if retry_after is not None and retry_after > MAX_WAIT:
+                raise failure
+            return failure, retry_after if retry_after is not None else self._backoff(attempt)
+        if status >= 500:
+            message = f"{self.channel_label} had an error ({status}) after {attempt} attempts."
+            return ChannelUnavailable(message, status=status), self._backoff(attempt)
+        raise ChannelError(self._refusal(response), status=status)
+
+    def _backoff(self, attempt: int) -> float:
+        delay = min(BACKOFF_CAP, BACKOFF_START * 2 ** (attempt - 1))
+        # Jitter spreads out the retries of many workers hitting the same channel.
+        return delay + random.uniform(0, delay / 2)
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ChannelError(
+                f"{self.channel_label} answered with something that is not JSON ({response.status_code}).",
+                status=response.status_code,
+            ) from None
+
+    def _refusal(self, response: httpx.Response) -> str:
+        said = _error_text(response)
+        message = f"{self.channel_label} refused the request ({response.status_code})"
+        return self._redact(f"{message}: {said}" if said else f"{message}.")
+
+    def _redact(self, message: str) -> str:
+        for value in self._credentials.values():
+            if value and len(value) >= 4:
+                message = message.replace(value, "[redacted]")
+        return message
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return max(0.0, (moment - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The channel's own words from an error body: Shopify's ``errors``, WooCommerce's ``message``."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.text.strip()[:ERROR_TEXT_LIMIT]
+    said: Any = body
+    if isinstance(body, dict):
+        said = body.get("errors") or body.get("error") or body.get("message") or body
+    if isinstance(said, dict):
+        said = "; ".join(
+            f"{key}: {', '.join(map(str, value)) if isinstance(value, list) else value}" for key, value in said.items()
+        )
+    elif isinstance(said, list):
+        said = "; ".join(map(str, said))
+    return str(said).strip()[:ERROR_TEXT_LIMIT]
+
+
+def webhook_json(body: bytes) -> dict:
+    """The JSON object of a webhook body; ValueError for anything else."""
+    payload = json.loads(body.decode("utf-8"))
+    if not isinstance(payload, dict):
+        raise ValueError("the webhook body is not a JSON object")
+    return payload
+
+
+def body_fingerprint(body: bytes) -> str:
+    """A stand-in delivery id: the same body delivered twice is then recognised as a duplicate."""
+    return "sha256:" + hashlib.sha256(body).hexdigest()

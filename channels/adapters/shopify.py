@@ -1,0 +1,418 @@
+"""Shopify, through the Admin REST API at a pinned version.
+
+Amounts are read in the shop's currency (``shop_money`` and the top-level
+price fields), never the buyer's presentment currency, so one store's orders
+are all in one currency. The local sandbox shop speaks the same dialect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from channels.adapters.base import (
+    Adapter,
+    ChannelError,
+    WebhookDelivery,
+    body_fingerprint,
+    check_lines,
+    external_id,
+    header,
+    log_if_inconsistent,
+    parse_money,
+    parse_optional_money,
+    parse_optional_time,
+    parse_quantity,
+    parse_time,
+    person_name,
+    text,
+    webhook_json,
+)
+from channels.canonical import Address, ChannelOrder, ChannelOrderLine, NormalisationError
+
+logger = logging.getLogger(__name__)
+
+API_VERSION = "2025-07"
+PAGE_SIZE = 250  # Shopify's maximum
+# Throttle once the call-limit bucket is this full, to keep headroom for other apps on the shop.
+BUCKET_HIGH_WATER = 0.8
+OPEN_FULFILLMENT_ORDER = frozenset({"open", "in_progress"})
+
+
+def _iso(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("window bounds must be aware datetimes")
+    return moment.astimezone(dt.UTC).isoformat()
+
+
+class ShopifyAdapter(Adapter):
+    """A Shopify store. Credentials: ``access_token`` (Admin API) and ``webhook_secret``."""
+
+    channel_label = "Shopify"
+    signature_header = "X-Shopify-Hmac-Sha256"
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}/admin/api/{API_VERSION}/{path}"
+
+    def _auth(self) -> dict[str, Any]:
+        return {"headers": {"X-Shopify-Access-Token": self._credentials.get("access_token", "")}}
+
+    def _auth_message(self, status: int) -> str:
+        if status == 403:
+            return (
+                "The access token is missing a permission Relay needs (403). Give the app the read_orders and "
+                "write_merchant_managed_fulfillment_orders access scopes, then paste its new Admin API token here."
+            )
+        return (
+            "The access token was refused (401). Create a new Admin API access token in the Shopify admin "
+            "(Settings → Apps and sales channels → Develop apps) and paste it here."
+        )
+
+    def _observe(self, response) -> None:
+        # "32/40": calls in the shop's leaky bucket / its size. It drains at
+        # size/20 calls a second (2/s for the standard 40), so near the top we
+        # wait just long enough for a few calls to drain before the next request.
+        used_size = response.headers.get("X-Shopify-Shop-Api-Call-Limit", "")
+        try:
+            used, size = (int(part) for part in used_size.split("/", 1))
+        except ValueError:
+            return
+        if size <= 0:
+            return
+        high_water = size * BUCKET_HIGH_WATER
+        if used >= high_water:
+            self._pause_before_next = (used - high_water + 1) / (size / 20)
+
+    # -------------------------------------------------------------- pulling
+
+    def _window(self, updated_since: dt.datetime | None, updated_until: dt.datetime | None) -> dict[str, str]:
+        params = {"status": "any"}
+        if updated_since is not None:
+            params["updated_at_min"] = _iso(updated_since)
+        if updated_until is not None:
+            params["updated_at_max"] = _iso(updated_until)
+        return params
+
+    def iter_order_pages(
+        self, *, updated_since: dt.datetime | None, updated_until: dt.datetime | None = None
+    ) -> Iterator[list[dict]]:
+        """Orders updated in the window, oldest update first, 250 a page, following the Link cursor."""
+        url: str | None = self._url("orders.json")
+        params: dict | None = {
+            **self._window(updated_since, updated_until),
+            "limit": PAGE_SIZE,
+            "order": "updated_at asc",
+        }
+        followed: set[str] = set()
+        while url:
+            response = self._request("GET", url, params=params)
+            body = self._json(response)
+            orders = body.get("orders") if isinstance(body, dict) else None
+            if not isinstance(orders, list):
+                raise ChannelError("Shopify answered the order list without an 'orders' list.")
+            if orders:
+                yield orders
+            url = response.links.get("next", {}).get("url")
+            # With page_info Shopify refuses the other filters: the next URL is followed as given.
+            params = None
+            if url:
+                self._check_next(url, followed)
+
+    def _check_next(self, url: str, followed: set[str]) -> None:
+        # The token goes with every request: never to a host other than the store's.
+        if urlsplit(url).netloc != urlsplit(self.base_url).netloc:
+            raise ChannelError("Shopify's next page points to another host; stopped so the token stays with the shop.")
+        if url in followed:
+            raise ChannelError("Shopify returned the same page twice; stopped to avoid looping.")
+        followed.add(url)
+
+    def count_orders(self, *, updated_since: dt.datetime | None, updated_until: dt.datetime | None) -> int | None:
+        body = self._json(
+            self._request("GET", self._url("orders/count.json"), params=self._window(updated_since, updated_until))
+        )
+        count = body.get("count") if isinstance(body, dict) else None
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise ChannelError("Shopify answered the order count without a number.")
+        return count
+
+    def test_connection(self) -> str:
+        body = self._json(self._request("GET", self._url("shop.json")))
+        shop = body.get("shop") if isinstance(body, dict) else None
+        if not isinstance(shop, dict):
+            raise ChannelError("Shopify answered without describing the shop; is this a Shopify store's address?")
+        return text(shop.get("name")) or text(shop.get("myshopify_domain")) or urlsplit(self.base_url).netloc
+
+    # -------------------------------------------------------------- normalising
+
+    def normalise(self, payload: dict) -> ChannelOrder:
+        """The canonical order of one Shopify order.
+
+        - ``subtotal`` is ours: the sum of quantity × price over the lines
+          (Shopify's subtotal_price is after discounts).
+        - A line's discount is the sum of its ``discount_allocations`` (which
+          carry order-level codes spread by Shopify too), else its ``total_discount``.
+        - Shipping is what the buyer pays for it: the shipping price less
+          discounts allocated to shipping lines; ``discount_total`` is every
+          other discount (``total_discounts`` less those), never less than the
+          lines' own discounts.
+        - A line without a SKU is listed as ``variant:<id>`` (else
+          ``product:<id>``, else ``title:<title>``), the most stable key Shopify
+          gives, so the merchant can still map it to a product.
+        - ``total`` is Shopify's total_price even where the parts do not add up.
+        """
+        if not isinstance(payload, dict):
+            raise NormalisationError("the payload is not a JSON object")
+        order_id = external_id(payload.get("id"), what="order id")
+        currency = text(payload.get("currency")).upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise NormalisationError(f"order {order_id}: currency is missing or not a code ({currency!r})")
+
+        raw_lines = payload.get("line_items")
+        if not isinstance(raw_lines, list):
+            raise NormalisationError(f"order {order_id}: line_items is missing")
+        lines = [self._line(item, position) for position, item in enumerate(raw_lines, start=1)]
+
+        shipping_lines = payload.get("shipping_lines") or []
+        if not isinstance(shipping_lines, list):
+            raise NormalisationError(f"order {order_id}: shipping_lines is not a list")
+        shipping_discount = sum(
+            (
+                parse_money(allocation.get("amount"), what="shipping discount amount")
+                for shipping_line in shipping_lines
+                if isinstance(shipping_line, dict)
+                for allocation in (shipping_line.get("discount_allocations") or [])
+                if isinstance(allocation, dict)
+            ),
+            Decimal(0),
+        )
+        shipping_gross = self._shipping_price(payload, shipping_lines)
+        line_discounts = sum((line.line_discount for line in lines), Decimal(0))
+        total_discounts = parse_optional_money(payload.get("total_discounts"), what="total_discounts")
+        discount_total = max(line_discounts, total_discounts - shipping_discount)
+        check_lines(order_id=order_id, lines=lines, discount_total=discount_total)
+
+        customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
+        ship_to = payload.get("shipping_address") if isinstance(payload.get("shipping_address"), dict) else {}
+        buyer_name = person_name(customer.get("first_name"), customer.get("last_name"))
+        order = ChannelOrder(
+            external_id=order_id,
+            order_number=text(payload.get("name")) or text(payload.get("order_number")) or order_id,
+            currency=currency,
+            placed_at=parse_time(payload.get("created_at"), what=f"order {order_id}: created_at"),
+            updated_at=parse_time(payload.get("updated_at"), what=f"order {order_id}: updated_at"),
+            lines=tuple(lines),
+            subtotal=sum((line.unit_price * line.quantity for line in lines), Decimal(0)),
+            discount_total=discount_total,
+            shipping_total=max(Decimal(0), shipping_gross - shipping_discount),
+            tax_total=parse_optional_money(payload.get("total_tax"), what=f"order {order_id}: total_tax"),
+            total=parse_money(payload.get("total_price"), what=f"order {order_id}: total_price"),
+            buyer_name=buyer_name or text(ship_to.get("name")),
+            buyer_email=text(payload.get("email")) or text(payload.get("contact_email")) or text(customer.get("email")),
+            buyer_phone=text(payload.get("phone")) or text(customer.get("phone")) or text(ship_to.get("phone")),
+            shipping_address=_address(ship_to),
+            financial_status=text(payload.get("financial_status")).lower(),
+            fulfillment_status=text(payload.get("fulfillment_status")).lower(),
+            cancelled_at=parse_optional_time(payload.get("cancelled_at"), what=f"order {order_id}: cancelled_at"),
+            note=text(payload.get("note")),
+            tags=tuple(tag.strip() for tag in text(payload.get("tags")).split(",") if tag.strip()),
+        )
+        log_if_inconsistent(order, tax_included=bool(payload.get("taxes_included")))
+        return order
+
+    def _line(self, item: Any, position: int) -> ChannelOrderLine:
+        if not isinstance(item, dict):
+            raise NormalisationError(f"line item {position} is not an object")
+        line_id = external_id(item.get("id"), what=f"line item {position}: id")
+        what = f"line {line_id}"
+        allocations = item.get("discount_allocations")
+        if isinstance(allocations, list) and allocations:
+            discount = sum(
+                (
+                    parse_money(a.get("amount"), what=f"{what}: discount amount")
+                    for a in allocations
+                    if isinstance(a, dict)
+                ),
+                Decimal(0),
+            )
+        else:
+            discount = parse_optional_money(item.get("total_discount"), what=f"{what}: total_discount")
+        title = text(item.get("name")) or text(item.get("title"))
+        return ChannelOrderLine(
+            external_id=line_id,
+            listing_sku=_listing_sku(item, title),
+            title=title,
+            quantity=parse_quantity(item.get("quantity"), what=f"{what}: quantity"),
+            unit_price=parse_money(item.get("price"), what=f"{what}: price"),
+            line_discount=discount,
+        )
+
+    def _shipping_price(self, payload: dict, shipping_lines: list) -> Decimal:
+        price_set = payload.get("total_shipping_price_set")
+        if isinstance(price_set, dict) and isinstance(price_set.get("shop_money"), dict):
+            return parse_money(price_set["shop_money"].get("amount"), what="total_shipping_price_set amount")
+        return sum(
+            (
+                parse_money(line.get("price"), what="shipping line price")
+                for line in shipping_lines
+                if isinstance(line, dict)
+            ),
+            Decimal(0),
+        )
+
+    # -------------------------------------------------------------- fulfillment
+
+    def push_fulfillment(
+        self,
+        *,
+        order_external_id: str,
+        lines: list[tuple[str, int]],
+        carrier: str,
+        tracking_number: str,
+        tracking_url: str = "",
+    ) -> str:
+        """Fulfil the given lines through Shopify's fulfillment orders and notify the buyer.
+
+        Lines are matched to the open fulfillment orders' line items by
+        ``line_item_id``; one fulfillment is created per location (Shopify's
+        rule). When Shopify has nothing left to fulfil for a line and a
+        fulfillment with this tracking number already exists (a retried push
+        whose first answer was lost), its id is returned instead of an error.
+        Returns the fulfillment id (ids joined by "," when several locations ship).
+        """
+        if not lines:
+            raise ValueError("push_fulfillment needs at least one line")
+        order_path = f"orders/{order_external_id}"
+        body = self._json(self._request("GET", self._url(f"{order_path}/fulfillment_orders.json")))
+        fulfillment_orders = body.get("fulfillment_orders", []) if isinstance(body, dict) else []
+        by_location, short = _allocate(lines, _open_items(fulfillment_orders))
+        if short:
+            existing = self._fulfillment_with_tracking(order_path, tracking_number)
+            if existing:
+                return existing
+            raise ChannelError(
+                f"Shopify has nothing left to fulfil for line(s) {', '.join(short)} of order {order_external_id}."
+                " It may have been fulfilled or cancelled in Shopify already."
+            )
+
+        tracking_info = {"company": carrier, "number": tracking_number}
+        if tracking_url:
+            tracking_info["url"] = tracking_url
+        fulfillment_ids = []
+        for groups in by_location.values():
+            request = {
+                "fulfillment": {
+                    "line_items_by_fulfillment_order": [
+                        {"fulfillment_order_id": fo_id, "fulfillment_order_line_items": items}
+                        for fo_id, items in groups.items()
+                    ],
+                    "tracking_info": tracking_info,
+                    "notify_customer": True,
+                }
+            }
+            answer = self._json(self._request("POST", self._url("fulfillments.json"), json=request))
+            fulfillment = answer.get("fulfillment") if isinstance(answer, dict) else None
+            if not isinstance(fulfillment, dict) or fulfillment.get("id") is None:
+                raise ChannelError("Shopify accepted the fulfillment but did not return its id.")
+            fulfillment_ids.append(str(fulfillment["id"]))
+        return ",".join(fulfillment_ids)
+
+    def _fulfillment_with_tracking(self, order_path: str, tracking_number: str) -> str | None:
+        body = self._json(self._request("GET", self._url(f"{order_path}/fulfillments.json")))
+        for fulfillment in body.get("fulfillments", []) if isinstance(body, dict) else []:
+            if fulfillment.get("status") in ("cancelled", "error", "failure"):
+                continue
+            numbers = set(fulfillment.get("tracking_numbers") or []) | {fulfillment.get("tracking_number")}
+            if tracking_number in numbers:
+                return str(fulfillment["id"])
+        return None
+
+    # -------------------------------------------------------------- webhooks
+
+    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookDelivery:
+        """orders/create, orders/updated, orders/cancelled: the body is the order itself."""
+        payload = webhook_json(body)
+        delivery_id = header(headers, "X-Shopify-Event-Id") or header(headers, "X-Shopify-Webhook-Id")
+        try:
+            triggered_at = parse_optional_time(header(headers, "X-Shopify-Triggered-At"), what="X-Shopify-Triggered-At")
+        except NormalisationError:
+            triggered_at = None  # informative only; a bad stamp must not lose the delivery
+        return WebhookDelivery(
+            delivery_id=(delivery_id or "").strip() or body_fingerprint(body),
+            topic=(header(headers, "X-Shopify-Topic") or "").strip(),
+            triggered_at=triggered_at,
+            payload=payload,
+        )
+
+
+def _open_items(fulfillment_orders: list) -> dict[str, list[list[Any]]]:
+    """Line item id -> [fulfillment order id, location, its line id, quantity left], in Shopify's order."""
+    open_items: dict[str, list[list[Any]]] = defaultdict(list)
+    for fo in fulfillment_orders:
+        if not isinstance(fo, dict) or fo.get("status") not in OPEN_FULFILLMENT_ORDER:
+            continue
+        actions = fo.get("supported_actions")
+        if actions is not None and "create_fulfillment" not in actions:
+            continue
+        for item in fo.get("line_items") or []:
+            left = item.get("fulfillable_quantity", item.get("quantity", 0)) or 0
+            if left > 0:
+                open_items[str(item.get("line_item_id"))].append(
+                    [fo.get("id"), fo.get("assigned_location_id"), item.get("id"), left]
+                )
+    return open_items
+
+
+def _allocate(
+    lines: list[tuple[str, int]], open_items: dict[str, list[list[Any]]]
+) -> tuple[dict[Any, dict[Any, list[dict]]], list[str]]:
+    """Our (line, quantity) onto fulfillment order line items, grouped by location then fulfillment order.
+
+    Also returns the lines Shopify has too little left of, as text for a person.
+    """
+    by_location: dict[Any, dict[Any, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    short: list[str] = []
+    for line_id, quantity in lines:
+        if quantity < 1:
+            raise ValueError(f"quantity for line {line_id} must be at least 1")
+        need = quantity
+        for slot in open_items.get(str(line_id), []):
+            fo_id, location, fo_line_id, left = slot
+            take = min(need, left)
+            if take:
+                by_location[location][fo_id].append({"id": fo_line_id, "quantity": take})
+                slot[3] -= take
+                need -= take
+        if need:
+            short.append(f"{line_id} ({need} of {quantity})")
+    return by_location, short
+
+
+def _listing_sku(item: dict, title: str) -> str:
+    sku = text(item.get("sku"))
+    if sku:
+        return sku
+    if item.get("variant_id"):
+        return f"variant:{item['variant_id']}"
+    if item.get("product_id"):
+        return f"product:{item['product_id']}"
+    return f"title:{title}"
+
+
+def _address(data: dict) -> Address:
+    # Province by name (what a person and a supplier read), its code when that is all Shopify has.
+    name = text(data.get("name")) or person_name(data.get("first_name"), data.get("last_name"))
+    return Address(
+        name=name,
+        country=text(data.get("country_code")).upper(),
+        province=text(data.get("province")) or text(data.get("province_code")),
+        city=text(data.get("city")),
+        line1=text(data.get("address1")),
+        line2=text(data.get("address2")),
+        postal_code=text(data.get("zip")),
+        phone=text(data.get("phone")),
+    )
