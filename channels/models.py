@@ -1,1 +1,202 @@
-"""Models arrive with the issue that builds this app."""
+"""Stores, their sync ledger, quarantined payloads and webhook deliveries."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def _webhook_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Channel(models.TextChoices):
+    SHOPIFY = "shopify", _("Shopify")
+    WOOCOMMERCE = "woocommerce", _("WooCommerce")
+    SPREADSHEET = "spreadsheet", _("Spreadsheet import")
+    SANDBOX = "sandbox", _("Sandbox shop")
+
+
+# Which credential fields each channel needs (all encrypted, never shown back).
+CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
+    Channel.SHOPIFY: ("access_token", "webhook_secret"),
+    Channel.SANDBOX: ("access_token",),
+    Channel.WOOCOMMERCE: ("consumer_key", "consumer_secret", "webhook_secret"),
+    Channel.SPREADSHEET: (),
+}
+PULL_CHANNELS = frozenset({Channel.SHOPIFY, Channel.WOOCOMMERCE, Channel.SANDBOX})
+
+
+class Store(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+        NEEDS_REAUTH = "needs_reauth", _("Needs re-authorisation")
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    base_url = models.URLField(_("API base URL"), max_length=300, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    sync_interval_minutes = models.PositiveIntegerField(_("sync every (minutes)"), default=5)
+    # Everything the channel updated before this instant is in Relay.
+    sync_cursor = models.DateTimeField(null=True, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    last_sync_ok = models.BooleanField(null=True, blank=True)
+    last_sync_message = models.CharField(max_length=500, blank=True)
+    # Fernet token of a JSON object; see channels.vault. Never leaves the server.
+    credentials_encrypted = models.TextField(blank=True, editable=False)
+    webhook_token = models.CharField(max_length=64, unique=True, default=_webhook_token, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "paused", "needs_reauth"]), name="store_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(channel__in=["shopify", "woocommerce", "spreadsheet", "sandbox"]),
+                name="store_channel_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def pulls(self) -> bool:
+        return self.channel in PULL_CHANNELS
+
+
+class SyncRun(models.Model):
+    """One line of a store's ingestion ledger."""
+
+    class Kind(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        MANUAL = "manual", _("Sync now")
+        REPLAY = "replay", _("Replay")
+        IMPORT = "import", _("File import")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="sync_runs")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    orders_seen = models.PositiveIntegerField(default=0)
+    orders_created = models.PositiveIntegerField(default=0)
+    orders_updated = models.PositiveIntegerField(default=0)
+    orders_quarantined = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    channel_count = models.PositiveIntegerField(null=True, blank=True)
+    relay_count = models.PositiveIntegerField(null=True, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["store", "-started_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["running", "succeeded", "failed"]), name="syncrun_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store} {self.kind} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def has_gap(self) -> bool:
+        """The channel counts more orders in the window than Relay holds."""
+        return self.channel_count is not None and self.relay_count is not None and self.channel_count > self.relay_count
+
+
+class QuarantinedPayload(models.Model):
+    """A payload that could not be normalised, kept with the reason until it is re-processed."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="quarantined")
+    external_id = models.CharField(max_length=64)
+    payload = models.JSONField()
+    reason = models.CharField(max_length=500)
+    first_seen = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "external_id"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="one_open_quarantine_per_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store} #{self.external_id}: {self.reason}"
+
+
+class WebhookDelivery(models.Model):
+    """Seen deliveries: a channel may deliver the same event more than once."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    delivery_id = models.CharField(max_length=128)
+    topic = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [models.UniqueConstraint(fields=["store", "delivery_id"], name="webhook_delivery_once")]
+
+    def __str__(self) -> str:
+        return f"{self.store} {self.topic} {self.delivery_id}"
+
+
+class OrderImport(models.Model):
+    """A spreadsheet of orders uploaded for a store; validated whole, imported all or nothing."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Importing")
+        SUCCEEDED = "succeeded", _("Imported")
+        REJECTED = "rejected", _("Rejected: nothing imported")
+        FAILED = "failed", _("Failed: nothing imported")
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="imports")
+    filename = models.CharField(max_length=255)
+    file_path = models.CharField(max_length=500)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    orders_created = models.PositiveIntegerField(default=0)
+    orders_updated = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "running", "succeeded", "rejected", "failed"]),
+                name="orderimport_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0

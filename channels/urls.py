@@ -1,17 +1,21 @@
 from django.urls import path
-from django.utils.translation import gettext_lazy as _
 
-from erp.pages import placeholder_page
+from channels import views
 
 app_name = "channels"
 urlpatterns = [
-    path(
-        "stores/",
-        placeholder_page(
-            area="console",
-            title=_("Stores"),
-            description=_("Connect your Shopify, WooCommerce and spreadsheet stores here to start pulling orders."),
-        ),
-        name="stores",
-    ),
+    path("stores/", views.stores, name="stores"),
+    path("stores/connect/<str:channel>/", views.store_connect, name="connect"),
+    path("stores/<int:pk>/", views.store_detail, name="store"),
+    path("stores/<int:pk>/edit/", views.store_edit, name="edit"),
+    path("stores/<int:pk>/test/", views.store_test, name="test"),
+    path("stores/<int:pk>/sync/", views.store_sync_now, name="sync"),
+    path("stores/<int:pk>/sync/status/", views.store_sync_status, name="sync_status"),
+    path("stores/<int:pk>/pause/", views.store_pause, name="pause"),
+    path("stores/<int:pk>/replay/", views.store_replay, name="replay"),
+    path("stores/<int:pk>/quarantine/<int:qid>/reprocess/", views.quarantine_reprocess, name="reprocess"),
+    path("stores/<int:pk>/imports/", views.import_upload, name="import_upload"),
+    path("stores/<int:pk>/imports/<int:import_id>/", views.import_detail, name="import"),
+    path("stores/import-template.<str:fmt>", views.import_template, name="import_template"),
+    path("webhooks/<str:token>/", views.webhook, name="webhook"),
 ]

@@ -23,7 +23,7 @@ from erp.celery import app
 logger = logging.getLogger(__name__)
 
 # Names of tenant tasks that beat's dispatcher runs for every active tenant.
-PERIODIC_TENANT_TASKS: list[str] = ["erp.tasks.tenant_heartbeat"]
+PERIODIC_TENANT_TASKS: list[str] = ["erp.tasks.tenant_heartbeat", "channels.sync_due_stores"]
 
 
 class TenantRequired(RuntimeError):

@@ -3,12 +3,23 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from channels import api as channels_api
 from erp.health import healthz
+from orders import api as orders_api
 from tenants.accounts import api as accounts_api
 from tenants.accounts import views as accounts
 
 api_v1 = [
     path("me/", accounts_api.me, name="me"),
+    path("stores/", channels_api.store_list, name="stores"),
+    path("stores/<int:pk>/", channels_api.store_detail, name="store"),
+    path("stores/<int:pk>/sync/", channels_api.store_sync, name="store-sync"),
+    path("stores/<int:pk>/test/", channels_api.store_test, name="store-test"),
+    path("stores/<int:pk>/runs/", channels_api.store_runs, name="store-runs"),
+    path("stores/<int:pk>/imports/", channels_api.store_import, name="store-import"),
+    path("stores/<int:pk>/imports/<int:import_id>/", channels_api.store_import_detail, name="store-import-detail"),
+    path("orders/", orders_api.order_list, name="orders"),
+    path("orders/<int:pk>/", orders_api.order_detail, name="order"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -2,27 +2,13 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from erp.pages import placeholder_page
+from orders import views
 
 app_name = "orders"
 urlpatterns = [
-    path(
-        "dashboard/",
-        placeholder_page(
-            area="console",
-            title=_("Dashboard"),
-            description=_("Once a store is connected, today's orders, holds and routing figures appear here."),
-        ),
-        name="dashboard",
-    ),
-    path(
-        "orders/",
-        placeholder_page(
-            area="console",
-            title=_("Orders"),
-            description=_("Orders pulled from your stores will be listed here."),
-        ),
-        name="list",
-    ),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("orders/", views.order_list, name="list"),
+    path("orders/<int:pk>/", views.order_detail, name="detail"),
     path(
         "routing/",
         placeholder_page(

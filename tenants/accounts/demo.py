@@ -2,6 +2,8 @@
 
 from django.contrib.auth.models import User
 
+from channels.models import Store
+from channels.services import store_create
 from suppliers.models import Supplier
 from tenants.accounts.services import user_create
 
@@ -17,3 +19,14 @@ def demo_populate(*, password: str) -> None:
         user_create(
             email="supplier@demo.test", password=password, role="supplier", name="Demo Supplier", supplier=supplier
         )
+    if not Store.objects.filter(name="Sandbox Shop").exists():
+        # The local Shopify-compatible shop of `make run` (manage.py run_sandbox_shop).
+        store_create(
+            name="Sandbox Shop",
+            channel="sandbox",
+            base_url="http://127.0.0.1:8765",
+            credentials={"access_token": "sandbox-token"},
+            sync_interval_minutes=1,
+        )
+    if not Store.objects.filter(name="Offline orders").exists():
+        store_create(name="Offline orders", channel="spreadsheet")

@@ -1,0 +1,182 @@
+"""Stores API: credentials are write-only and come back masked."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, parser_classes, permission_classes
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from channels import imports, selectors, services
+from channels.models import Store, SyncRun
+from channels.tasks import import_orders, sync_store
+from erp.tasks import enqueue
+from tenants.accounts.permissions import area_permission
+
+Console = area_permission("console")
+
+
+def _raise(exc: DjangoValidationError):
+    raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
+
+
+class StoreSerializer(serializers.ModelSerializer):
+    credentials = serializers.DictField(child=serializers.CharField(), write_only=True, required=False)
+    credentials_masked = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Store
+        fields = [
+            "id", "name", "channel", "base_url", "status", "sync_interval_minutes", "sync_cursor",
+            "last_sync_at", "last_sync_ok", "last_sync_message", "credentials", "credentials_masked", "created",
+        ]  # fmt: skip
+        read_only_fields = ["status", "sync_cursor", "last_sync_at", "last_sync_ok", "last_sync_message", "created"]
+
+    def get_credentials_masked(self, store) -> dict[str, str]:
+        return selectors.store_masked_credentials(store=store)
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    has_gap = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = SyncRun
+        fields = [
+            "id", "kind", "status", "window_start", "window_end", "started_at", "finished_at", "pages",
+            "orders_seen", "orders_created", "orders_updated", "orders_quarantined", "duration_ms",
+            "channel_count", "relay_count", "has_gap", "message",
+        ]  # fmt: skip
+
+
+class ReplaySerializer(serializers.Serializer):
+    window_start = serializers.DateTimeField(required=False)
+    window_end = serializers.DateTimeField(required=False)
+
+    def validate(self, data):
+        if ("window_start" in data) != ("window_end" in data):
+            raise ValidationError("Give both window_start and window_end, or neither.")
+        if "window_start" in data and data["window_start"] >= data["window_end"]:
+            raise ValidationError("window_end must be after window_start.")
+        return data
+
+
+@extend_schema(request=StoreSerializer, responses=StoreSerializer(many=True))
+@api_view(["GET", "POST"])
+@permission_classes([Console])
+def store_list(request):
+    if request.method == "GET":
+        return Response(StoreSerializer(selectors.stores_for(user=request.user), many=True).data)
+    serializer = StoreSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    try:
+        store = services.store_create(
+            name=data["name"], channel=data["channel"], base_url=data.get("base_url", ""),
+            credentials=data.get("credentials", {}), sync_interval_minutes=data.get("sync_interval_minutes", 5),
+        )  # fmt: skip
+    except DjangoValidationError as exc:
+        _raise(exc)
+    return Response(StoreSerializer(store).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(request=StoreSerializer, responses=StoreSerializer)
+@api_view(["GET", "PATCH"])
+@permission_classes([Console])
+def store_detail(request, pk: int):
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    if request.method == "PATCH":
+        serializer = StoreSerializer(store, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "channel" in data and data["channel"] != store.channel:
+            raise ValidationError({"channel": "A store's channel cannot change; connect a new store."})
+        try:
+            store = services.store_update(
+                store=store, name=data.get("name"), base_url=data.get("base_url"),
+                credentials=data.get("credentials"), sync_interval_minutes=data.get("sync_interval_minutes"),
+            )  # fmt: skip
+        except DjangoValidationError as exc:
+            _raise(exc)
+    return Response(StoreSerializer(store).data)
+
+
+@extend_schema(request=ReplaySerializer, responses={202: None})
+@api_view(["POST"])
+@permission_classes([Console])
+def store_sync(request, pk: int):
+    """Start a sync (or, with a window, a replay of that window) in the background."""
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    if not store.pulls:
+        raise ValidationError({"detail": "Spreadsheet stores are imported from files, not synced."})
+    if store.status != Store.Status.ACTIVE:
+        raise ValidationError({"detail": f"The store is {store.get_status_display().lower()}."})
+    serializer = ReplaySerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    window = serializer.validated_data
+    if window:
+        enqueue(
+            sync_store,
+            store.pk,
+            SyncRun.Kind.REPLAY,
+            window["window_start"].isoformat(),
+            window["window_end"].isoformat(),
+        )
+    else:
+        enqueue(sync_store, store.pk, SyncRun.Kind.MANUAL)
+    return Response({"detail": "Sync started."}, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(responses=SyncRunSerializer(many=True))
+@api_view(["GET"])
+@permission_classes([Console])
+def store_runs(request, pk: int):
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    return Response(SyncRunSerializer(selectors.sync_runs_for(store=store)[:100], many=True).data)
+
+
+@extend_schema(responses={200: None})
+@api_view(["POST"])
+@permission_classes([Console])
+def store_test(request, pk: int):
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    ok, message = services.store_test_connection(store=store)
+    return Response({"ok": ok, "message": message})
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
+@extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses={201: None, 202: None})
+@api_view(["POST"])
+@parser_classes([MultiPartParser, FormParser, JSONParser])
+@permission_classes([Console])
+def store_import(request, pk: int):
+    """Upload a CSV/XLSX of orders. Small files are imported at once (201), larger ones in the background (202)."""
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    serializer = ImportUploadSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    upload = serializer.validated_data["file"]
+    try:
+        order_import = imports.order_import_create(
+            store=store, filename=upload.name, content=upload.read(), user=request.user
+        )
+    except DjangoValidationError as exc:
+        _raise(exc)
+    if upload.size <= imports.INLINE_IMPORT_BYTES:
+        order_import = imports.order_import_run(import_id=order_import.pk)
+        return Response(imports.order_import_progress(order_import=order_import), status=status.HTTP_201_CREATED)
+    enqueue(import_orders, order_import.pk)
+    return Response(imports.order_import_progress(order_import=order_import), status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(responses={200: None})
+@api_view(["GET"])
+@permission_classes([Console])
+def store_import_detail(request, pk: int, import_id: int):
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    order_import = selectors.import_get_for(user=request.user, store=store, pk=import_id)
+    return Response(imports.order_import_progress(order_import=order_import))

@@ -1,0 +1,53 @@
+"""Reads for the stores pages and API. Scope: the request's tenant schema and a console role."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from channels.models import OrderImport, QuarantinedPayload, Store, SyncRun
+from channels.vault import decrypt_credentials, mask
+from tenants.accounts.selectors import user_can_enter
+
+
+def _require_console(user) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    if not user_can_enter(user, "console"):
+        raise PermissionDenied
+
+
+def stores_for(*, user) -> QuerySet[Store]:
+    _require_console(user)
+    return Store.objects.annotate(
+        open_quarantine=Count("quarantined", filter=Q(quarantined__resolved_at__isnull=True), distinct=True)
+    )
+
+
+def store_get_for(*, user, pk: int) -> Store:
+    return get_object_or_404(stores_for(user=user), pk=pk)
+
+
+def store_masked_credentials(*, store: Store) -> dict[str, str]:
+    """The credentials as a person may see them: set or not, last four characters."""
+    values = decrypt_credentials(store.credentials_encrypted)
+    from channels.models import CREDENTIAL_FIELDS
+
+    return {key: mask(values.get(key, "")) for key in CREDENTIAL_FIELDS[store.channel]}
+
+
+def sync_runs_for(*, store: Store) -> QuerySet[SyncRun]:
+    return store.sync_runs.all()
+
+
+def quarantine_for(*, store: Store, open_only: bool = True) -> QuerySet[QuarantinedPayload]:
+    qs = store.quarantined.all()
+    return qs.filter(resolved_at__isnull=True) if open_only else qs
+
+
+def quarantined_get_for(*, user, store: Store, pk: int) -> QuarantinedPayload:
+    return get_object_or_404(quarantine_for(store=store), pk=pk)
+
+
+def import_get_for(*, user, store: Store, pk: int) -> OrderImport:
+    return get_object_or_404(store.imports.all(), pk=pk)

@@ -1,0 +1,402 @@
+"""Stores: connect, test, pause; and ingestion — pull, webhook, replay, re-process.
+
+Every path that brings orders in ends in ``orders_upsert`` with the raw
+payload, so the same order arriving by pull, webhook or replay, once or many
+times, is one order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import httpx
+import redis
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from channels.adapters import get_adapter
+from channels.adapters.base import Adapter, ChannelAuthError, ChannelError
+from channels.canonical import NormalisationError
+from channels.models import CREDENTIAL_FIELDS, Channel, QuarantinedPayload, Store, SyncRun, WebhookDelivery
+from channels.vault import decrypt_credentials, encrypt_credentials
+from orders.models import Order
+from orders.services import UpsertResult, orders_upsert
+
+logger = logging.getLogger(__name__)
+
+# Each run re-reads this much before the cursor, so an order updated on the
+# boundary (clock skew, a page committed late on the channel) is never missed.
+SYNC_OVERLAP = dt.timedelta(minutes=10)
+# Short, renewed after every page: a killed worker's lock frees itself soon.
+SYNC_LOCK_SECONDS = 120
+
+
+# ------------------------------------------------------------------ stores
+
+
+def adapter_for(store: Store, *, client: httpx.Client | None = None, **options) -> Adapter:
+    """The channel adapter of a pulling store, with its decrypted credentials."""
+    if not store.pulls:
+        raise ValidationError(_("Spreadsheet stores have no channel API."))
+    return get_adapter(
+        store.channel,
+        base_url=store.base_url,
+        credentials=decrypt_credentials(store.credentials_encrypted),
+        client=client,
+        **options,
+    )
+
+
+def _clean_credentials(channel: str, credentials: Mapping[str, str]) -> dict[str, str]:
+    allowed = CREDENTIAL_FIELDS[channel]
+    return {key: str(credentials[key]).strip() for key in allowed if credentials.get(key)}
+
+
+@transaction.atomic
+def store_create(
+    *, name: str, channel: str, base_url: str = "", credentials: Mapping[str, str] | None = None,
+    sync_interval_minutes: int = 5,
+) -> Store:  # fmt: skip
+    """Connect a store. Raises ValidationError naming what is missing or wrong."""
+    if channel not in Channel.values:
+        raise ValidationError({"channel": _("Unknown channel.")})
+    if Store.objects.filter(name__iexact=name.strip()).exists():
+        raise ValidationError({"name": _("A store with this name already exists.")})
+    creds = _clean_credentials(channel, credentials or {})
+    if channel in (Channel.SHOPIFY, Channel.WOOCOMMERCE, Channel.SANDBOX):
+        if not base_url:
+            raise ValidationError({"base_url": _("The store's address is required.")})
+        required = {
+            "shopify": ["access_token"],
+            "sandbox": ["access_token"],
+            "woocommerce": ["consumer_key", "consumer_secret"],
+        }
+        missing = [key for key in required[channel] if key not in creds]
+        if missing:
+            raise ValidationError({key: _("This credential is required.") for key in missing})
+    store = Store(
+        name=name.strip(),
+        channel=channel,
+        base_url=base_url.rstrip("/"),
+        sync_interval_minutes=sync_interval_minutes,
+        credentials_encrypted=encrypt_credentials(creds) if creds else "",
+    )
+    store.full_clean(exclude=["credentials_encrypted", "webhook_token"])
+    store.save()
+    return store
+
+
+def store_update(
+    *, store: Store, name: str | None = None, base_url: str | None = None,
+    credentials: Mapping[str, str] | None = None, sync_interval_minutes: int | None = None,
+) -> Store:  # fmt: skip
+    """Change a store. Credentials given replace those fields; blank ones keep the stored value.
+
+    New credentials lift a "needs re-authorisation" status back to active.
+    """
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        fields = []
+        if name is not None and name.strip() != store.name:
+            if Store.objects.filter(name__iexact=name.strip()).exclude(pk=store.pk).exists():
+                raise ValidationError({"name": _("A store with this name already exists.")})
+            store.name = name.strip()
+            fields.append("name")
+        if base_url is not None:
+            store.base_url = base_url.rstrip("/")
+            fields.append("base_url")
+        if sync_interval_minutes is not None:
+            store.sync_interval_minutes = sync_interval_minutes
+            fields.append("sync_interval_minutes")
+        new = _clean_credentials(store.channel, credentials or {})
+        if new:
+            merged = {**decrypt_credentials(store.credentials_encrypted), **new}
+            store.credentials_encrypted = encrypt_credentials(merged)
+            fields.append("credentials_encrypted")
+            if store.status == Store.Status.NEEDS_REAUTH:
+                store.status = Store.Status.ACTIVE
+                fields.append("status")
+        store.full_clean(exclude=["credentials_encrypted", "webhook_token"])
+        if fields:
+            store.save(update_fields=fields)
+    return store
+
+
+def store_set_paused(*, store: Store, paused: bool) -> Store:
+    target = Store.Status.PAUSED if paused else Store.Status.ACTIVE
+    source = [Store.Status.ACTIVE] if paused else [Store.Status.PAUSED]
+    if Store.objects.filter(pk=store.pk, status__in=source).update(status=target) == 0:
+        store.refresh_from_db()
+        raise ValidationError(
+            _("The store is %(status)s; it cannot be %(action)s.")
+            % {"status": store.get_status_display().lower(), "action": _("paused") if paused else _("resumed")}
+        )
+    store.status = target
+    return store
+
+
+def store_test_connection(*, store: Store, client: httpx.Client | None = None) -> tuple[bool, str]:
+    """Ask the channel whether the credentials work; the message is for the person."""
+    if not store.pulls:
+        return True, _("Spreadsheet stores have no connection to test.")
+    try:
+        description = adapter_for(store, client=client).test_connection()
+    except ChannelAuthError as exc:
+        Store.objects.filter(pk=store.pk).update(status=Store.Status.NEEDS_REAUTH)
+        return False, str(exc)
+    except ChannelError as exc:
+        return False, str(exc)
+    if store.status == Store.Status.NEEDS_REAUTH:
+        Store.objects.filter(pk=store.pk).update(status=Store.Status.ACTIVE)
+    return True, _("Connected: %(shop)s") % {"shop": description}
+
+
+def rotate_store_credentials() -> int:
+    """Re-encrypt every store's credentials with the current primary key."""
+    from channels.vault import rotate_token
+
+    count = 0
+    for store in Store.objects.exclude(credentials_encrypted="").only("pk", "credentials_encrypted"):
+        Store.objects.filter(pk=store.pk).update(credentials_encrypted=rotate_token(store.credentials_encrypted))
+        count += 1
+    return count
+
+
+# ------------------------------------------------------------------ ingestion
+
+
+@dataclass
+class IngestResult:
+    seen: int = 0
+    created: int = 0
+    updated: int = 0
+    quarantined: int = 0
+
+
+def ingest_payloads(*, store: Store, adapter: Adapter, payloads: list[dict]) -> IngestResult:
+    """Normalise and upsert one page in one transaction.
+
+    A payload that cannot be normalised is quarantined with its reason while
+    the rest of the page goes on; a quarantined order that now normalises is
+    marked resolved.
+    """
+    good, bad = [], []
+    for payload in payloads:
+        try:
+            good.append((adapter.normalise(payload), payload))
+        except NormalisationError as exc:
+            bad.append((str(payload.get("id", "")) if isinstance(payload, dict) else "", payload, str(exc)))
+    with transaction.atomic():
+        upserted: UpsertResult = orders_upsert(store_id=store.pk, orders=good)
+        now = timezone.now()
+        for external_id, payload, reason in bad:
+            QuarantinedPayload.objects.update_or_create(
+                store=store,
+                external_id=external_id[:64],
+                resolved_at=None,
+                defaults={"payload": payload, "reason": reason[:500]},
+            )
+        if good:
+            QuarantinedPayload.objects.filter(
+                store=store, resolved_at=None, external_id__in=[order.external_id for order, _raw in good]
+            ).update(resolved_at=now)
+    return IngestResult(seen=len(payloads), created=upserted.created, updated=upserted.updated, quarantined=len(bad))
+
+
+def _lock(store: Store) -> redis.lock.Lock:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    return client.lock(f"relay:lock:{connection.schema_name}:store-sync:{store.pk}", timeout=SYNC_LOCK_SECONDS)
+
+
+def store_sync(
+    *, store_id: int, kind: str = SyncRun.Kind.SCHEDULED, window_start: dt.datetime | None = None,
+    window_end: dt.datetime | None = None, client: httpx.Client | None = None,
+    on_progress: Callable[[SyncRun], None] | None = None, adapter_options: dict | None = None,
+) -> SyncRun | None:  # fmt: skip
+    """Pull the store's orders updated in a window and upsert them, page by page.
+
+    Without a window: from the cursor (less the overlap) to now, and the
+    cursor moves to the window's end only after every page is committed. With
+    a window (replay) the cursor is left alone. Returns None when another sync
+    of the store is running (one at a time), else the ledger row.
+
+    Raises ChannelUnavailable (the task retries it); a refused credential marks
+    the store "needs re-authorisation" and returns the failed run.
+    """
+    store = Store.objects.get(pk=store_id)
+    if not store.pulls:
+        raise ValidationError(_("Spreadsheet stores are imported from files, not synced."))
+    lock = _lock(store)
+    if not lock.acquire(blocking=False):
+        logger.info("sync skipped: already running", extra={"store": store.pk})
+        return None
+    # We hold the lock, so a run still marked running was cut off (worker killed).
+    SyncRun.objects.filter(store=store, status=SyncRun.Status.RUNNING).update(
+        status=SyncRun.Status.FAILED,
+        finished_at=timezone.now(),
+        message=_("Interrupted; the next run picked up from the cursor."),
+    )
+    started = time.monotonic()
+    replay = window_start is not None
+    until = window_end or timezone.now()
+    since = window_start if replay else (store.sync_cursor - SYNC_OVERLAP if store.sync_cursor else None)
+    run = SyncRun.objects.create(store=store, kind=kind, window_start=since, window_end=until)
+    try:
+        adapter = adapter_for(store, client=client, **(adapter_options or {}))
+        _pull(run=run, store=store, adapter=adapter, lock=lock, on_progress=on_progress)
+        _finish(run=run, store=store, move_cursor=not replay)
+    except ChannelAuthError as exc:
+        _fail(run=run, store=store, message=str(exc), needs_reauth=True)
+    except ChannelError as exc:
+        _fail(run=run, store=store, message=str(exc))
+        raise
+    except Exception as exc:
+        _fail(run=run, store=store, message=_("Unexpected error: %(error)s") % {"error": type(exc).__name__})
+        raise
+    finally:
+        run.finished_at = timezone.now()
+        run.duration_ms = int((time.monotonic() - started) * 1000)
+        run.save()
+        with contextlib.suppress(redis.exceptions.LockError):
+            lock.release()
+        logger.info(
+            "sync finished",
+            extra={
+                "store": store.pk, "run": run.pk, "status": run.status, "seen": run.orders_seen,
+                "orders_created": run.orders_created, "orders_updated": run.orders_updated,
+                "quarantined": run.orders_quarantined, "ms": run.duration_ms,
+            },
+        )  # fmt: skip
+    return run
+
+
+def _pull(*, run: SyncRun, store: Store, adapter: Adapter, lock, on_progress) -> None:
+    since, until = run.window_start, run.window_end
+    try:
+        run.channel_count = adapter.count_orders(updated_since=since, updated_until=until)
+    except ChannelAuthError:
+        raise
+    except ChannelError:
+        run.channel_count = None  # counting is a check, not a condition
+    run.save(update_fields=["channel_count"])
+    for page in adapter.iter_order_pages(updated_since=since, updated_until=until):
+        result = ingest_payloads(store=store, adapter=adapter, payloads=page)
+        run.pages += 1
+        run.orders_seen += result.seen
+        run.orders_created += result.created
+        run.orders_updated += result.updated
+        run.orders_quarantined += result.quarantined
+        run.save(update_fields=["pages", "orders_seen", "orders_created", "orders_updated", "orders_quarantined"])
+        lock.reacquire()  # still alive: keep the lock; a dead worker's lock expires on its own
+        if on_progress:
+            on_progress(run)
+
+
+def _finish(*, run: SyncRun, store: Store, move_cursor: bool) -> None:
+    relay = Order.objects.filter(store=store, channel_updated_at__lte=run.window_end)
+    if run.window_start is not None:
+        relay = relay.filter(channel_updated_at__gte=run.window_start)
+    run.relay_count = relay.count()
+    run.status = SyncRun.Status.SUCCEEDED
+    if run.has_gap:
+        run.message = _("The channel counts %(channel)d orders in this window, Relay holds %(relay)d.") % {
+            "channel": run.channel_count,
+            "relay": run.relay_count,
+        }
+    with transaction.atomic():
+        if move_cursor:
+            # Only forward, and only now that every page is committed.
+            Store.objects.filter(Q(sync_cursor__isnull=True) | Q(sync_cursor__lt=run.window_end), pk=store.pk).update(
+                sync_cursor=run.window_end
+            )
+        Store.objects.filter(pk=store.pk).update(
+            last_sync_at=timezone.now(), last_sync_ok=True, last_sync_message=run.message[:500]
+        )
+
+
+def _fail(*, run: SyncRun, store: Store, message: str, needs_reauth: bool = False) -> None:
+    run.status = SyncRun.Status.FAILED
+    run.message = message[:500]
+    changes = {"last_sync_at": timezone.now(), "last_sync_ok": False, "last_sync_message": run.message}
+    if needs_reauth:
+        changes["status"] = Store.Status.NEEDS_REAUTH
+    Store.objects.filter(pk=store.pk).update(**changes)
+
+
+def quarantine_reprocess(*, quarantined: QuarantinedPayload, payload: dict | None = None) -> bool:
+    """Try a quarantined payload again (after an adapter fix, or with a corrected payload).
+
+    True if the order is now in Relay (the quarantine entry is then resolved).
+    """
+    store = quarantined.store
+    result = ingest_payloads(store=store, adapter=adapter_for(store), payloads=[payload or quarantined.payload])
+    if result.quarantined:
+        QuarantinedPayload.objects.filter(pk=quarantined.pk).update(last_seen=timezone.now())
+        return False
+    return True
+
+
+# ------------------------------------------------------------------ webhooks
+
+
+class WebhookRejected(Exception):
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+
+
+def webhook_receive(*, store: Store, headers: Mapping[str, str], body: bytes) -> str:
+    """Verify, de-duplicate and apply one webhook delivery. Returns the outcome word.
+
+    The webhook is a fast path only; the periodic pull remains the backstop.
+    A delivery seen before changes nothing; an older version of an order than
+    the one held changes nothing (the upsert compares the channel's update time).
+    """
+    adapter = adapter_for(store)
+    if not adapter.verify_webhook(headers=headers, body=body):
+        raise WebhookRejected(401, "signature does not match")
+    try:
+        delivery = adapter.parse_webhook(headers=headers, body=body)
+    except (ValueError, KeyError, NormalisationError) as exc:
+        raise WebhookRejected(400, f"unreadable delivery: {exc}") from exc
+    try:
+        with transaction.atomic():
+            record = WebhookDelivery.objects.create(
+                store=store, delivery_id=delivery.delivery_id[:128], topic=delivery.topic[:64]
+            )
+            result = ingest_payloads(store=store, adapter=adapter, payloads=[delivery.payload])
+            if result.quarantined:
+                outcome = "quarantined"
+            elif result.created:
+                outcome = "created"
+            elif result.updated:
+                outcome = "updated"
+            else:
+                outcome = "unchanged"
+            WebhookDelivery.objects.filter(pk=record.pk).update(outcome=outcome)
+    except IntegrityError:
+        return "duplicate"
+    return outcome
+
+
+def stores_due_for_sync(*, now: dt.datetime | None = None) -> list[int]:
+    """Active pulling stores whose interval has passed since their last sync."""
+    now = now or timezone.now()
+    due = []
+    for store in Store.objects.filter(status=Store.Status.ACTIVE, channel__in=list(CREDENTIAL_FIELDS)).only(
+        "pk", "channel", "last_sync_at", "sync_interval_minutes"
+    ):
+        if not store.pulls:
+            continue
+        if store.last_sync_at is None or store.last_sync_at + dt.timedelta(minutes=store.sync_interval_minutes) <= now:
+            due.append(store.pk)
+    return due

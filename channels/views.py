@@ -1,0 +1,287 @@
+"""Stores pages: list, connect, detail (ledger, quarantine, imports), actions; the webhook endpoint."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from channels import imports, selectors, services
+from channels.adapters.spreadsheet import template_csv, template_xlsx
+from channels.forms import ImportForm, ReplayForm, StoreForm
+from channels.models import Channel, Store, SyncRun
+from channels.tasks import import_orders, sync_store
+from erp.tasks import enqueue
+from tenants.accounts.permissions import area_required
+
+logger = logging.getLogger(__name__)
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+@area_required("console")
+def stores(request):
+    return render(
+        request,
+        "channels/stores.html",
+        {"stores": selectors.stores_for(user=request.user), "channels": Channel.choices, "page_title": _("Stores")},
+    )
+
+
+@area_required("console")
+def store_connect(request, channel: str):
+    if channel not in Channel.values:
+        raise Http404
+    form = StoreForm(request.POST or None, channel=channel)
+    if request.method == "POST" and form.is_valid():
+        try:
+            store = services.store_create(
+                name=form.cleaned_data["name"],
+                channel=channel,
+                base_url=form.cleaned_data.get("base_url") or "",
+                credentials=form.credentials(),
+                sync_interval_minutes=form.cleaned_data.get("sync_interval_minutes") or 5,
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Store %(name)s connected.") % {"name": store.name})
+            return redirect("channels:store", pk=store.pk)
+    return render(
+        request,
+        "channels/store_form.html",
+        {"form": form, "channel_label": Channel(channel).label, "page_title": _("Connect a store")},
+    )
+
+
+@area_required("console")
+def store_edit(request, pk: int):
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    masked = selectors.store_masked_credentials(store=store)
+    initial = {"name": store.name, "base_url": store.base_url, "sync_interval_minutes": store.sync_interval_minutes}
+    form = StoreForm(request.POST or None, channel=store.channel, masked=masked, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.store_update(
+                store=store,
+                name=form.cleaned_data["name"],
+                base_url=form.cleaned_data.get("base_url") if "base_url" in form.fields else None,
+                credentials=form.credentials(),
+                sync_interval_minutes=form.cleaned_data.get("sync_interval_minutes"),
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Store saved."))
+            return redirect("channels:store", pk=store.pk)
+    return render(
+        request,
+        "channels/store_form.html",
+        {"form": form, "store": store, "channel_label": store.get_channel_display(), "page_title": _("Edit store")},
+    )
+
+
+@area_required("console")
+def store_detail(request, pk: int):
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    runs = Paginator(selectors.sync_runs_for(store=store), 20).get_page(request.GET.get("runs"))
+    quarantine = Paginator(selectors.quarantine_for(store=store), 20).get_page(request.GET.get("quarantine"))
+    now = timezone.localtime()
+    return render(
+        request,
+        "channels/store_detail.html",
+        {
+            "store": store,
+            "page_title": store.name,
+            "masked": selectors.store_masked_credentials(store=store),
+            "runs": runs,
+            "running": store.sync_runs.filter(status=SyncRun.Status.RUNNING).first(),
+            "quarantine": quarantine,
+            "imports": store.imports.all()[:20] if store.channel == Channel.SPREADSHEET else None,
+            "import_form": ImportForm(),
+            "replay_form": ReplayForm(
+                initial={
+                    "start": (now - timezone.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+                    "end": now.strftime("%Y-%m-%dT%H:%M"),
+                }
+            ),
+            "webhook_url": request.build_absolute_uri(f"/webhooks/{store.webhook_token}/"),
+        },
+    )
+
+
+@require_POST
+@area_required("console")
+def store_test(request, pk: int):
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    ok, message = services.store_test_connection(store=store)
+    (messages.success if ok else messages.error)(request, message)
+    return redirect("channels:store", pk=store.pk)
+
+
+@require_POST
+@area_required("console")
+def store_sync_now(request, pk: int):
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    if not store.pulls:
+        messages.error(request, _("Spreadsheet stores are imported from files, not synced."))
+    elif store.status != Store.Status.ACTIVE:
+        messages.error(
+            request,
+            _("The store is %(status)s; resume it or renew its credentials first.")
+            % {"status": store.get_status_display().lower()},
+        )
+    else:
+        enqueue(sync_store, store.pk, SyncRun.Kind.MANUAL)
+        messages.success(request, _("Sync started. Progress shows below."))
+    return redirect("channels:store", pk=store.pk)
+
+
+@require_POST
+@area_required("console")
+def store_pause(request, pk: int):
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    paused = request.POST.get("action") != "resume"
+    try:
+        services.store_set_paused(store=store, paused=paused)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Store paused.") if paused else _("Store resumed."))
+    return redirect("channels:store", pk=store.pk)
+
+
+@require_POST
+@area_required("console")
+def store_replay(request, pk: int):
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    form = ReplayForm(request.POST)
+    if not store.pulls:
+        messages.error(request, _("Spreadsheet stores are imported from files, not synced."))
+    elif form.is_valid():
+        enqueue(
+            sync_store, store.pk, SyncRun.Kind.REPLAY,
+            form.cleaned_data["start"].isoformat(), form.cleaned_data["end"].isoformat(),
+        )  # fmt: skip
+        messages.success(request, _("Replay of the window started; it changes only what the channel changed."))
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("channels:store", pk=store.pk)
+
+
+@area_required("console")
+def store_sync_status(request, pk: int):
+    """JSON for the progress bar of a running sync."""
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    run = store.sync_runs.first()
+    if run is None:
+        return JsonResponse({"running": False})
+    total = run.channel_count
+    return JsonResponse(
+        {
+            "running": run.status == SyncRun.Status.RUNNING,
+            "status": run.status,
+            "pages": run.pages,
+            "seen": run.orders_seen,
+            "total": total,
+            "percent": min(100, int(100 * run.orders_seen / total)) if total else None,
+            "message": run.message,
+        }
+    )
+
+
+@require_POST
+@area_required("console")
+def quarantine_reprocess(request, pk: int, qid: int):
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    item = selectors.quarantined_get_for(user=request.user, store=store, pk=qid)
+    if services.quarantine_reprocess(quarantined=item):
+        messages.success(request, _("The order was processed and is now in Relay."))
+    else:
+        messages.error(request, _("Still cannot be processed: %(reason)s") % {"reason": item.reason})
+    return redirect("channels:store", pk=store.pk)
+
+
+@area_required("console")
+def import_template(request, fmt: str):
+    if fmt == "xlsx":
+        response = HttpResponse(
+            template_xlsx(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+    elif fmt == "csv":
+        response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
+    else:
+        raise Http404
+    response["Content-Disposition"] = f'attachment; filename="relay-orders-template.{fmt}"'
+    return response
+
+
+@require_POST
+@area_required("console")
+def import_upload(request, pk: int):
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    form = ImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose a file to import."))
+        return redirect("channels:store", pk=store.pk)
+    upload = form.cleaned_data["file"]
+    try:
+        order_import = imports.order_import_create(
+            store=store, filename=upload.name, content=upload.read(), user=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("channels:store", pk=store.pk)
+    if upload.size <= imports.INLINE_IMPORT_BYTES:
+        imports.order_import_run(import_id=order_import.pk)
+    else:
+        enqueue(import_orders, order_import.pk)
+    return redirect("channels:import", pk=store.pk, import_id=order_import.pk)
+
+
+@area_required("console")
+def import_detail(request, pk: int, import_id: int):
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    order_import = selectors.import_get_for(user=request.user, store=store, pk=import_id)
+    progress = imports.order_import_progress(order_import=order_import)
+    if request.headers.get("Accept") == "application/json" or request.GET.get("format") == "json":
+        return JsonResponse(progress)
+    return render(
+        request,
+        "channels/import_detail.html",
+        {
+            "store": store,
+            "import": order_import,
+            "progress": progress,
+            "page_title": _("Import %(file)s") % {"file": order_import.filename},
+        },
+    )
+
+
+@csrf_exempt
+@require_POST
+def webhook(request, token: str):
+    """Channel webhooks. No session or token: the channel signs the body instead."""
+    store = get_object_or_404(Store, webhook_token=token)
+    if store.status == Store.Status.PAUSED:
+        return JsonResponse({"outcome": "paused"}, status=200)
+    try:
+        outcome = services.webhook_receive(store=store, headers=request.headers, body=request.body)
+    except services.WebhookRejected as exc:
+        logger.warning("webhook rejected", extra={"store": store.pk, "reason": str(exc)})
+        return JsonResponse({"error": str(exc)}, status=exc.status)
+    return JsonResponse({"outcome": outcome})

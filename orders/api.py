@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.response import Response
+
+from orders import selectors
+from orders.forms import OrderFilterForm
+from orders.models import Order, OrderLine
+from tenants.accounts.permissions import area_permission
+
+Console = area_permission("console")
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderLine
+        fields = [
+            "id", "external_id", "position", "listing_sku", "title", "quantity", "unit_price",
+            "line_discount", "discount_share", "shipping_share", "net_amount",
+        ]  # fmt: skip
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    store = serializers.PrimaryKeyRelatedField(read_only=True)
+    store_name = serializers.CharField(source="store.name", read_only=True)
+
+    class Meta:
+        model = Order
+        exclude = ["raw"]
+
+
+class OrderDetailSerializer(OrderSerializer):
+    lines = OrderLineSerializer(many=True, read_only=True)
+
+    class Meta(OrderSerializer.Meta):
+        exclude = []
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("q", str),
+        OpenApiParameter("store", int),
+        OpenApiParameter("status", str),
+        OpenApiParameter("placed_from", str),
+        OpenApiParameter("placed_to", str),
+        OpenApiParameter("after", str, description="cursor from `next` of the previous page"),
+    ],
+    responses=OrderSerializer(many=True),
+)
+@api_view(["GET"])
+@permission_classes([Console])
+def order_list(request):
+    """Orders, newest first, cursor-paginated (`next` is the cursor of the following page)."""
+    from channels.models import Store
+
+    form = OrderFilterForm(request.query_params or None, stores=Store.objects.only("pk", "name"))
+    filters = selectors.OrderFilters()
+    if form.is_bound:
+        if not form.is_valid():
+            return Response({"errors": form.errors}, status=400)
+        data = form.cleaned_data
+        filters = selectors.OrderFilters(
+            store_id=data.get("store"), status=data.get("status") or "", placed_from=data.get("placed_from"),
+            placed_to=data.get("placed_to"), q=data.get("q") or "",
+        )  # fmt: skip
+    qs = selectors.orders_filter(selectors.orders_for(user=request.user), filters, tz=request.tenant.tz)
+    page = selectors.orders_page(qs, after=request.query_params.get("after", ""))
+    return Response({"next": page.next_cursor, "results": OrderSerializer(page.orders, many=True).data})
+
+
+@extend_schema(responses=OrderDetailSerializer)
+@api_view(["GET"])
+@permission_classes([Console])
+def order_detail(request, pk: int):
+    return Response(OrderDetailSerializer(selectors.order_get_for(user=request.user, pk=pk)).data)

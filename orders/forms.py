@@ -1,0 +1,34 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+STATUS_CHOICES = [
+    ("", _("Any status")),
+    ("open", _("Open")),
+    ("fulfilled", _("Fulfilled")),
+    ("cancelled", _("Cancelled")),
+    ("refunded", _("Refunded")),
+]
+
+
+class OrderFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("Order number, buyer name or e-mail")}),
+    )
+    store = forms.TypedChoiceField(label=_("Store"), required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=STATUS_CHOICES)
+    placed_from = forms.DateField(
+        label=_("Placed from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    placed_to = forms.DateField(label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, stores=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].choices = [("", _("All stores")), *[(s.pk, s.name) for s in stores]]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("placed_from") and data.get("placed_to") and data["placed_from"] > data["placed_to"]:
+            raise forms.ValidationError(_("“Placed from” must not be after “to”."))
+        return data
