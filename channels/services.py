@@ -1,6 +1,6 @@
 """Stores: connect, test, pause; and ingestion — pull, webhook, replay, re-process.
 
-Every path that brings orders in ends in ``orders_upsert`` with the raw
+Every path that brings orders in ends in ``orders_write`` with the raw
 payload, so the same order arriving by pull, webhook or replay, once or many
 times, is one order.
 """
@@ -8,10 +8,12 @@ times, is one order.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
@@ -29,7 +31,7 @@ from channels.canonical import NormalisationError
 from channels.models import CREDENTIAL_FIELDS, Channel, QuarantinedPayload, Store, SyncRun, WebhookDelivery
 from channels.vault import decrypt_credentials, encrypt_credentials
 from orders.models import Order
-from orders.services import UpsertResult, orders_upsert
+from orders.services import PreparedOrders, UpsertResult, orders_prepare, orders_write
 
 logger = logging.getLogger(__name__)
 
@@ -182,34 +184,96 @@ class IngestResult:
     quarantined: int = 0
 
 
-def ingest_payloads(*, store: Store, adapter: Adapter, payloads: list[dict]) -> IngestResult:
-    """Normalise and upsert one page in one transaction.
+def _commit_lazily() -> None:
+    """Let this transaction's commit return before its WAL reaches the disk.
 
-    A payload that cannot be normalised is quarantined with its reason while
-    the rest of the page goes on; a quarantined order that now normalises is
-    marked resolved.
+    For pulled pages only: if the server crashes, the newest such commits may
+    be lost, but never one without the others before it, and the cursor moves
+    in a normal (flushed) commit after them, so a lost page is simply pulled
+    again. Webhooks and imports, which answer someone, commit durably.
     """
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+@dataclass
+class PreparedPage:
+    """One page of payloads normalised and computed down to rows; no query made yet."""
+
+    store_id: int
+    seen: int
+    orders: PreparedOrders
+    quarantine: list[tuple[str, object, str]]  # (external id, payload, reason)
+
+
+def prepare_page(*, store: Store, adapter: Adapter, payloads: list) -> PreparedPage:
+    """Normalise a page; what cannot be normalised is set aside with its reason. Runs no query."""
     good, bad = [], []
     for payload in payloads:
         try:
             good.append((adapter.normalise(payload), payload))
         except NormalisationError as exc:
             bad.append((str(payload.get("id", "")) if isinstance(payload, dict) else "", payload, str(exc)))
+    return PreparedPage(
+        store_id=store.pk, seen=len(payloads), orders=orders_prepare(store_id=store.pk, orders=good), quarantine=bad
+    )
+
+
+def write_page(*, store: Store, page: PreparedPage, durable: bool = True) -> IngestResult:
+    """Upsert a prepared page and its quarantine in one transaction.
+
+    A quarantined order that now normalises is marked resolved.
+    ``durable=False`` is for pulled pages (see _commit_lazily).
+    """
     with transaction.atomic():
-        upserted: UpsertResult = orders_upsert(store_id=store.pk, orders=good)
+        if not durable:
+            _commit_lazily()
+        upserted: UpsertResult = orders_write(page.orders)
         now = timezone.now()
-        for external_id, payload, reason in bad:
+        for external_id, payload, reason in page.quarantine:
             QuarantinedPayload.objects.update_or_create(
                 store=store,
                 external_id=external_id[:64],
                 resolved_at=None,
                 defaults={"payload": payload, "reason": reason[:500]},
             )
-        if good:
+        if len(page.orders):
             QuarantinedPayload.objects.filter(
-                store=store, resolved_at=None, external_id__in=[order.external_id for order, _raw in good]
+                store=store, resolved_at=None, external_id__in=list(page.orders.rows)
             ).update(resolved_at=now)
-    return IngestResult(seen=len(payloads), created=upserted.created, updated=upserted.updated, quarantined=len(bad))
+    return IngestResult(
+        seen=page.seen, created=upserted.created, updated=upserted.updated, quarantined=len(page.quarantine)
+    )
+
+
+def ingest_payloads(*, store: Store, adapter: Adapter, payloads: list, durable: bool = True) -> IngestResult:
+    """Normalise and upsert one page in one transaction (prepare_page, then write_page)."""
+    return write_page(store=store, page=prepare_page(store=store, adapter=adapter, payloads=payloads), durable=durable)
+
+
+def ingest_pages(
+    *, store: Store, adapter: Adapter, pages: Iterable[list], durable: bool = True
+) -> Iterator[IngestResult]:
+    """Ingest pages one by one, fetching and preparing the next page while this one is written.
+
+    Two stages, one page apart: a helper thread pulls the next page from
+    ``pages`` (HTTP or a file) and normalises it, which needs no database,
+    while this thread writes the current one, which mostly waits on
+    PostgreSQL. Yields each page's result after its commit. An error in
+    either stage stops the pipeline and is raised here.
+    """
+    source = iter(pages)
+
+    def fetch_and_prepare() -> PreparedPage | None:
+        payloads = next(source, None)
+        return None if payloads is None else prepare_page(store=store, adapter=adapter, payloads=payloads)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-ingest") as ahead:
+        # The helper thread logs with this task's tenant and task id.
+        future = ahead.submit(contextvars.copy_context().run, fetch_and_prepare)
+        while (page := future.result()) is not None:
+            future = ahead.submit(contextvars.copy_context().run, fetch_and_prepare)
+            yield write_page(store=store, page=page, durable=durable)
 
 
 def _lock(store: Store) -> redis.lock.Lock:
@@ -288,14 +352,16 @@ def _pull(*, run: SyncRun, store: Store, adapter: Adapter, lock, on_progress) ->
     except ChannelError:
         run.channel_count = None  # counting is a check, not a condition
     run.save(update_fields=["channel_count"])
-    for page in adapter.iter_order_pages(updated_since=since, updated_until=until):
-        result = ingest_payloads(store=store, adapter=adapter, payloads=page)
+    pages = adapter.iter_order_pages(updated_since=since, updated_until=until)
+    for result in ingest_pages(store=store, adapter=adapter, pages=pages, durable=False):
         run.pages += 1
         run.orders_seen += result.seen
         run.orders_created += result.created
         run.orders_updated += result.updated
         run.orders_quarantined += result.quarantined
-        run.save(update_fields=["pages", "orders_seen", "orders_created", "orders_updated", "orders_quarantined"])
+        with transaction.atomic():
+            _commit_lazily()
+            run.save(update_fields=["pages", "orders_seen", "orders_created", "orders_updated", "orders_quarantined"])
         lock.reacquire()  # still alive: keep the lock; a dead worker's lock expires on its own
         if on_progress:
             on_progress(run)
@@ -338,10 +404,16 @@ def quarantine_reprocess(*, quarantined: QuarantinedPayload, payload: dict | Non
     True if the order is now in Relay (the quarantine entry is then resolved).
     """
     store = quarantined.store
-    result = ingest_payloads(store=store, adapter=adapter_for(store), payloads=[payload or quarantined.payload])
-    if result.quarantined:
-        QuarantinedPayload.objects.filter(pk=quarantined.pk).update(last_seen=timezone.now())
-        return False
+    with transaction.atomic():
+        result = ingest_payloads(store=store, adapter=adapter_for(store), payloads=[payload or quarantined.payload])
+        if result.quarantined:
+            QuarantinedPayload.objects.filter(pk=quarantined.pk).update(last_seen=timezone.now())
+            return False
+        # ingest resolves entries by the order's id; this one may have been kept under
+        # another (e.g. none, when the id was what was wrong), so resolve it by its own key.
+        QuarantinedPayload.objects.filter(pk=quarantined.pk, resolved_at__isnull=True).update(
+            resolved_at=timezone.now()
+        )
     return True
 
 

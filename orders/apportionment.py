@@ -12,6 +12,7 @@ and they sum to the whole exactly.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -112,17 +113,28 @@ def apportion_order(
 
 
 def _split(units: int, weights: list[Fraction]) -> list[int]:
-    """``units`` (>= 0) split over ``weights`` by largest remainder; see ``apportion``."""
+    """``units`` (>= 0) split over ``weights`` by largest remainder; see ``apportion``.
+
+    Works in integers: the weights are scaled to a common denominator, so each
+    exact share is ``units * w / total`` and its remainder an exact integer.
+    """
     count = len(weights)
-    total = sum(weights, Fraction(0))
+    if units == 0:
+        return [0] * count
+    denominator = math.lcm(*(weight.denominator for weight in weights))
+    scaled = [weight.numerator * (denominator // weight.denominator) for weight in weights]
+    total = sum(scaled)
     if total == 0:
         base, extra = divmod(units, count)
         return [base + (1 if index < extra else 0) for index in range(count)]
-    exact = [units * weight / total for weight in weights]
-    parts = [int(share) for share in exact]  # floor: shares are non-negative
+    parts, remainders = [], []
+    for weight in scaled:
+        part, remainder = divmod(units * weight, total)
+        parts.append(part)
+        remainders.append(remainder)
     leftover = units - sum(parts)
-    # Fractions compare exactly, so equal remainders really are ties.
-    by_claim = sorted(range(count), key=lambda index: (-(exact[index] - parts[index]), -weights[index], index))
+    # Remainders over the same total compare exactly, so equal ones really are ties.
+    by_claim = sorted(range(count), key=lambda index: (-remainders[index], -scaled[index], index))
     for index in by_claim[:leftover]:
         parts[index] += 1
     return parts

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import zlib
+
+import orjson
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 MONEY = {"max_digits": 14, "decimal_places": 3}
+
+
+def pack_payload(payload) -> bytes:
+    """A raw payload as stored: compressed here, where it is cheap, not by PostgreSQL."""
+    return zlib.compress(orjson.dumps(payload, default=str), 1)
+
+
+def unpack_payload(packed) -> dict:
+    return orjson.loads(zlib.decompress(bytes(packed))) if packed else {}
 
 
 class Order(models.Model):
@@ -40,7 +52,9 @@ class Order(models.Model):
     placed_at = models.DateTimeField()
     # The channel's own last-update time: decides whether a payload is newer.
     channel_updated_at = models.DateTimeField()
-    raw = models.JSONField(default=dict)
+    # The channel's payload as received, for audit and replay: zlib-compressed
+    # JSON (see pack_payload); read it with raw_payload().
+    raw = models.BinaryField(editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -59,6 +73,9 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.order_number
+
+    def raw_payload(self) -> dict:
+        return unpack_payload(self.raw)
 
     @property
     def status_label(self) -> str:

@@ -85,7 +85,7 @@ def orders_filter(qs: QuerySet[Order], filters: OrderFilters, *, tz) -> QuerySet
 
 def orders_page(qs: QuerySet[Order], *, after: str = "", before: str = "", size: int = PAGE_SIZE) -> OrderPage:
     """Newest first, keyset-paginated on (placed_at, id): as fast on page 10,000 as on page 1."""
-    qs = qs.select_related("store").order_by("-placed_at", "-id")
+    qs = qs.select_related("store").defer("raw").order_by("-placed_at", "-id")
     if after and (key := _decode(after)):
         placed, pk = key
         rows = list(qs.filter(Q(placed_at__lt=placed) | Q(placed_at=placed, id__lt=pk))[: size + 1])

@@ -8,7 +8,7 @@ channel updated it later than the version we hold.
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,6 +19,7 @@ from psycopg2.extras import execute_values
 
 from channels.canonical import ChannelOrder
 from orders.apportionment import apportion_order
+from orders.models import pack_payload
 
 _ORDER_COLUMNS = (
     "store_id", "external_id", "order_number", "buyer_name", "buyer_email", "buyer_phone",
@@ -59,7 +60,7 @@ def _order_row(store_id: int, order: ChannelOrder, raw: dict, now) -> tuple:
         order.discount_total, order.shipping_total, order.tax_total, order.total,
         _clip(order.financial_status, 32), _clip(order.fulfillment_status, 32), order.cancelled_at,
         order.note or "", _clip(",".join(order.tags), 500), order.placed_at, order.updated_at,
-        json.dumps(raw, ensure_ascii=False, default=str), now, now,
+        pack_payload(raw), now, now,
     )  # fmt: skip
 
 
@@ -89,6 +90,57 @@ def _line_values(order: ChannelOrder) -> list[tuple]:
     ]
 
 
+@dataclass
+class PreparedOrders:
+    """A batch of orders computed down to its rows, ready to write (see orders_prepare)."""
+
+    store_id: int
+    versions: dict[str, dt.datetime]  # external id -> the channel's updated_at, newest per order
+    rows: dict[str, tuple]  # external id -> orders_order row, in external-id order
+    lines: dict[str, list[tuple]]  # external id -> its lines' columns after order_id
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def orders_prepare(*, store_id: int, orders: Sequence[tuple[ChannelOrder, dict]]) -> PreparedOrders:
+    """Everything the upsert computes before it writes: newest version per order, rows, apportioned lines.
+
+    Runs no query, so a sync can prepare its next page on another thread while
+    this one writes. Raises ValueError (from apportionment) for amounts that
+    cannot be spread; callers normalise first, so that is a bug, not bad input.
+    """
+    newest: dict[str, tuple[ChannelOrder, dict]] = {}
+    for order, raw in orders:
+        held = newest.get(order.external_id)
+        if held is None or order.updated_at > held[0].updated_at:
+            newest[order.external_id] = (order, raw)
+    now = timezone.now()
+    keys = sorted(newest)
+    return PreparedOrders(
+        store_id=store_id,
+        versions={key: newest[key][0].updated_at for key in keys},
+        rows={key: _order_row(store_id, *newest[key], now) for key in keys},
+        lines={key: _line_values(newest[key][0]) for key in keys},
+    )
+
+
+def _fresh(prepared: PreparedOrders) -> list[str]:
+    """The external ids whose version is newer than what we hold (or that we do not hold).
+
+    Only a shortcut (re-reads and overlap windows cost one SELECT instead of a
+    write per order): the conditional upsert stays the authority when two
+    writers race.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT external_id, channel_updated_at FROM orders_order WHERE store_id = %s AND external_id = ANY(%s)",
+            [prepared.store_id, list(prepared.rows)],
+        )
+        stale = {key for key, stored in cursor.fetchall() if prepared.versions[key] <= stored}
+    return [key for key in prepared.rows if key not in stale]
+
+
 def orders_upsert(*, store_id: int, orders: Sequence[tuple[ChannelOrder, dict]]) -> UpsertResult:
     """Insert new orders and replace older versions of known ones, in one transaction.
 
@@ -96,25 +148,22 @@ def orders_upsert(*, store_id: int, orders: Sequence[tuple[ChannelOrder, dict]])
     and replay). Within one call the newest version of an order wins. An order
     whose stored version is as new or newer is left untouched (``unchanged``).
     Lines are upserted by (order, external id) and lines the channel no longer
-    sends are removed. Rows are written in external-id order so two concurrent
-    batches lock them in the same order and cannot deadlock.
-
-    Raises ValueError (from apportionment) for amounts that cannot be spread;
-    callers normalise first, so that is a bug, not bad input.
+    sends are removed.
     """
-    newest: dict[str, tuple[ChannelOrder, dict]] = {}
-    for order, raw in orders:
-        held = newest.get(order.external_id)
-        if held is None or order.updated_at > held[0].updated_at:
-            newest[order.external_id] = (order, raw)
-    if not newest:
+    return orders_write(orders_prepare(store_id=store_id, orders=orders))
+
+
+def orders_write(prepared: PreparedOrders) -> UpsertResult:
+    """Write a prepared batch (see orders_upsert). Rows go in external-id order so two
+    concurrent batches lock them in the same order and cannot deadlock."""
+    received = len(prepared)
+    if not received:
         return UpsertResult()
-    # Compute every line before writing anything: a bad order fails the batch
-    # before a single row is touched.
-    ordered = [newest[key] for key in sorted(newest)]
-    now = timezone.now()
-    rows = [_order_row(store_id, order, raw, now) for order, raw in ordered]
-    lines_of = {order.external_id: _line_values(order) for order, _raw in ordered}
+    keys = _fresh(prepared)
+    if not keys:
+        return UpsertResult(unchanged=received)
+    rows = [prepared.rows[key] for key in keys]
+    lines_of = prepared.lines
 
     result = UpsertResult()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -143,7 +192,7 @@ def orders_upsert(*, store_id: int, orders: Sequence[tuple[ChannelOrder, dict]])
                 result.updated += 1
                 updated_ids.append(order_id)
             line_rows.extend((order_id, *values) for values in lines_of[external_id])
-        result.unchanged = len(newest) - result.created - result.updated
+        result.unchanged = received - result.created - result.updated
         if line_rows:
             line_rows.sort(key=lambda row: (row[0], row[1]))
             execute_values(

@@ -57,7 +57,7 @@ def order_detail(request, pk: int):
             "order": order,
             "lines": lines,
             "page_title": order.order_number,
-            "raw": json.dumps(order.raw, indent=2, ensure_ascii=False),
+            "raw": json.dumps(order.raw_payload(), indent=2, ensure_ascii=False),
         },
     )
 

@@ -45,7 +45,7 @@ def test_first_upsert_creates_order_lines_and_apportions_to_the_cent(store):
     assert [l.discount_share for l in lines] == [Decimal("1.20"), Decimal("1.80")]
     assert [l.shipping_share for l in lines] == [Decimal("2.00"), Decimal("3.00")]
     assert sum(l.net_amount for l in lines) == order.subtotal - order.discount_total + order.shipping_total
-    assert order.raw == {"id": "A-1"}
+    assert order.raw_payload() == {"id": "A-1"}
 
 
 def test_the_same_payload_twice_adds_no_row(store):
