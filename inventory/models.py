@@ -1,1 +1,117 @@
-"""Models arrive with the issue that builds this app."""
+"""The tenant's catalog: products, what each channel listing ships, where each product comes from, stock."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+COST = {"max_digits": 14, "decimal_places": 4}
+
+
+class Product(models.Model):
+    """One line of the SKU master."""
+
+    sku = models.CharField(_("SKU"), max_length=120, unique=True)
+    name = models.CharField(_("name"), max_length=300)
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    weight_grams = models.PositiveIntegerField(_("weight (g)"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sku"]
+
+    def __str__(self) -> str:
+        return self.sku
+
+
+class Listing(models.Model):
+    """A channel listing SKU and what it ships: one product, or a bundle of several with quantities."""
+
+    listing_sku = models.CharField(_("listing SKU"), max_length=120, unique=True)
+    # Made on ingest because the listing SKU equals a product SKU.
+    auto_mapped = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["listing_sku"]
+
+    def __str__(self) -> str:
+        return self.listing_sku
+
+
+class ListingComponent(models.Model):
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="components")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="listing_components")
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+
+    class Meta:
+        ordering = ["listing", "product"]
+        constraints = [
+            models.UniqueConstraint(fields=["listing", "product"], name="listing_component_once"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="listing_component_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.listing} → {self.product} × {self.quantity}"
+
+
+class Source(models.Model):
+    """One place on a product's source path: a supplier (or the own warehouse) at a cost, for some regions."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="sources")
+    position = models.PositiveIntegerField(_("position"))
+    supplier = models.ForeignKey(
+        "suppliers.Supplier", on_delete=models.PROTECT, null=True, blank=True, related_name="sources"
+    )  # null = own warehouse
+    cost_price = models.DecimalField(_("cost price"), **COST)
+    currency = models.CharField(_("currency"), max_length=3)
+    # [] = serves everywhere; else [{"country": "CN", "province": "Zhejiang"}, {"country": "US"}, …]
+    regions = models.JSONField(_("regions served"), default=list, blank=True)
+    lead_time_days = models.PositiveIntegerField(_("lead time (days)"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["product", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "position"],
+                name="source_position_once",
+                deferrable=models.Deferrable.DEFERRED,  # positions can be swapped in one transaction
+            ),
+            models.CheckConstraint(condition=models.Q(cost_price__gte=0), name="source_cost_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} #{self.position}"
+
+
+class Stock(models.Model):
+    """Units of a product at one source: on hand, and how many routing has reserved.
+
+    The database refuses a reservation beyond what is on hand, so concurrent
+    routing can never oversell, whatever the code above it does.
+    """
+
+    source = models.OneToOneField(Source, on_delete=models.CASCADE, related_name="stock")
+    on_hand = models.PositiveIntegerField(_("on hand"), default=0)
+    reserved = models.PositiveIntegerField(_("reserved"), default=0)
+    updated = models.DateTimeField(auto_now=True)
+    updated_by = models.CharField(max_length=120, blank=True)  # "supplier", a user's e-mail, "import"
+
+    class Meta:
+        ordering = ["source"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(reserved__lte=models.F("on_hand")), name="stock_never_oversold"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.available} available"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 
 import orjson
+from django.conf import settings
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models.functions import Lower
@@ -23,6 +24,19 @@ def unpack_payload(packed) -> dict:
 
 
 class Order(models.Model):
+    class Status(models.TextChoices):
+        """Relay's own state of the order (the channel's are financial_status and fulfillment_status).
+
+        Transitions live in orders.states; change ``status`` only through it.
+        """
+
+        NEW = "new", _("New")
+        HELD = "held", _("Held for review")
+        ROUTED = "routed", _("Routed")
+        PARTIALLY_SHIPPED = "partially_shipped", _("Partially shipped")
+        SHIPPED = "shipped", _("Shipped")
+        CANCELLED = "cancelled", _("Cancelled")
+
     store = models.ForeignKey("channels.Store", on_delete=models.PROTECT, related_name="orders")
     external_id = models.CharField(max_length=64)
     order_number = models.CharField(_("order number"), max_length=64)
@@ -57,6 +71,13 @@ class Order(models.Model):
     raw = models.BinaryField(editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    # db_default: the ingest INSERT does not name these columns.
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.NEW, db_default=Status.NEW
+    )
+    # Routed with no human touch (passed every hold rule the first time); for the dashboard's share.
+    auto_routed = models.BooleanField(null=True, blank=True, db_default=None)
+    routed_at = models.DateTimeField(null=True, blank=True, db_default=None)
 
     class Meta:
         ordering = ["-placed_at", "-id"]
@@ -65,6 +86,7 @@ class Order(models.Model):
             models.Index(fields=["-placed_at", "-id"], name="order_placed_idx"),
             models.Index(fields=["store", "-placed_at", "-id"], name="order_store_placed_idx"),
             models.Index(fields=["store", "channel_updated_at"], name="order_store_updated_idx"),
+            models.Index(fields=["status", "placed_at"], name="order_status_placed_idx"),
             # Prefix search (LIKE 'q%') uses these in any collation.
             models.Index(fields=["order_number"], opclasses=["varchar_pattern_ops"], name="order_number_prefix_idx"),
             models.Index(OpClass(Lower("buyer_email"), name="varchar_pattern_ops"), name="order_email_prefix_idx"),
@@ -111,3 +133,170 @@ class OrderLine(models.Model):
     @property
     def gross(self):
         return self.unit_price * self.quantity
+
+
+class RuleSet(models.Model):
+    """A versioned list of routing rules: drafted, simulated, then activated; one is active at a time."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        RETIRED = "retired", _("Retired")
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["status"], condition=models.Q(status="active"), name="ruleset_one_active"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["draft", "active", "retired"]), name="ruleset_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version} ({self.status})"
+
+
+class Rule(models.Model):
+    """One rule of a rule set; kind and params as orders.routing.rules defines them."""
+
+    class Kind(models.TextChoices):
+        HOLD = "hold", _("Hold for review")
+        GIFT = "gift", _("Gift (买赠)")
+        SOURCING = "sourcing", _("Sourcing strategy")
+        SPLIT = "split", _("Split policy")
+        MERGE = "merge", _("Merge orders")
+
+    ruleset = models.ForeignKey(RuleSet, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveIntegerField()
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    params = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["ruleset", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ruleset", "position"], name="rule_position_once", deferrable=models.Deferrable.DEFERRED
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.kind} #{self.position}"
+
+
+class RoutingDecision(models.Model):
+    """What routing decided for an order, and why: kept for every run, the newest one is current.
+
+    Reasons are stored as codes with parameters (orders.routing.types.Reason),
+    so the order page renders them in the reader's language.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="decisions")
+    ruleset_version = models.PositiveIntegerField(null=True, blank=True)  # null: no active rule set (defaults)
+    held = models.BooleanField()
+    hold_reasons = models.JSONField(default=list)  # [{"code": …, "params": {…}}]
+    fired_rule_ids = models.JSONField(default=list)
+    lines = models.JSONField(default=list)  # one object per LineDecision, with considered sources
+    merge_key = models.CharField(max_length=64, blank=True)
+    trigger = models.CharField(max_length=32)  # ingest, reroute, rejection, mapping, manual
+    is_current = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"], condition=models.Q(is_current=True), name="decision_one_current_per_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} decision {self.pk}"
+
+
+class Transition(models.Model):
+    """One change of state of an order or a dispatch: who or what, when, from, to, why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
+    dispatch = models.ForeignKey(
+        "suppliers.Dispatch", on_delete=models.CASCADE, null=True, blank=True, related_name="transitions"
+    )  # set when the dispatch changed, not the order
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=120)  # "routing", "channel", "supplier", a user's e-mail
+    reason = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["order", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.from_state}→{self.to_state}"
+
+
+class ReturnRecord(models.Model):
+    """A line cancelled or refunded after it shipped: quantity and amount, for settlement."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.SET_NULL, null=True, blank=True, related_name="returns")
+    dispatch_line = models.ForeignKey(
+        "suppliers.DispatchLine", on_delete=models.PROTECT, null=True, blank=True, related_name="returns"
+    )
+    listing_sku = models.CharField(max_length=120, blank=True)
+    quantity = models.PositiveIntegerField()
+    amount = models.DecimalField(**MONEY)  # what the buyer gets back for these units
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=300, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="return_quantity_positive"),
+            models.UniqueConstraint(fields=["order_line"], name="return_once_per_line"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} return {self.listing_sku} × {self.quantity}"
+
+
+class Simulation(models.Model):
+    """A draft rule set run against recent orders, compared with the active one (see orders.simulation)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    ruleset = models.ForeignKey(RuleSet, on_delete=models.CASCADE, related_name="simulations")
+    days = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    orders_total = models.PositiveIntegerField(default=0)
+    orders_done = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"simulation {self.pk} of {self.ruleset}"

@@ -16,3 +16,78 @@ class Supplier(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Dispatch(models.Model):
+    """What one supplier (or the own warehouse) ships for one order, or for several merged orders.
+
+    States and their transitions live in suppliers.dispatch_states; change
+    ``status`` only through it, so every change is checked and recorded.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the supplier")
+        ACCEPTED = "accepted", _("Accepted")
+        SHIPPED = "shipped", _("Shipped")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    number = models.CharField(_("dispatch number"), max_length=32, unique=True)
+    supplier = models.ForeignKey(
+        Supplier, on_delete=models.PROTECT, null=True, blank=True, related_name="dispatches"
+    )  # null = own warehouse
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Orders of one buyer and address in one store within the merge window share a dispatch.
+    merge_key = models.CharField(max_length=64, blank=True)
+    ruleset_version = models.PositiveIntegerField(null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)  # why rejected or cancelled
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["supplier", "status", "-created"]),
+            models.Index(fields=["merge_key", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "accepted", "shipped", "rejected", "cancelled"]),
+                name="dispatch_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class DispatchLine(models.Model):
+    """One product, in a quantity, from one source, for one order line (or a gift)."""
+
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="dispatch_lines")
+    # null for a gift line, or once the channel dropped the line (listing_sku keeps what it was)
+    order_line = models.ForeignKey(
+        "orders.OrderLine", on_delete=models.SET_NULL, null=True, blank=True, related_name="dispatch_lines"
+    )
+    listing_sku = models.CharField(max_length=120, blank=True)
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="dispatch_lines")
+    source = models.ForeignKey("inventory.Source", on_delete=models.PROTECT, related_name="dispatch_lines")
+    quantity = models.PositiveIntegerField()
+    is_gift = models.BooleanField(default=False)
+    unit_cost = models.DecimalField(max_digits=14, decimal_places=4)
+    cost_currency = models.CharField(max_length=3)
+    # Units this line holds in the source's Stock.reserved (0 when stock is not tracked or was released).
+    reserved = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["dispatch", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="dispatch_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=models.Q(reserved__lte=models.F("quantity")), name="dispatch_line_reserved_le_quantity"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dispatch} {self.product_id} × {self.quantity}"
