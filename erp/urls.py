@@ -20,6 +20,8 @@ api_v1 = [
     path("stores/<int:pk>/imports/<int:import_id>/", channels_api.store_import_detail, name="store-import-detail"),
     path("orders/", orders_api.order_list, name="orders"),
     path("orders/<int:pk>/", orders_api.order_detail, name="order"),
+    path("", include("inventory.api_urls")),
+    path("", include("orders.routing_api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
