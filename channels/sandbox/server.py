@@ -270,7 +270,10 @@ class _Handler(BaseHTTPRequestHandler):
         logger.info("%s %s", self.address_string(), format % args)
 
     def log_error(self, format: str, *args: Any) -> None:
-        logger.warning("%s %s", self.address_string(), format % args)
+        message = format % args
+        # An idle keep-alive connection let go after `timeout` is normal, not a problem.
+        level = logging.DEBUG if "timed out" in message else logging.WARNING
+        logger.log(level, "%s %s", self.address_string(), message)
 
     def _handle(self, method: str) -> None:
         body = self._read_body()
