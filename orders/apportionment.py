@@ -53,7 +53,9 @@ def apportion(*, line_amounts: Sequence[Decimal], amount: Decimal, currency: str
             raise ValueError(f"cannot apportion {amount} {currency} over no lines")
         return []
     sign, units = (-1, -units) if units < 0 else (1, units)
-    parts = _split(units, weights)
+    # Scaled to a common denominator the weights are integers with the same proportions.
+    denominator = math.lcm(*(weight.denominator for weight in weights))
+    parts = _split(units, [weight.numerator * (denominator // weight.denominator) for weight in weights])
     return [_money(sign * part, places=places) for part in parts]
 
 
@@ -81,23 +83,24 @@ def apportion_order(
     the goods after line discounts, or there is a non-zero amount but no line.
     """
     places = minor_unit(currency)
-    goods: list[Decimal] = []
+    goods: list[int] = []  # in minor units: whole numbers, so they weigh exactly as integers
     for position, (gross, line_discount) in enumerate(lines, start=1):
-        _units(gross, places=places, what=f"line {position}'s gross amount", negative=False)
-        _units(line_discount, places=places, what=f"line {position}'s discount", negative=False)
-        if line_discount > gross:
+        gross_units = _units(gross, places=places, what=f"line {position}'s gross amount", negative=False)
+        discount_units = _units(line_discount, places=places, what=f"line {position}'s discount", negative=False)
+        if discount_units > gross_units:
             raise ValueError(f"line {position}'s discount {line_discount} is more than the line's gross {gross}")
-        goods.append(gross - line_discount)
-    _units(order_discount, places=places, what="the order discount", negative=False)
-    _units(shipping, places=places, what="the shipping", negative=False)
-    total_goods = sum(goods, Decimal(0))
-    if order_discount > total_goods:
+        goods.append(gross_units - discount_units)
+    discount_units = _units(order_discount, places=places, what="the order discount", negative=False)
+    shipping_units = _units(shipping, places=places, what="the shipping", negative=False)
+    if discount_units > sum(goods):
         raise ValueError(
             f"the order discount {order_discount} {currency} is more than the goods after line discounts "
-            f"({total_goods} {currency})"
+            f"({_money(sum(goods), places=places)} {currency})"
         )
-    discount_shares = apportion(line_amounts=goods, amount=order_discount, currency=currency)
-    shipping_shares = apportion(line_amounts=goods, amount=shipping, currency=currency)
+    if (discount_units or shipping_units) and not goods:
+        raise ValueError(f"cannot apportion {order_discount + shipping} {currency} over no lines")
+    discount_shares = [_money(part, places=places) for part in _split(discount_units, goods)]
+    shipping_shares = [_money(part, places=places) for part in _split(shipping_units, goods)]
     return [
         LineApportionment(
             gross=gross,
@@ -112,29 +115,26 @@ def apportion_order(
     ]
 
 
-def _split(units: int, weights: list[Fraction]) -> list[int]:
-    """``units`` (>= 0) split over ``weights`` by largest remainder; see ``apportion``.
+def _split(units: int, weights: list[int]) -> list[int]:
+    """``units`` (>= 0) split over integer ``weights`` (>= 0) by largest remainder; see ``apportion``.
 
-    Works in integers: the weights are scaled to a common denominator, so each
-    exact share is ``units * w / total`` and its remainder an exact integer.
+    Each exact share is ``units * w / total``; its floor and remainder are exact
+    integers, so remainders compare exactly and equal ones really are ties.
     """
     count = len(weights)
     if units == 0:
         return [0] * count
-    denominator = math.lcm(*(weight.denominator for weight in weights))
-    scaled = [weight.numerator * (denominator // weight.denominator) for weight in weights]
-    total = sum(scaled)
+    total = sum(weights)
     if total == 0:
         base, extra = divmod(units, count)
         return [base + (1 if index < extra else 0) for index in range(count)]
     parts, remainders = [], []
-    for weight in scaled:
+    for weight in weights:
         part, remainder = divmod(units * weight, total)
         parts.append(part)
         remainders.append(remainder)
     leftover = units - sum(parts)
-    # Remainders over the same total compare exactly, so equal ones really are ties.
-    by_claim = sorted(range(count), key=lambda index: (-remainders[index], -scaled[index], index))
+    by_claim = sorted(range(count), key=lambda index: (-remainders[index], -weights[index], index))
     for index in by_claim[:leftover]:
         parts[index] += 1
     return parts
