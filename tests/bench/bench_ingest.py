@@ -131,7 +131,7 @@ def _truncate() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE orders_orderline, orders_order")
+        cursor.execute("TRUNCATE orders_orderline, orders_order CASCADE")
 
 
 def _counts() -> tuple[int, int]:
