@@ -1,3 +1,21 @@
 """API routes of this area, included under /api/v1/ by erp/urls.py."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from inventory import api
+from suppliers import api as suppliers_api
+
+urlpatterns = [
+    path("products/", api.product_list, name="inventory-products"),
+    path("products/import/", api.product_import, name="inventory-import"),
+    path("products/<int:pk>/", api.product_detail, name="inventory-product"),
+    path("products/<int:pk>/sources/", api.product_sources, name="inventory-product-sources"),
+    path("products/<int:pk>/sources/order/", api.product_sources_order, name="inventory-product-sources-order"),
+    path("sources/<int:pk>/", api.source_detail, name="inventory-source"),
+    path("sources/<int:pk>/stock/", api.source_stock, name="inventory-source-stock"),
+    path("listings/", api.listing_list, name="inventory-listings"),
+    path("listings/unmapped/", api.listing_unmapped, name="inventory-listings-unmapped"),
+    path("listings/<int:pk>/", api.listing_detail, name="inventory-listing"),
+    path("suppliers/", suppliers_api.supplier_list, name="inventory-suppliers"),
+    path("suppliers/<int:pk>/", suppliers_api.supplier_detail, name="inventory-supplier"),
+]

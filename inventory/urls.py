@@ -1,17 +1,21 @@
 from django.urls import path
-from django.utils.translation import gettext_lazy as _
 
-from erp.pages import placeholder_page
+from inventory import views
 
 app_name = "inventory"
 urlpatterns = [
-    path(
-        "products/",
-        placeholder_page(
-            area="console",
-            title=_("Products"),
-            description=_("Your products, listing mappings and source paths will be managed here."),
-        ),
-        name="products",
-    ),
+    path("products/", views.product_list, name="products"),
+    path("products/new/", views.product_create, name="product_create"),
+    path("products/import/", views.product_import, name="import"),
+    path("products/import/template.<str:fmt>", views.import_template, name="import_template"),
+    path("products/listings/", views.listings, name="listings"),
+    path("products/listings/map/", views.listing_map, name="listing_map"),
+    path("products/listings/<int:pk>/unmap/", views.listing_unmap, name="listing_unmap"),
+    path("products/<int:pk>/", views.product_detail, name="product"),
+    path("products/<int:pk>/edit/", views.product_edit, name="product_edit"),
+    path("products/<int:pk>/sources/new/", views.source_create, name="source_create"),
+    path("products/<int:pk>/sources/<int:source_id>/edit/", views.source_edit, name="source_edit"),
+    path("products/<int:pk>/sources/<int:source_id>/move/", views.source_move, name="source_move"),
+    path("products/<int:pk>/sources/<int:source_id>/active/", views.source_active, name="source_active"),
+    path("products/<int:pk>/sources/<int:source_id>/stock/", views.source_stock, name="source_stock"),
 ]

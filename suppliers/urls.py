@@ -2,18 +2,13 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from erp.pages import placeholder_page
+from suppliers import views
 
 app_name = "suppliers"
 urlpatterns = [
-    path(
-        "suppliers/",
-        placeholder_page(
-            area="console",
-            title=_("Suppliers"),
-            description=_("The companies that ship for you, their portal users and their records will be listed here."),
-        ),
-        name="list",
-    ),
+    path("suppliers/", views.supplier_list, name="list"),
+    path("suppliers/new/", views.supplier_create, name="create"),
+    path("suppliers/<int:pk>/edit/", views.supplier_edit, name="edit"),
     path(
         "portal/dispatches/",
         placeholder_page(

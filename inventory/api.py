@@ -1,0 +1,370 @@
+"""Catalog API: products with their source paths, sources and stock, listing mappings, bulk import."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, parser_classes, permission_classes
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from inventory import imports, selectors, services
+from inventory.models import Listing, Product, Source
+from suppliers.models import Supplier
+from tenants.accounts.permissions import area_permission
+
+Console = area_permission("console")
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def _raise(exc: DjangoValidationError):
+    raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
+
+
+# ------------------------------------------------------------------ serializers
+
+
+class StockSerializer(serializers.Serializer):
+    on_hand = serializers.IntegerField()
+    reserved = serializers.IntegerField(read_only=True)
+    available = serializers.IntegerField(read_only=True)
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    supplier = serializers.PrimaryKeyRelatedField(queryset=Supplier.objects.all(), allow_null=True, required=False)
+    supplier_code = serializers.CharField(source="supplier.code", read_only=True, default=None)
+    cost_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
+    regions = serializers.JSONField(required=False)
+    stock = serializers.SerializerMethodField()
+    on_hand = serializers.IntegerField(min_value=0, required=False, allow_null=True, write_only=True)
+
+    class Meta:
+        model = Source
+        fields = [
+            "id", "product", "position", "supplier", "supplier_code", "cost_price", "currency", "regions",
+            "lead_time_days", "active", "stock", "on_hand", "created", "updated",
+        ]  # fmt: skip
+        read_only_fields = ["product", "position", "created", "updated"]
+
+    def get_stock(self, source) -> dict | None:
+        stock = selectors.stock_of(source)
+        if stock is None:
+            return None
+        return {"on_hand": stock.on_hand, "reserved": stock.reserved, "available": stock.available}
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    sources = SourceSerializer(many=True, required=False)
+
+    class Meta:
+        model = Product
+        fields = ["id", "sku", "name", "attributes", "weight_grams", "active", "sources", "created", "updated"]
+        read_only_fields = ["created", "updated"]
+        # Uniqueness is the service's to check, with its own message.
+        extra_kwargs = {"sku": {"validators": []}}
+
+
+class ComponentSerializer(serializers.Serializer):
+    product = serializers.IntegerField(required=False, help_text="product id; or give sku")
+    sku = serializers.CharField(required=False, max_length=120)
+    quantity = serializers.IntegerField(min_value=1, default=1)
+
+    def validate(self, data):
+        if "product" not in data and not data.get("sku"):
+            raise ValidationError("Give the product's id or its sku.")
+        return data
+
+
+class ListingSerializer(serializers.ModelSerializer):
+    components = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Listing
+        fields = ["id", "listing_sku", "auto_mapped", "components", "created", "updated"]
+
+    def get_components(self, listing) -> list[dict]:
+        return [
+            {"product": c.product_id, "sku": c.product.sku, "quantity": c.quantity} for c in listing.components.all()
+        ]
+
+
+class ListingMapSerializer(serializers.Serializer):
+    listing_sku = serializers.CharField(max_length=120)
+    components = ComponentSerializer(many=True)
+
+
+class UnmappedSerializer(serializers.Serializer):
+    listing_sku = serializers.CharField()
+    title = serializers.CharField()
+    held_orders = serializers.IntegerField()
+    orders = serializers.IntegerField()
+    units = serializers.IntegerField()
+    first_seen = serializers.DateTimeField()
+    product_id = serializers.IntegerField(allow_null=True, help_text="a product with exactly this SKU, if any")
+
+
+class ReorderSerializer(serializers.Serializer):
+    order = serializers.ListField(
+        child=serializers.IntegerField(), help_text="every source id of the product, in order"
+    )
+
+
+class ProductImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
+def _source_kwargs(data: dict) -> dict:
+    fields = ("supplier", "cost_price", "currency", "regions", "lead_time_days", "active")
+    return {key: data[key] for key in fields if key in data}
+
+
+def _products_prefetched(qs):
+    from django.db.models import Prefetch
+
+    return qs.prefetch_related(
+        Prefetch("sources", queryset=Source.objects.select_related("supplier", "stock").order_by("position"))
+    )
+
+
+# ------------------------------------------------------------------ products
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("q", str, description="SKU prefix or part of the name"),
+        OpenApiParameter("active", bool),
+        OpenApiParameter("after", str, description="cursor from `next` of the previous page"),
+    ],
+    request=ProductSerializer,
+    responses=ProductSerializer(many=True),
+)
+@api_view(["GET", "POST"])
+@permission_classes([Console])
+def product_list(request):
+    """Products by SKU with their source paths, cursor-paginated; POST creates one (with `sources`, optionally)."""
+    if request.method == "GET":
+        active = request.query_params.get("active")
+        filters = selectors.ProductFilters(
+            q=request.query_params.get("q", ""),
+            active={"true": True, "1": True, "false": False, "0": False}.get((active or "").lower()),
+        )
+        qs = selectors.products_filter(selectors.products_for(user=request.user), filters)
+        page = selectors.products_page(_products_prefetched(qs), after=request.query_params.get("after", ""))
+        return Response({"next": page.next_cursor, "results": ProductSerializer(page.rows, many=True).data})
+    serializer = ProductSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = dict(serializer.validated_data)
+    sources = [_source_kwargs(s) | {"on_hand": s.get("on_hand")} for s in data.pop("sources", [])]
+    try:
+        product = services.product_create(**data, sources=sources, actor=request.user)
+    except DjangoValidationError as exc:
+        _raise(exc)
+    product = _products_prefetched(Product.objects).get(pk=product.pk)
+    return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(request=ProductSerializer, responses=ProductSerializer)
+@api_view(["GET", "PATCH", "DELETE"])
+@permission_classes([Console])
+def product_detail(request, pk: int):
+    product = selectors.product_get_for(user=request.user, pk=pk)
+    if request.method == "DELETE":
+        try:
+            services.product_delete(product=product)
+        except DjangoValidationError as exc:
+            _raise(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    if request.method == "PATCH":
+        serializer = ProductSerializer(product, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "sources" in data:
+            raise ValidationError({"sources": "Change sources through /sources/ and /products/{id}/sources/."})
+        try:
+            services.product_update(product=product, **data)
+        except DjangoValidationError as exc:
+            _raise(exc)
+    return Response(ProductSerializer(_products_prefetched(Product.objects).get(pk=product.pk)).data)
+
+
+# ------------------------------------------------------------------ sources
+
+
+@extend_schema(request=SourceSerializer, responses=SourceSerializer(many=True))
+@api_view(["GET", "POST"])
+@permission_classes([Console])
+def product_sources(request, pk: int):
+    """A product's source path in order; POST adds a source at its end."""
+    product = selectors.product_get_for(user=request.user, pk=pk)
+    if request.method == "GET":
+        return Response(SourceSerializer(selectors.product_sources(product=product), many=True).data)
+    serializer = SourceSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    try:
+        source = services.source_create(
+            product=product, **_source_kwargs(data), on_hand=data.get("on_hand"), actor=request.user
+        )
+    except DjangoValidationError as exc:
+        _raise(exc)
+    return Response(SourceSerializer(selectors.source_get_for(user=request.user, pk=source.pk)).data, status=201)
+
+
+@extend_schema(request=ReorderSerializer, responses=SourceSerializer(many=True))
+@api_view(["POST"])
+@permission_classes([Console])
+def product_sources_order(request, pk: int):
+    """Put the product's sources in the given order: positions 1, 2, … follow the list."""
+    product = selectors.product_get_for(user=request.user, pk=pk)
+    serializer = ReorderSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    try:
+        services.source_reorder(product=product, source_ids=serializer.validated_data["order"])
+    except DjangoValidationError as exc:
+        _raise(exc)
+    return Response(SourceSerializer(selectors.product_sources(product=product), many=True).data)
+
+
+@extend_schema(request=SourceSerializer, responses=SourceSerializer)
+@api_view(["GET", "PATCH", "DELETE"])
+@permission_classes([Console])
+def source_detail(request, pk: int):
+    source = selectors.source_get_for(user=request.user, pk=pk)
+    if request.method == "DELETE":
+        try:
+            services.source_delete(source=source)
+        except DjangoValidationError as exc:
+            _raise(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    if request.method == "PATCH":
+        serializer = SourceSerializer(source, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        if "on_hand" in serializer.validated_data:
+            raise ValidationError({"on_hand": "Set stock through /sources/{id}/stock/."})
+        try:
+            services.source_update(source=source, **_source_kwargs(serializer.validated_data))
+        except DjangoValidationError as exc:
+            _raise(exc)
+        source = selectors.source_get_for(user=request.user, pk=pk)
+    return Response(SourceSerializer(source).data)
+
+
+@extend_schema(request=StockSerializer, responses=StockSerializer)
+@api_view(["GET", "PUT", "POST"])
+@permission_classes([Console])
+def source_stock(request, pk: int):
+    """The source's stock (404 while untracked); PUT/POST sets on hand, never below what is reserved."""
+    source = selectors.source_get_for(user=request.user, pk=pk)
+    if request.method == "GET":
+        stock = selectors.stock_of(source)
+        if stock is None:
+            return Response({"detail": "Stock is not tracked at this source."}, status=404)
+        return Response(StockSerializer(stock).data)
+    serializer = StockSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    try:
+        stock = services.stock_set(source=source, on_hand=serializer.validated_data["on_hand"], actor=request.user)
+    except DjangoValidationError as exc:
+        _raise(exc)
+    return Response(StockSerializer(stock).data)
+
+
+# ------------------------------------------------------------------ listings
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("q", str), OpenApiParameter("offset", int), OpenApiParameter("limit", int)],
+    request=ListingMapSerializer,
+    responses=ListingSerializer(many=True),
+)
+@api_view(["GET", "POST"])
+@permission_classes([Console])
+def listing_list(request):
+    """Mapped listing SKUs; POST maps one (creating it or replacing its components) and re-routes held orders."""
+    if request.method == "GET":
+        qs = selectors.listings_filter(selectors.listings_for(user=request.user), q=request.query_params.get("q", ""))
+        offset, limit = _offset_limit(request)
+        rows = list(qs.order_by("listing_sku")[offset : offset + limit + 1])
+        return Response(
+            {
+                "next_offset": offset + limit if len(rows) > limit else None,
+                "results": ListingSerializer(rows[:limit], many=True).data,
+            }
+        )
+    serializer = ListingMapSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    components = _components(data["components"])
+    try:
+        listing = services.listing_map(listing_sku=data["listing_sku"], components=components, actor=request.user)
+    except DjangoValidationError as exc:
+        _raise(exc)
+    listing = selectors.listing_get_for(user=request.user, pk=listing.pk)
+    return Response(ListingSerializer(listing).data, status=status.HTTP_201_CREATED)
+
+
+def _offset_limit(request) -> tuple[int, int]:
+    try:
+        offset = max(0, int(request.query_params.get("offset", 0)))
+        limit = min(500, max(1, int(request.query_params.get("limit", 100))))
+    except ValueError:
+        raise ValidationError({"detail": "offset and limit must be whole numbers."}) from None
+    return offset, limit
+
+
+def _components(rows: list[dict]) -> list[tuple[Product, int]]:
+    ids = [row["product"] for row in rows if "product" in row]
+    skus = [row["sku"].strip() for row in rows if "product" not in row]
+    by_id = {p.pk: p for p in Product.objects.filter(pk__in=ids)}
+    by_sku = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    components, errors = [], []
+    for index, row in enumerate(rows):
+        product = by_id.get(row["product"]) if "product" in row else by_sku.get(row["sku"].strip())
+        if product is None:
+            errors.append(f"components[{index}]: no such product ({row.get('product') or row.get('sku')}).")
+        else:
+            components.append((product, row["quantity"]))
+    if errors:
+        raise ValidationError({"components": errors})
+    return components
+
+
+@extend_schema(responses=ListingSerializer)
+@api_view(["GET", "DELETE"])
+@permission_classes([Console])
+def listing_detail(request, pk: int):
+    listing = selectors.listing_get_for(user=request.user, pk=pk)
+    if request.method == "DELETE":
+        services.listing_unmap(listing=listing, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    return Response(ListingSerializer(listing).data)
+
+
+@extend_schema(parameters=[OpenApiParameter("q", str)], responses=UnmappedSerializer(many=True))
+@api_view(["GET"])
+@permission_classes([Console])
+def listing_unmapped(request):
+    """Listing SKUs that open orders wait on, most held orders first (at most 500)."""
+    rows = selectors.unmapped_listing_skus(user=request.user, q=request.query_params.get("q", ""), limit=500)
+    return Response(UnmappedSerializer(rows, many=True).data)
+
+
+# ------------------------------------------------------------------ import
+
+
+@extend_schema(request={"multipart/form-data": ProductImportUploadSerializer}, responses={200: None, 400: None})
+@api_view(["POST"])
+@parser_classes([MultiPartParser, FormParser, JSONParser])
+@permission_classes([Console])
+def product_import(request):
+    """Import products and source paths from a CSV/XLSX file, all or nothing: 200 with counts, or 400 with every error."""
+    selectors.products_for(user=request.user)
+    serializer = ProductImportUploadSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    upload = serializer.validated_data["file"]
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError({"file": "The file is larger than 20 MB. Split it into smaller files."})
+    report = imports.products_import(content=upload.read(), filename=upload.name, actor=request.user)
+    return Response(report.as_dict(), status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST)

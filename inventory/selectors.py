@@ -1,0 +1,188 @@
+"""Reads of the catalog for the console and API. Scope: the request's tenant schema and a console role."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+
+from inventory.models import Listing, ListingComponent, Product, Source, Stock
+from orders.models import Order, OrderLine
+from tenants.accounts.selectors import user_can_enter
+
+PAGE_SIZE = 50
+
+
+def _require_console(user) -> None:
+    if not user_can_enter(user, "console"):
+        raise PermissionDenied
+
+
+# ------------------------------------------------------------------ products
+
+
+@dataclass(frozen=True)
+class ProductFilters:
+    q: str = ""
+    active: bool | None = None
+
+
+@dataclass
+class Page:
+    rows: list
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def products_for(*, user) -> QuerySet[Product]:
+    _require_console(user)
+    return Product.objects.all()
+
+
+def product_get_for(*, user, pk: int) -> Product:
+    return get_object_or_404(products_for(user=user), pk=pk)
+
+
+def products_filter(qs: QuerySet[Product], filters: ProductFilters) -> QuerySet[Product]:
+    if q := filters.q.strip():
+        qs = qs.filter(Q(sku__istartswith=q) | Q(name__icontains=q))
+    if filters.active is not None:
+        qs = qs.filter(active=filters.active)
+    return qs
+
+
+def products_with_figures(qs: QuerySet[Product]) -> QuerySet[Product]:
+    """Each product with its source count, active source count and stock totals, in one query."""
+    sources = Source.objects.filter(product=OuterRef("pk")).order_by().values("product")
+    stock = Stock.objects.filter(source__product=OuterRef("pk")).order_by().values("source__product")
+    return qs.annotate(
+        source_count=Coalesce(Subquery(sources.annotate(n=Count("pk")).values("n")), Value(0)),
+        active_source_count=Coalesce(
+            Subquery(sources.filter(active=True).annotate(n=Count("pk")).values("n")), Value(0)
+        ),
+        on_hand=Subquery(stock.annotate(n=Sum("on_hand")).values("n"), output_field=IntegerField()),
+        reserved=Subquery(stock.annotate(n=Sum("reserved")).values("n"), output_field=IntegerField()),
+    )
+
+
+def _encode(sku: str) -> str:
+    return base64.urlsafe_b64encode(sku.encode()).decode()
+
+
+def _decode(cursor: str) -> str | None:
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def products_page(qs: QuerySet[Product], *, after: str = "", before: str = "", size: int = PAGE_SIZE) -> Page:
+    """By SKU, keyset-paginated on the unique SKU: page 1,000 costs what page 1 does."""
+    qs = products_with_figures(qs).order_by("sku")
+    if after and (key := _decode(after)) is not None:
+        rows = list(qs.filter(sku__gt=key)[: size + 1])
+        has_more, has_prev = len(rows) > size, True
+        rows = rows[:size]
+    elif before and (key := _decode(before)) is not None:
+        rows = list(qs.filter(sku__lt=key).order_by("-sku")[: size + 1])
+        has_prev = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        has_more = True
+    else:
+        rows = list(qs[: size + 1])
+        has_more, has_prev = len(rows) > size, False
+        rows = rows[:size]
+    return Page(
+        rows=rows,
+        next_cursor=_encode(rows[-1].sku) if rows and has_more else None,
+        prev_cursor=_encode(rows[0].sku) if rows and has_prev else None,
+    )
+
+
+# ------------------------------------------------------------------ sources and stock
+
+
+def sources_for(*, user) -> QuerySet[Source]:
+    _require_console(user)
+    return Source.objects.select_related("supplier", "stock", "product")
+
+
+def source_get_for(*, user, pk: int, product: Product | None = None) -> Source:
+    qs = sources_for(user=user)
+    if product is not None:
+        qs = qs.filter(product=product)
+    return get_object_or_404(qs, pk=pk)
+
+
+def product_sources(*, product: Product) -> list[Source]:
+    """The product's source path in order, with supplier and stock (``source.stock`` may be missing: untracked)."""
+    return list(product.sources.select_related("supplier", "stock").order_by("position", "pk"))
+
+
+def stock_of(source: Source) -> Stock | None:
+    try:
+        return source.stock
+    except Stock.DoesNotExist:
+        return None
+
+
+# ------------------------------------------------------------------ listings
+
+
+def listings_for(*, user) -> QuerySet[Listing]:
+    _require_console(user)
+    return Listing.objects.prefetch_related(_components_prefetch())
+
+
+def _components_prefetch():
+    from django.db.models import Prefetch
+
+    return Prefetch("components", queryset=ListingComponent.objects.select_related("product").order_by("product__sku"))
+
+
+def listing_get_for(*, user, pk: int) -> Listing:
+    return get_object_or_404(listings_for(user=user), pk=pk)
+
+
+def listings_filter(qs: QuerySet[Listing], *, q: str = "") -> QuerySet[Listing]:
+    if q := q.strip():
+        qs = qs.filter(
+            Q(listing_sku__istartswith=q)
+            | Exists(ListingComponent.objects.filter(listing=OuterRef("pk"), product__sku__istartswith=q))
+        )
+    return qs
+
+
+def unmapped_listing_skus(*, user=None, q: str = "", limit: int | None = None) -> list[dict]:
+    """Listing SKUs that open orders (new or held) carry and no listing maps, most held orders first.
+
+    One grouped query: for each SKU the held orders, all waiting orders, the
+    units, when Relay first saw it, and the product whose SKU equals it, if
+    any (a one-click mapping).
+    """
+    if user is not None:
+        _require_console(user)
+    lines = (
+        OrderLine.objects.filter(order__status__in=[Order.Status.NEW, Order.Status.HELD])
+        .exclude(listing_sku="")
+        .filter(~Exists(Listing.objects.filter(listing_sku=OuterRef("listing_sku"))))
+    )
+    if q := q.strip():
+        lines = lines.filter(listing_sku__istartswith=q)
+    rows = (
+        lines.values("listing_sku")
+        .annotate(
+            held_orders=Count("order", filter=Q(order__status=Order.Status.HELD), distinct=True),
+            orders=Count("order", distinct=True),
+            units=Sum("quantity"),
+            first_seen=Min("order__created"),
+            title=Min("title"),
+            product_id=Subquery(Product.objects.filter(sku=OuterRef("listing_sku")).values("pk")[:1]),
+        )
+        .order_by("-held_orders", "-orders", "first_seen", "listing_sku")
+    )
+    return list(rows[:limit] if limit else rows)

@@ -1,0 +1,360 @@
+"""Catalog pages: products, their source paths and stock, listing mapping with the unmapped queue, bulk import."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from inventory import imports, selectors, services
+from inventory.forms import (
+    ComponentFormSet,
+    ImportForm,
+    ListingForm,
+    ProductFilterForm,
+    ProductForm,
+    SourceForm,
+    StockForm,
+)
+from inventory.models import Product
+from suppliers.models import Supplier
+from tenants.accounts.permissions import area_required
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+# ------------------------------------------------------------------ products
+
+
+@area_required("console")
+def product_list(request):
+    form = ProductFilterForm(request.GET or None)
+    filters = selectors.ProductFilters()
+    if form.is_bound and form.is_valid():
+        filters = selectors.ProductFilters(q=form.cleaned_data.get("q") or "", active=form.active_value())
+    qs = selectors.products_filter(selectors.products_for(user=request.user), filters)
+    page = selectors.products_page(qs, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
+    base = {k: v for k, v in request.GET.items() if k not in ("after", "before") and v}
+    return render(
+        request,
+        "inventory/products.html",
+        {
+            "form": form,
+            "page": page,
+            "page_title": _("Products"),
+            "filtered": bool(base),
+            "next_query": urlencode({**base, "after": page.next_cursor}) if page.next_cursor else "",
+            "prev_query": urlencode({**base, "before": page.prev_cursor}) if page.prev_cursor else "",
+            "unmapped": len(selectors.unmapped_listing_skus(user=request.user, limit=100)),
+        },
+    )
+
+
+@area_required("console")
+def product_create(request):
+    form = ProductForm(request.POST or None, initial={"active": True})
+    if request.method == "POST" and form.is_valid():
+        try:
+            product = services.product_create(**form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Product %(sku)s created. Add its sources below.") % {"sku": product.sku})
+            return redirect("inventory:product", pk=product.pk)
+    return render(request, "inventory/product_form.html", {"form": form, "page_title": _("New product")})
+
+
+@area_required("console")
+def product_edit(request, pk: int):
+    product = selectors.product_get_for(user=request.user, pk=pk)
+    initial = {"sku": product.sku, "name": product.name, "weight_grams": product.weight_grams, "active": product.active}
+    form = ProductForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.product_update(product=product, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Product saved."))
+            return redirect("inventory:product", pk=product.pk)
+    return render(
+        request,
+        "inventory/product_form.html",
+        {"form": form, "product": product, "page_title": _("Edit %(sku)s") % {"sku": product.sku}},
+    )
+
+
+@area_required("console")
+def product_detail(request, pk: int):
+    product = selectors.product_get_for(user=request.user, pk=pk)
+    sources = selectors.product_sources(product=product)
+    for source in sources:
+        source.tracked_stock = selectors.stock_of(source)
+    listings = product.listing_components.select_related("listing").order_by("listing__listing_sku")[:50]
+    return render(
+        request,
+        "inventory/product_detail.html",
+        {"product": product, "sources": sources, "listings": listings, "page_title": product.sku},
+    )
+
+
+# ------------------------------------------------------------------ sources
+
+
+def _suppliers_for_form(current: int | None = None):
+    qs = Supplier.objects.filter(active=True)
+    if current is not None:
+        qs = Supplier.objects.filter(pk=current) | qs
+    return qs.order_by("name")
+
+
+@area_required("console")
+def source_create(request, pk: int):
+    product = selectors.product_get_for(user=request.user, pk=pk)
+    form = SourceForm(request.POST or None, suppliers=_suppliers_for_form())
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.source_create(
+                product=product,
+                supplier=data["supplier"],
+                cost_price=data["cost_price"],
+                currency=data["currency"],
+                regions=services.parse_regions(data["regions"]),
+                lead_time_days=data["lead_time_days"],
+                active=data["active"],
+                on_hand=data.get("on_hand"),
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Source added to the end of the path."))
+            return redirect("inventory:product", pk=product.pk)
+    return render(
+        request,
+        "inventory/source_form.html",
+        {"form": form, "product": product, "page_title": _("Add a source to %(sku)s") % {"sku": product.sku}},
+    )
+
+
+@area_required("console")
+def source_edit(request, pk: int, source_id: int):
+    product = selectors.product_get_for(user=request.user, pk=pk)
+    source = selectors.source_get_for(user=request.user, pk=source_id, product=product)
+    form = SourceForm(request.POST or None, suppliers=_suppliers_for_form(source.supplier_id), source=source)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.source_update(
+                source=source,
+                supplier=data["supplier"],
+                cost_price=data["cost_price"],
+                currency=data["currency"],
+                regions=services.parse_regions(data["regions"]),
+                lead_time_days=data["lead_time_days"],
+                active=data["active"],
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Source saved."))
+            return redirect("inventory:product", pk=product.pk)
+    return render(
+        request,
+        "inventory/source_form.html",
+        {
+            "form": form,
+            "product": product,
+            "source": source,
+            "page_title": _("Source %(position)d of %(sku)s") % {"position": source.position, "sku": product.sku},
+        },
+    )
+
+
+@require_POST
+@area_required("console")
+def source_move(request, pk: int, source_id: int):
+    product = selectors.product_get_for(user=request.user, pk=pk)
+    source = selectors.source_get_for(user=request.user, pk=source_id, product=product)
+    services.source_move(source=source, offset=-1 if request.POST.get("direction") == "up" else 1)
+    return redirect("inventory:product", pk=product.pk)
+
+
+@require_POST
+@area_required("console")
+def source_active(request, pk: int, source_id: int):
+    product = selectors.product_get_for(user=request.user, pk=pk)
+    source = selectors.source_get_for(user=request.user, pk=source_id, product=product)
+    active = request.POST.get("active") == "1"
+    services.source_set_active(source=source, active=active)
+    messages.success(request, _("Source activated.") if active else _("Source deactivated; routing skips it."))
+    return redirect("inventory:product", pk=product.pk)
+
+
+@require_POST
+@area_required("console")
+def source_stock(request, pk: int, source_id: int):
+    product = selectors.product_get_for(user=request.user, pk=pk)
+    source = selectors.source_get_for(user=request.user, pk=source_id, product=product)
+    form = StockForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("inventory:product", pk=product.pk)
+    try:
+        services.stock_set(source=source, on_hand=form.cleaned_data["on_hand"], actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Stock saved."))
+    return redirect("inventory:product", pk=product.pk)
+
+
+# ------------------------------------------------------------------ listings
+
+
+@area_required("console")
+def listings(request):
+    tab = request.GET.get("tab") or "unmapped"
+    if tab not in ("unmapped", "mapped"):
+        raise Http404
+    q = request.GET.get("q", "")
+    unmapped = selectors.unmapped_listing_skus(user=request.user, q=q if tab == "unmapped" else "", limit=500)
+    context = {"tab": tab, "q": q, "unmapped": unmapped, "page_title": _("Listings")}
+    if tab == "mapped":
+        qs = selectors.listings_filter(selectors.listings_for(user=request.user), q=q).order_by("listing_sku")
+        context["listings"] = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "inventory/listings.html", context)
+
+
+def _components(formset) -> tuple[list[tuple[Product, int]], bool]:
+    """The formset's (product, quantity) pairs; unknown SKUs are marked on their rows."""
+    rows = [(f, f.cleaned_data.get("product_sku"), f.cleaned_data.get("quantity")) for f in formset.forms]
+    rows = [(f, sku.strip(), quantity) for f, sku, quantity in rows if sku and sku.strip()]
+    products = {p.sku: p for p in Product.objects.filter(sku__in=[sku for _f, sku, _q in rows])}
+    ok = True
+    for form, sku, _quantity in rows:
+        if sku not in products:
+            form.add_error("product_sku", _("No product has the SKU %(sku)s.") % {"sku": sku})
+            ok = False
+    return [(products[sku], quantity) for _f, sku, quantity in rows if sku in products], ok
+
+
+@area_required("console")
+def listing_map(request):
+    listing = None
+    initial_sku = request.GET.get("listing_sku", "")
+    if request.method == "GET" and initial_sku:
+        listing = selectors.listings_for(user=request.user).filter(listing_sku=initial_sku).first()
+    if listing is not None:
+        initial = [{"product_sku": c.product.sku, "quantity": c.quantity} for c in listing.components.all()]
+    elif product_sku := request.GET.get("product_sku", ""):
+        initial = [{"product_sku": product_sku, "quantity": 1}]
+    else:
+        initial = []
+    form = ListingForm(request.POST or None, initial={"listing_sku": initial_sku})
+    formset = ComponentFormSet(request.POST or None, initial=initial, prefix="components")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        components, ok = _components(formset)
+        if ok and not components:
+            form.add_error(None, _("Give at least one product SKU."))
+        elif ok:
+            try:
+                mapped = services.listing_map(
+                    listing_sku=form.cleaned_data["listing_sku"], components=components, actor=request.user
+                )
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("%(sku)s is mapped. Held orders waiting for it are being routed again.")
+                    % {"sku": mapped.listing_sku},
+                )
+                query = urlencode({"tab": "mapped", "q": mapped.listing_sku})
+                return redirect(f"{reverse('inventory:listings')}?{query}")
+    return render(
+        request,
+        "inventory/listing_form.html",
+        {"form": form, "formset": formset, "page_title": _("Map a listing SKU")},
+    )
+
+
+@require_POST
+@area_required("console")
+def listing_unmap(request, pk: int):
+    listing = selectors.listing_get_for(user=request.user, pk=pk)
+    services.listing_unmap(listing=listing, actor=request.user)
+    messages.success(request, _("%(sku)s is no longer mapped.") % {"sku": listing.listing_sku})
+    return redirect(f"{reverse('inventory:listings')}?tab=mapped")
+
+
+# ------------------------------------------------------------------ import
+
+
+@area_required("console")
+def product_import(request):
+    form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            form.add_error("file", _("The file is larger than 20 MB. Split it into smaller files."))
+        else:
+            report = imports.products_import(content=upload.read(), filename=upload.name, actor=request.user)
+            if report.ok:
+                messages.success(
+                    request,
+                    _(
+                        "%(rows)d rows imported: %(pc)d products created, %(pu)d updated; "
+                        "%(sc)d sources created, %(su)d updated; stock set on %(st)d sources."
+                    )
+                    % {
+                        "rows": report.rows,
+                        "pc": report.products_created,
+                        "pu": report.products_updated,
+                        "sc": report.sources_created,
+                        "su": report.sources_updated,
+                        "st": report.stock_set,
+                    },
+                )
+                return redirect("inventory:products")
+    return render(
+        request,
+        "inventory/import.html",
+        {
+            "form": form,
+            "report": report,
+            "columns": [(c, imports.CHINESE_HEADERS[c], imports.COLUMN_HELP[c]) for c in imports.COLUMNS],
+            "page_title": _("Import products"),
+        },
+    )
+
+
+@area_required("console")
+def import_template(request, fmt: str):
+    if fmt == "xlsx":
+        response = HttpResponse(
+            imports.template_xlsx(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+    elif fmt == "csv":
+        response = HttpResponse(imports.template_csv(), content_type="text/csv; charset=utf-8")
+    else:
+        raise Http404
+    response["Content-Disposition"] = f'attachment; filename="relay-products-template.{fmt}"'
+    return response
