@@ -19,18 +19,11 @@ from channels.adapters.spreadsheet import template_csv, template_xlsx
 from channels.forms import ImportForm, ReplayForm, StoreForm
 from channels.models import Channel, Store, SyncRun
 from channels.tasks import import_orders, sync_store
+from erp.forms import form_add_service_errors
 from erp.tasks import enqueue
 from tenants.accounts.permissions import area_required
 
 logger = logging.getLogger(__name__)
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 @area_required("console")
@@ -57,7 +50,7 @@ def store_connect(request, channel: str):
                 sync_interval_minutes=form.cleaned_data.get("sync_interval_minutes") or 5,
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, _("Store %(name)s connected.") % {"name": store.name})
             return redirect("channels:store", pk=store.pk)
@@ -84,7 +77,7 @@ def store_edit(request, pk: int):
                 sync_interval_minutes=form.cleaned_data.get("sync_interval_minutes"),
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, _("Store saved."))
             return redirect("channels:store", pk=store.pk)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from erp.forms import form_add_service_errors
 from inventory import imports, selectors, services
 from inventory.forms import (
     ComponentFormSet,
@@ -28,14 +29,6 @@ from suppliers.models import Supplier
 from tenants.accounts.permissions import area_required
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 # ------------------------------------------------------------------ products
@@ -72,7 +65,7 @@ def product_create(request):
         try:
             product = services.product_create(**form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, _("Product %(sku)s created. Add its sources below.") % {"sku": product.sku})
             return redirect("inventory:product", pk=product.pk)
@@ -88,7 +81,7 @@ def product_edit(request, pk: int):
         try:
             services.product_update(product=product, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, _("Product saved."))
             return redirect("inventory:product", pk=product.pk)
@@ -142,7 +135,7 @@ def source_create(request, pk: int):
                 actor=request.user,
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, _("Source added to the end of the path."))
             return redirect("inventory:product", pk=product.pk)
@@ -171,7 +164,7 @@ def source_edit(request, pk: int, source_id: int):
                 active=data["active"],
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, _("Source saved."))
             return redirect("inventory:product", pk=product.pk)
@@ -279,7 +272,7 @@ def listing_map(request):
                     listing_sku=form.cleaned_data["listing_sku"], components=components, actor=request.user
                 )
             except ValidationError as exc:
-                _form_errors(form, exc)
+                form_add_service_errors(form, exc)
             else:
                 messages.success(
                     request,

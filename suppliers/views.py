@@ -8,17 +8,10 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from erp.forms import form_add_service_errors
 from suppliers import selectors, services
 from suppliers.forms import SupplierFilterForm, SupplierForm
 from tenants.accounts.permissions import area_required
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 @area_required("console")
@@ -41,7 +34,7 @@ def supplier_create(request):
         try:
             supplier = services.supplier_create(**form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, _("Supplier %(name)s added.") % {"name": supplier.name})
             return redirect("suppliers:list")
@@ -62,7 +55,7 @@ def supplier_edit(request, pk: int):
         try:
             services.supplier_update(supplier=supplier, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, _("Supplier saved."))
             return redirect("suppliers:list")
