@@ -20,13 +20,14 @@ from django.utils.translation import gettext as _
 
 from channels.adapters.spreadsheet import parse_order_file
 from channels.models import Channel, OrderImport, Store
+from erp.spreadsheets import MAX_BYTES
 from orders.services import orders_upsert
 
 logger = logging.getLogger(__name__)
 
 # Files up to this size are imported while the person waits; larger ones by a worker.
 INLINE_IMPORT_BYTES = 256 * 1024
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_IMPORT_BYTES = MAX_BYTES  # what the spreadsheet reader accepts
 UPSERT_CHUNK = 1000
 
 

@@ -7,8 +7,8 @@ delimiter, read the header and the non-empty rows with their spreadsheet row
 numbers, and write a template as CSV (with a BOM, for Excel) or XLSX. What a
 column means and how a row is validated stays with each import.
 
-Generalised from channels.adapters.spreadsheet (the order import), which can
-switch its private readers over to these.
+Used by the order import (channels.adapters.spreadsheet) and the product
+import (inventory.imports).
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls
 _DELIMITERS = (",", ";", "\t")
 
 Cell = str | dt.datetime | dt.date
+# How an Excel TRUE/FALSE cell reads as text.
+YES_NO: tuple[str, str] = ("yes", "no")
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,17 @@ class TableError(Exception):
 
 
 def read_table(
-    *, content: bytes, filename: str, column_name: Callable[[Cell], str | None] | None = None
+    *,
+    content: bytes,
+    filename: str,
+    column_name: Callable[[Cell], str | None] | None = None,
+    booleans: tuple[str, str] = YES_NO,
 ) -> tuple[list[Cell], list[tuple[int, list[Cell]]]]:
     """The header's cells and the non-empty data rows as (spreadsheet row number, cells).
 
     ``column_name(cell)`` says whether a header cell names a known column; it
-    picks the CSV delimiter that recognises the most columns. Raises
+    picks the CSV delimiter that recognises the most columns. ``booleans`` is
+    the (true, false) text of Excel TRUE/FALSE cells. Raises
     TableError for a file that cannot be read at all (too large, old .xls,
     damaged workbook, unknown encoding, broken quotes, no header, too many rows).
     """
@@ -65,7 +72,7 @@ def read_table(
         )
     suffix = Path(filename).suffix.lower()
     if content.startswith(_ZIP_MAGIC):
-        records = _xlsx_records(content)
+        records = _xlsx_records(content, booleans=booleans)
     elif content.startswith(_OLE_MAGIC) or suffix == ".xls":
         raise TableError(_("Old Excel .xls files cannot be read; save the sheet as .xlsx or .csv and upload that."))
     elif suffix in (".xlsx", ".xlsm"):
@@ -139,7 +146,7 @@ def sniff_delimiter(text: str, *, column_name: Callable[[Cell], str | None] | No
     return best
 
 
-def _xlsx_records(content: bytes) -> Iterator[list[Cell]]:
+def _xlsx_records(content: bytes, *, booleans: tuple[str, str] = YES_NO) -> Iterator[list[Cell]]:
     """The first worksheet's rows as cell lists."""
     from openpyxl import load_workbook
 
@@ -149,29 +156,29 @@ def _xlsx_records(content: bytes) -> Iterator[list[Cell]]:
         raise TableError(
             _("The file could not be read as an Excel workbook (.xlsx); save it from Excel again.")
         ) from exc
-    return _xlsx_rows(workbook)
+    return _xlsx_rows(workbook, booleans=booleans)
 
 
-def _xlsx_rows(workbook) -> Iterator[list[Cell]]:
+def _xlsx_rows(workbook, *, booleans: tuple[str, str] = YES_NO) -> Iterator[list[Cell]]:
     try:
         if not workbook.worksheets:
             return
         for values in workbook.worksheets[0].iter_rows(values_only=True):
-            yield [cell_from_excel(value) for value in values]
+            yield [cell_from_excel(value, booleans=booleans) for value in values]
     except Exception as exc:  # as above: a damaged sheet shows up as any error while reading
         raise TableError(_("The workbook is damaged and could not be read; save it from Excel again.")) from exc
     finally:
         workbook.close()
 
 
-def cell_from_excel(value: object) -> Cell:
-    """An Excel cell as text, or as a datetime/date for date cells."""
+def cell_from_excel(value: object, *, booleans: tuple[str, str] = YES_NO) -> Cell:
+    """An Excel cell as text, or as a datetime/date for date cells; TRUE/FALSE read as ``booleans``."""
     if value is None:
         return ""
     if isinstance(value, dt.datetime | dt.date):
         return value
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return booleans[0] if value else booleans[1]
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))  # 13800000000.0 is a phone number, 2.0 a quantity

@@ -17,7 +17,7 @@ from django.db.models import F, Max, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from channels.adapters.spreadsheet import COUNTRIES
+from erp.countries import COUNTRIES
 from erp.money import parse_currency
 from inventory.models import COST, Listing, ListingComponent, Product, Source, Stock
 

@@ -15,21 +15,21 @@ Nothing here touches the database: the caller upserts the orders.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from types import MappingProxyType
 
 from channels.canonical import Address, ChannelOrder, ChannelOrderLine, NormalisationError
+from erp import spreadsheets
+from erp.countries import COUNTRIES
 from erp.money import parse_currency, parse_money
+from erp.spreadsheets import Cell, RowError, TableError
 
-MAX_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 50_000
+# The reader's limits on a whole file, named here for callers of parse_order_file.
+MAX_BYTES, MAX_ROWS = spreadsheets.MAX_BYTES, spreadsheets.MAX_ROWS
 # Beyond this a report stops helping: the same mistake repeated down the file.
 MAX_ERRORS = 1_000
 PROGRESS_EVERY = 500
@@ -88,37 +88,13 @@ _WIDEST_CURRENCY = "CLF"  # 4 decimals
 _MAX_QUANTITY = 2_147_483_647  # the database's integer column
 _EARLIEST_YEAR, _LATEST_YEAR = 1970, 2100
 
-# ISO 3166-1 alpha-2, plus XK (Kosovo), which carriers and marketplaces use.
-COUNTRIES: frozenset[str] = frozenset(
-    """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW
-    BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI
-    FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN
-    IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME
-    MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF
-    PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV
-    SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK
-    YE YT ZA ZM ZW
-    """.split()
-)
 _COUNTRY_MISTAKES = {"UK": "GB"}  # the usual slip: the ISO code of the United Kingdom is GB
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 _QUANTITY = re.compile(r"\d+")
 _OTHER_TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls
-_DELIMITERS = (",", ";", "\t")
-_SHOWN = 40  # characters of a bad value quoted back in a reason
-
-Cell = str | dt.datetime | dt.date
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # the spreadsheet's row number: the header is 1, a file-level problem is 0
-    column: str  # the English column name ("" for the whole row or file)
-    reason: str
+# Excel TRUE/FALSE cells read as Python writes them (the order template has no yes/no column).
+_BOOLEANS = ("True", "False")
 
 
 @dataclass(frozen=True)
@@ -132,10 +108,6 @@ class ImportResult:
     def __post_init__(self) -> None:
         if self.orders and self.errors:
             raise ValueError("an import with errors must not carry orders")
-
-
-class _FileError(Exception):
-    """The file as a whole cannot be read; the message is for a person."""
 
 
 # ------------------------------------------------------------------ templates
@@ -157,55 +129,19 @@ def _example_rows() -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
-def _template_text(value: object) -> str:
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return str(value)
-
-
 def template_csv() -> bytes:
-    """The import template as CSV: the header and one example order of two lines.
-
-    UTF-8 with a byte order mark, because without it Excel reads UTF-8 as the
-    system's legacy code page and shows Chinese as mojibake.
-    """
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(TEMPLATE_COLUMNS)
-    for example in _example_rows():
-        writer.writerow([_template_text(example[column]) for column in TEMPLATE_COLUMNS])
-    return buffer.getvalue().encode("utf-8-sig")
+    """The import template as CSV: the header and one example order of two lines, UTF-8 with a BOM for Excel."""
+    return spreadsheets.template_csv(columns=TEMPLATE_COLUMNS, rows=_example_rows())
 
 
 def template_xlsx() -> bytes:
     """The import template as an Excel workbook: the same content as ``template_csv``, header in bold."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "orders"
-    sheet.append(list(TEMPLATE_COLUMNS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for example in _example_rows():
-        sheet.append([example[column] for column in TEMPLATE_COLUMNS])
-    for index, column in enumerate(TEMPLATE_COLUMNS, start=1):
-        letter = get_column_letter(index)
-        sheet.column_dimensions[letter].width = max(12, len(column) + 2)
-        for cell in sheet[letter][1:]:
-            if column == "placed_at":
-                cell.number_format = "yyyy-mm-dd hh:mm"
-            elif column in _MONEY_COLUMNS:
-                cell.number_format = "0.00"
-            elif column != "quantity":
-                # Text, so Excel keeps leading zeros of postal codes and phone numbers.
-                cell.number_format = "@"
-    sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    # Other columns are text, so Excel keeps leading zeros of postal codes and phone numbers.
+    number_formats = {"placed_at": "yyyy-mm-dd hh:mm", "quantity": "General"}
+    number_formats.update(dict.fromkeys(_MONEY_COLUMNS, "0.00"))
+    return spreadsheets.template_xlsx(
+        columns=TEMPLATE_COLUMNS, rows=_example_rows(), sheet_title="orders", number_formats=number_formats
+    )
 
 
 # ------------------------------------------------------------------ parsing
@@ -234,11 +170,11 @@ def parse_order_file(
     all come back as ``RowError``s (row 0 for the file as a whole, row 1 for the
     header), and then ``orders`` is empty.
     """
-    if len(content) > MAX_BYTES:
-        return _refused(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it into smaller files.")
     try:
-        header, rows = _read_table(content=content, filename=filename)
-    except _FileError as exc:
+        header, rows = spreadsheets.read_table(
+            content=content, filename=filename, column_name=_column_name, booleans=_BOOLEANS
+        )
+    except TableError as exc:
         return _refused(str(exc))
     columns, errors = _read_header(header)
     if errors:
@@ -252,142 +188,17 @@ def _refused(reason: str) -> ImportResult:
     return ImportResult(orders=[], errors=[RowError(row=0, column="", reason=reason)], rows=0)
 
 
-# ------------------------------------------------------------------ reading the table
-
-
-def _read_table(*, content: bytes, filename: str) -> tuple[list[Cell], list[tuple[int, list[Cell]]]]:
-    """The header's cells and the non-empty data rows as (row number, cells); raises _FileError."""
-    suffix = Path(filename).suffix.lower()
-    if content.startswith(_ZIP_MAGIC):
-        records = _xlsx_records(content)
-    elif content.startswith(_OLE_MAGIC) or suffix == ".xls":
-        raise _FileError("Old Excel .xls files cannot be read; save the sheet as .xlsx or .csv and upload that.")
-    elif suffix in (".xlsx", ".xlsm"):
-        raise _FileError("The file is named .xlsx but is not an Excel workbook; save it from Excel again.")
-    else:
-        records = _csv_records(content)
-    header: list[Cell] | None = None
-    rows: list[tuple[int, list[Cell]]] = []
-    number = 0
-    try:
-        # After a csv.Error, number is the last row read: the broken one is the next.
-        for number, cells in enumerate(records, start=1):
-            if header is None:
-                header = cells
-            elif all(_blank(cell) for cell in cells):
-                continue
-            elif len(rows) == MAX_ROWS:
-                raise _FileError(f"The file has more than {MAX_ROWS:,} rows; split it into smaller files.")
-            else:
-                rows.append((number, cells))
-    except csv.Error as exc:
-        raise _FileError(f"Row {number + 1} could not be read ({exc}); check its quotes.") from None
-    if header is None or all(_blank(cell) for cell in header):
-        raise _FileError("The file is empty: row 1 must be the header (download the template to see it).")
-    return header, rows
-
-
-def _blank(cell: Cell) -> bool:
-    return isinstance(cell, str) and not cell.strip()
-
-
-def _csv_records(content: bytes) -> Iterator[list[Cell]]:
-    text = _decode(content)
-    delimiter = _sniff_delimiter(text)
-    # Strings only, so a cell is never anything but text here.
-    return iter(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-
-
-def _decode(content: bytes) -> str:
-    """The file's text: UTF-8 (BOM or not), UTF-16 with a BOM, else GB18030 (which covers GBK and GB2312)."""
-    if content.startswith(b"\xef\xbb\xbf"):
-        candidates = ("utf-8-sig",)
-    elif content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        candidates = ("utf-16",)
-    else:
-        # UTF-8 first: Chinese text in GB18030 is almost never valid UTF-8, while
-        # UTF-8 text often happens to decode as (wrong) GB18030.
-        candidates = ("utf-8", "gb18030")
-    for encoding in candidates:
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise _FileError("The file encoding was not recognised; save it as CSV UTF-8 (or GBK) and upload it again.")
-
-
-def _sniff_delimiter(text: str) -> str:
-    """The delimiter that splits the header into the most known column names (a comma when none does)."""
-    first_line = text.partition("\n")[0]
-    best, best_score = ",", (0, 0)
-    for delimiter in _DELIMITERS:
-        cells = next(csv.reader([first_line], delimiter=delimiter), [])
-        known = sum(1 for cell in cells if _column_name(cell) is not None)
-        score = (known, len(cells))
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
-
-
-def _xlsx_records(content: bytes) -> Iterator[list[Cell]]:
-    """The first worksheet's rows as cell lists; reading stops early at the row limit."""
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl fails on damaged files with anything from zip to XML errors
-        raise _FileError("The file could not be read as an Excel workbook (.xlsx); save it from Excel again.") from exc
-    return _xlsx_rows(workbook)
-
-
-def _xlsx_rows(workbook) -> Iterator[list[Cell]]:
-    try:
-        if not workbook.worksheets:
-            return
-        for values in workbook.worksheets[0].iter_rows(values_only=True):
-            yield [_cell_from_excel(value) for value in values]
-    except Exception as exc:  # as above: a damaged sheet shows up as any error while reading
-        raise _FileError("The workbook is damaged and could not be read; save it from Excel again.") from exc
-    finally:
-        workbook.close()
-
-
-def _cell_from_excel(value: object) -> Cell:
-    """An Excel cell as text, or as a datetime/date for date cells."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime | dt.date):
-        return value
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))  # 13800000000.0 is a phone number, 2.0 a quantity
-        # Excel shows 15 significant digits and stores sums like 0.1+0.2 as
-        # 0.30000000000000004; reading what the person saw keeps prices exact.
-        return format(Decimal(format(value, ".15g")), "f")
-    return value.isoformat() if isinstance(value, dt.time) else str(value)
-
-
 # ------------------------------------------------------------------ the header
 
 
-def _header_key(text: str) -> str:
-    # "Order Number", "order-number", "订单号*" all name a column; "*" marks required columns in many templates.
-    key = text.replace("\ufeff", "").strip().rstrip("*＊").strip().casefold()
-    return re.sub(r"[\s\-]+", "_", key)
-
-
-_ALIASES: Mapping[str, str] = MappingProxyType(
-    {
-        **{_header_key(column): column for column in TEMPLATE_COLUMNS},
-        **{_header_key(chinese): column for column, chinese in CHINESE_HEADERS.items()},
-    }
-)
+# "Order Number", "order-number", "订单号*" all name a column.
+_ALIASES: Mapping[str, str] = MappingProxyType(spreadsheets.header_aliases(TEMPLATE_COLUMNS, CHINESE_HEADERS))
 
 
 def _column_name(cell: Cell) -> str | None:
     if not isinstance(cell, str):
         return None
-    return _ALIASES.get(_header_key(cell))
+    return _ALIASES.get(spreadsheets.header_key(cell))
 
 
 def _read_header(header: Sequence[Cell]) -> tuple[dict[str, int], list[RowError]]:
@@ -395,9 +206,9 @@ def _read_header(header: Sequence[Cell]) -> tuple[dict[str, int], list[RowError]
     columns: dict[str, int] = {}
     errors: list[RowError] = []
     for index, cell in enumerate(header):
-        if _blank(cell):
+        if spreadsheets.blank(cell):
             continue
-        shown = _shown(cell)
+        shown = spreadsheets.shown(cell)
         name = _column_name(cell)
         if name is None:
             errors.append(RowError(row=1, column=shown, reason=f'"{shown}" is not a column of the order template.'))
@@ -411,11 +222,6 @@ def _read_header(header: Sequence[Cell]) -> tuple[dict[str, int], list[RowError]
         if name in REQUIRED_COLUMNS and name not in columns
     )
     return columns, errors
-
-
-def _shown(cell: Cell) -> str:
-    text = cell.isoformat() if isinstance(cell, dt.date) else str(cell).strip()
-    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
 
 
 # ------------------------------------------------------------------ the rows
@@ -479,9 +285,15 @@ class _Validation:
         return cell.strip() if isinstance(cell, str) else cell
 
     def _row(self, row: int, cells: list[Cell]) -> None:
-        extra = [cell for index, cell in enumerate(cells) if index not in self.columns.values() and not _blank(cell)]
+        extra = [
+            cell
+            for index, cell in enumerate(cells)
+            if index not in self.columns.values() and not spreadsheets.blank(cell)
+        ]
         if extra:
-            self._error(row, "", f'The row has a value ("{_shown(extra[0])}") in a column without a header.')
+            self._error(
+                row, "", f'The row has a value ("{spreadsheets.shown(extra[0])}") in a column without a header.'
+            )
         values: dict[str, object] = {}
         for column in TEMPLATE_COLUMNS:
             if column in _MONEY_COLUMNS:
@@ -502,7 +314,7 @@ class _Validation:
     def _parse(self, column: str, cell: Cell) -> object:
         if column == "placed_at":
             return _placed_at(cell, tz=self.tz)
-        text = _shown(cell) if isinstance(cell, dt.date) else cell
+        text = spreadsheets.shown(cell) if isinstance(cell, dt.date) else cell
         if column in REQUIRED_COLUMNS and not text:
             raise NormalisationError("A value is required.")
         limit = _MAX_LENGTH.get(column)
@@ -516,7 +328,7 @@ class _Validation:
         if column == "country":
             return _country(text)
         if column == "buyer_email" and text and not _EMAIL.fullmatch(text):
-            raise NormalisationError(f'"{_shown(text)}" is not an email address.')
+            raise NormalisationError(f'"{spreadsheets.shown(text)}" is not an email address.')
         if column == "quantity":
             return _quantity(text)
         return text
@@ -539,7 +351,7 @@ class _Validation:
         for column in ORDER_COLUMNS:
             if column not in values:
                 continue
-            written = _shown(self._text(cells, column))
+            written = spreadsheets.shown(self._text(cells, column))
             held = order.values.get(column)
             if held is None:
                 order.values[column] = (values[column], row, written)
@@ -547,7 +359,7 @@ class _Validation:
                 self._error(
                     row,
                     column,
-                    f'Row {held[1]} of order {_shown(number)} says "{held[2]}", this row "{written}"; '
+                    f'Row {held[1]} of order {spreadsheets.shown(number)} says "{held[2]}", this row "{written}"; '
                     "the rows of one order must agree.",
                 )
         if all(column in values for column in ("sku", "title", "quantity", "unit_price", "line_discount")):
@@ -640,7 +452,7 @@ def _placed_at(cell: Cell, *, tz: dt.tzinfo) -> dt.datetime:
         moment = moment.replace(tzinfo=tz)
     moment = moment.astimezone(dt.UTC)
     if not _EARLIEST_YEAR <= moment.year < _LATEST_YEAR:
-        raise NormalisationError(f'"{_shown(cell)}" is not a plausible order date.')
+        raise NormalisationError(f'"{spreadsheets.shown(cell)}" is not a plausible order date.')
     return moment
 
 
@@ -655,7 +467,7 @@ def _parse_time_text(text: str) -> dt.datetime:
             return dt.datetime.strptime(text, pattern)
         except ValueError:
             continue
-    raise NormalisationError(f'"{_shown(text)}" is not a date and time; write it as YYYY-MM-DD HH:MM.')
+    raise NormalisationError(f'"{spreadsheets.shown(text)}" is not a date and time; write it as YYYY-MM-DD HH:MM.')
 
 
 def _country(text: str) -> str:
@@ -664,12 +476,12 @@ def _country(text: str) -> str:
         return code
     if code in _COUNTRY_MISTAKES:
         raise NormalisationError(f'"{text}" is not an ISO country code; use {_COUNTRY_MISTAKES[code]}.')
-    raise NormalisationError(f'"{_shown(text)}" is not a two-letter ISO country code (such as CN or US).')
+    raise NormalisationError(f'"{spreadsheets.shown(text)}" is not a two-letter ISO country code (such as CN or US).')
 
 
 def _quantity(text: str) -> int:
     if not _QUANTITY.fullmatch(text):
-        raise NormalisationError(f'"{_shown(text)}" is not a whole number.')
+        raise NormalisationError(f'"{spreadsheets.shown(text)}" is not a whole number.')
     quantity = int(text)
     if quantity < 1:
         raise NormalisationError("The quantity must be at least 1.")
@@ -680,7 +492,7 @@ def _quantity(text: str) -> int:
 
 def _money(cell: Cell, *, currency: object, column: str) -> Decimal:
     """A non-negative amount in the row's currency; a blank optional amount is zero."""
-    text = _shown(cell) if isinstance(cell, dt.date) else cell
+    text = spreadsheets.shown(cell) if isinstance(cell, dt.date) else cell
     if not text:
         if column in REQUIRED_COLUMNS:
             raise NormalisationError("A value is required.")
@@ -697,7 +509,7 @@ def _money(cell: Cell, *, currency: object, column: str) -> Decimal:
         try:
             amount = parse_money(text, _WIDEST_CURRENCY)
         except ValueError:
-            raise NormalisationError(f'"{_shown(text)}" is not an amount.') from None
+            raise NormalisationError(f'"{spreadsheets.shown(text)}" is not an amount.') from None
     if amount < 0:
         raise NormalisationError("The amount must not be negative.")
     return amount
