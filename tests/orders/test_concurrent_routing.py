@@ -1,0 +1,128 @@
+"""Routing from several workers at once, on real connections: scarce stock is never oversold, no order twice."""
+
+from __future__ import annotations
+
+import threading
+
+from django.db import connections
+
+from inventory.models import Listing, Product, Source, Stock
+from orders.lifecycle import dispatch_reject, route_orders
+from orders.models import Order, RoutingDecision
+from suppliers.models import Dispatch, DispatchLine, Supplier
+from tests.conftest import in_tenant
+from tests.orders.routing_factories import add_source, make_order, make_product, make_store, make_supplier
+
+WORKERS = 4
+
+
+def _run(workers, target):
+    barrier = threading.Barrier(len(workers))
+    errors: list[BaseException] = []
+
+    def run(arg):
+        try:
+            barrier.wait()
+            target(arg)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(arg,)) for arg in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def _cleanup(store, skus):
+    order_ids = list(Order.objects.filter(store=store).values_list("pk", flat=True))
+    dispatch_ids = set(DispatchLine.objects.filter(order_id__in=order_ids).values_list("dispatch_id", flat=True))
+    supplier_ids = set(Source.objects.filter(product__sku__in=skus).values_list("supplier_id", flat=True))
+    Dispatch.objects.filter(pk__in=dispatch_ids).delete()
+    Order.objects.filter(pk__in=order_ids).delete()
+    store.delete()
+    Listing.objects.filter(listing_sku__in=skus).delete()
+    Product.objects.filter(sku__in=skus).delete()
+    Supplier.objects.filter(pk__in=supplier_ids - {None}).delete()
+
+
+def test_parallel_workers_never_reserve_more_than_is_on_hand(django_db_setup, django_db_blocker):
+    from tenants.models import Tenant
+
+    with django_db_blocker.unblock():
+        tenant = Tenant.objects.get(slug="alpha")
+        with in_tenant(tenant):
+            store = make_store(name="Race")
+            scarce = add_source(make_product("RACE-MUG"), make_supplier("Race A"), stock=10)
+            backup = add_source(make_product("RACE-MUG-2"), make_supplier("Race B"), stock=3)
+            orders = [make_order(store, ("RACE-MUG", 1), email=f"r{i}@example.com") for i in range(24)] + [
+                make_order(store, ("RACE-MUG-2", 1), email=f"s{i}@example.com") for i in range(6)
+            ]
+            ids = [o.pk for o in orders]
+        try:
+            # Every worker routes every order, each starting at another place: all of them race on all rows.
+            def work(offset):
+                with in_tenant(tenant):
+                    mine = ids[offset:] + ids[:offset]
+                    for start in range(0, len(mine), 5):
+                        route_orders(order_ids=mine[start : start + 5], trigger="ingest")
+
+            errors = _run([k * 7 for k in range(WORKERS)], work)
+
+            assert errors == []
+            with in_tenant(tenant):
+                for source, on_hand in ((scarce, 10), (backup, 3)):
+                    stock = Stock.objects.get(source=source)
+                    assert (stock.on_hand, stock.reserved) == (on_hand, on_hand)
+                    lines = DispatchLine.objects.filter(source=source)
+                    assert sum(line.reserved for line in lines) == on_hand
+                assert Order.objects.filter(pk__in=ids, status="routed").count() == 13
+                assert Order.objects.filter(pk__in=ids, status="held").count() == 17
+                # Each order routed once: one current decision, at most one dispatch line.
+                assert RoutingDecision.objects.filter(order_id__in=ids).count() == 30
+                assert DispatchLine.objects.filter(order_id__in=ids).count() == 13
+        finally:
+            with in_tenant(tenant):
+                _cleanup(store, ["RACE-MUG", "RACE-MUG-2"])
+
+
+def test_rejections_and_routing_racing_keep_the_books_straight(django_db_setup, django_db_blocker):
+    from tenants.models import Tenant
+
+    with django_db_blocker.unblock():
+        tenant = Tenant.objects.get(slug="alpha")
+        with in_tenant(tenant):
+            store = make_store(name="Race reject")
+            product = make_product("RACE-TEE")
+            first = add_source(product, make_supplier("Race C"), stock=8)
+            second = add_source(product, make_supplier("Race D"), stock=4)
+            early = [make_order(store, ("RACE-TEE", 1), email=f"e{i}@example.com") for i in range(8)]
+            route_orders(order_ids=[o.pk for o in early], trigger="ingest")
+            dispatches = list(Dispatch.objects.filter(lines__order__in=early).order_by("pk"))
+            late = [make_order(store, ("RACE-TEE", 1), email=f"l{i}@example.com") for i in range(6)]
+        try:
+
+            def work(kind):
+                with in_tenant(tenant):
+                    if kind == "route":
+                        route_orders(order_ids=[o.pk for o in late], trigger="ingest")
+                    else:
+                        for dispatch in dispatches[kind::2]:
+                            dispatch_reject(dispatch=dispatch, reason="Race")
+
+            errors = _run(["route", 0, 1], work)
+
+            assert errors == []
+            with in_tenant(tenant):
+                for source, on_hand in ((first, 8), (second, 4)):
+                    stock = Stock.objects.get(source=source)
+                    live = DispatchLine.objects.filter(source=source, dispatch__status="pending")
+                    assert stock.reserved == sum(line.reserved for line in live) <= on_hand
+                # 8 rejected from the first source, 4 units at the second for 14 orders.
+                assert Stock.objects.get(source=second).reserved == 4
+        finally:
+            with in_tenant(tenant):
+                _cleanup(store, ["RACE-TEE"])
