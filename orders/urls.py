@@ -1,21 +1,21 @@
 from django.urls import path
-from django.utils.translation import gettext_lazy as _
 
-from erp.pages import placeholder_page
-from orders import views
+from orders import routing_views, views
 
 app_name = "orders"
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("orders/", views.order_list, name="list"),
+    path("orders/holds/", routing_views.holds, name="holds"),
     path("orders/<int:pk>/", views.order_detail, name="detail"),
-    path(
-        "routing/",
-        placeholder_page(
-            area="console",
-            title=_("Routing"),
-            description=_("Routing rules that send each order line to the right supplier will be edited here."),
-        ),
-        name="routing",
-    ),
+    path("routing/", routing_views.routing_index, name="routing"),
+    path("routing/draft/", routing_views.draft_create, name="routing_draft"),
+    path("routing/versions/<int:pk>/", routing_views.ruleset_detail, name="ruleset"),
+    path("routing/versions/<int:pk>/discard/", routing_views.draft_discard, name="ruleset_discard"),
+    path("routing/versions/<int:pk>/rules/add/<str:kind>/", routing_views.rule_add, name="rule_add"),
+    path("routing/versions/<int:pk>/activate/", routing_views.ruleset_activate, name="ruleset_activate"),
+    path("routing/versions/<int:pk>/simulate/", routing_views.ruleset_simulate, name="ruleset_simulate"),
+    path("routing/rules/<int:pk>/", routing_views.rule_edit, name="rule_edit"),
+    path("routing/rules/<int:pk>/<str:action>/", routing_views.rule_action, name="rule_action"),
+    path("routing/simulations/<int:pk>/", routing_views.simulation_detail, name="simulation"),
 ]

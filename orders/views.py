@@ -9,8 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from channels.models import QuarantinedPayload, Store
-from orders import selectors
+from orders import explain, selectors
 from orders.forms import OrderFilterForm
+from orders.models import Order
 from tenants.accounts.permissions import area_required
 
 
@@ -50,12 +51,26 @@ def order_list(request):
 def order_detail(request, pk: int):
     order = selectors.order_get_for(user=request.user, pk=pk)
     lines = list(order.lines.all())
+    routing = selectors.order_routing_for(user=request.user, order=order)
+    names = explain.Names(suppliers=routing.suppliers, products=routing.products)
+    decision = routing.decision
     return render(
         request,
         "orders/detail.html",
         {
             "order": order,
             "lines": lines,
+            "decision": decision,
+            "decision_lines": explain.decision_lines(
+                decision.lines, names=names, listing_skus={line.pk: line.listing_sku for line in lines}
+            )
+            if decision
+            else [],
+            "hold_reasons": [explain.reason_text(r, names) for r in decision.hold_reasons] if decision else [],
+            "fired_rules": selectors.rule_names(decision.fired_rule_ids) if decision else [],
+            "earlier_decisions": routing.earlier,
+            "dispatches": routing.dispatches,
+            "timeline": explain.timeline(routing.transitions),
             "page_title": order.order_number,
             "raw": json.dumps(order.raw_payload(), indent=2, ensure_ascii=False),
         },
@@ -90,5 +105,7 @@ def dashboard(request):
             "stores_attention": Store.objects.filter(Q(status=Store.Status.NEEDS_REAUTH) | Q(last_sync_ok=False)),
             "quarantined": QuarantinedPayload.objects.filter(resolved_at__isnull=True).count(),
             "store_count": Store.objects.count(),
+            "auto_routed": selectors.auto_routed_share(user=request.user, since=today - timezone.timedelta(days=29)),
+            "held_count": orders.filter(status=Order.Status.HELD).count(),
         },
     )

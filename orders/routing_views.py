@@ -1,0 +1,360 @@
+"""Routing pages: the rule editor (draft → simulate → activate), simulations, the holds queue."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from orders import rulesets, selectors, simulation
+from orders.explain import hold_code_label, reason_text, rule_summary
+from orders.forms import RULE_FORMS, ActivateForm, SimulateForm, rule_form
+from orders.models import Rule, RuleSet
+from tenants.accounts.permissions import area_required
+
+HOLDS_PAGE_SIZE = 50
+MAX_BULK = 500
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return list(exc.messages)
+
+
+def _refused(request, exc: ValidationError) -> None:
+    for message in _errors(exc):
+        messages.error(request, message)
+
+
+def _rule_rows(rules: list[Rule]) -> list[dict]:
+    products = selectors.product_skus(
+        value
+        for rule in rules
+        if rule.kind == "gift"
+        for value in (rule.params.get("product_id"), rule.params.get("gift_product_id"))
+    )
+    return [
+        {
+            "rule": rule,
+            "summary": rule_summary(rule.kind, rule.params, products=products),
+            "first": i == 0,
+            "last": i == len(rules) - 1,
+        }
+        for i, rule in enumerate(rules)
+    ]
+
+
+def _stores():
+    from channels.models import Store
+
+    return list(Store.objects.only("pk", "name"))
+
+
+@area_required("console")
+def routing_index(request):
+    versions = list(selectors.rulesets_for(user=request.user))
+    active = next((r for r in versions if r.status == RuleSet.Status.ACTIVE), None)
+    draft = next((r for r in versions if r.status == RuleSet.Status.DRAFT), None)
+    context = {
+        "page_title": _("Routing"),
+        "active": active,
+        "active_rules": _rule_rows(selectors.rules_of(ruleset=active)) if active else [],
+        "draft": draft,
+        "versions": versions,
+        "kinds": Rule.Kind.choices,
+        "simulate_form": SimulateForm(),
+    }
+    if draft is not None:
+        context["draft_rules"] = _rule_rows(selectors.rules_of(ruleset=draft))
+        context["draft_problems"] = rulesets.ruleset_problems(ruleset=draft)
+        context["simulations"] = list(selectors.simulations_of(ruleset=draft)[:5])
+    return render(request, "orders/routing.html", context)
+
+
+@area_required("console")
+def ruleset_detail(request, pk: int):
+    ruleset = selectors.ruleset_get_for(user=request.user, pk=pk)
+    if ruleset.status == RuleSet.Status.DRAFT:
+        return redirect("orders:routing")
+    return render(
+        request,
+        "orders/ruleset.html",
+        {
+            "page_title": _("Rule set version %(v)s") % {"v": ruleset.version},
+            "ruleset": ruleset,
+            "rules": _rule_rows(selectors.rules_of(ruleset=ruleset)),
+        },
+    )
+
+
+@area_required("console")
+@require_POST
+def draft_create(request):
+    draft = rulesets.ruleset_draft_create(actor=request.user)
+    messages.success(request, _("Draft version %(v)s is open for editing.") % {"v": draft.version})
+    return redirect("orders:routing")
+
+
+@area_required("console")
+@require_POST
+def draft_discard(request, pk: int):
+    ruleset = selectors.ruleset_get_for(user=request.user, pk=pk)
+    try:
+        rulesets.ruleset_draft_discard(ruleset=ruleset, actor=request.user)
+    except ValidationError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, _("Draft version %(v)s discarded.") % {"v": ruleset.version})
+    return redirect("orders:routing")
+
+
+def _rule_form_page(request, *, ruleset: RuleSet, kind: str, rule: Rule | None):
+    form = rule_form(kind, request.POST if request.method == "POST" else None, rule=rule, stores=_stores())
+    if request.method == "POST" and form.is_valid():
+        try:
+            if rule is None:
+                rulesets.rule_add(
+                    ruleset=ruleset, kind=kind, params=form.params(), name=form.cleaned_data["name"],
+                    enabled=form.cleaned_data["enabled"], actor=request.user,
+                )  # fmt: skip
+            else:
+                rulesets.rule_update(
+                    rule=rule, params=form.params(), name=form.cleaned_data["name"],
+                    enabled=form.cleaned_data["enabled"], actor=request.user,
+                )  # fmt: skip
+        except ValidationError as exc:
+            for message in _errors(exc):
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("Rule saved."))
+            return redirect("orders:routing")
+    return render(
+        request,
+        "orders/rule_form.html",
+        {
+            "page_title": _("Edit rule") if rule else _("Add a rule"),
+            "form": form,
+            "kind_label": Rule.Kind(kind).label,
+            "ruleset": ruleset,
+            "rule": rule,
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@area_required("console")
+def rule_add(request, pk: int, kind: str):
+    if kind not in RULE_FORMS:
+        raise Http404
+    ruleset = selectors.ruleset_get_for(user=request.user, pk=pk)
+    if ruleset.status != RuleSet.Status.DRAFT:
+        messages.error(request, _("Only a draft can be changed. Open a draft first."))
+        return redirect("orders:routing")
+    return _rule_form_page(request, ruleset=ruleset, kind=kind, rule=None)
+
+
+@area_required("console")
+def rule_edit(request, pk: int):
+    rule = selectors.rule_get_for(user=request.user, pk=pk)
+    if rule.ruleset.status != RuleSet.Status.DRAFT:
+        messages.error(request, _("Only a draft can be changed. Open a draft first."))
+        return redirect("orders:routing")
+    return _rule_form_page(request, ruleset=rule.ruleset, kind=rule.kind, rule=rule)
+
+
+@area_required("console")
+@require_POST
+def rule_action(request, pk: int, action: str):
+    """Delete, move up/down, enable or disable one rule of the draft."""
+    rule = selectors.rule_get_for(user=request.user, pk=pk)
+    try:
+        if action == "delete":
+            rulesets.rule_delete(rule=rule, actor=request.user)
+        elif action in ("up", "down"):
+            rulesets.rule_move(rule=rule, position=rule.position + (-1 if action == "up" else 1), actor=request.user)
+        elif action in ("enable", "disable"):
+            rulesets.rule_set_enabled(rule=rule, enabled=action == "enable", actor=request.user)
+        else:
+            raise Http404
+    except ValidationError as exc:
+        _refused(request, exc)
+    return redirect("orders:routing")
+
+
+@area_required("console")
+def ruleset_activate(request, pk: int):
+    ruleset = selectors.ruleset_get_for(user=request.user, pk=pk)
+    if ruleset.status != RuleSet.Status.DRAFT:
+        messages.error(request, _("Only a draft can be activated."))
+        return redirect("orders:routing")
+    form = ActivateForm(request.POST or None, initial={"note": ruleset.note})
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            rulesets.ruleset_activate(ruleset=ruleset, actor=request.user, note=form.cleaned_data["note"])
+        except ValidationError as exc:
+            for message in _errors(exc):
+                form.add_error(None, message)
+            status = 400
+        else:
+            messages.success(request, _("Version %(v)s is now active.") % {"v": ruleset.version})
+            return redirect("orders:routing")
+    return render(
+        request,
+        "orders/activate.html",
+        {
+            "page_title": _("Activate version %(v)s") % {"v": ruleset.version},
+            "ruleset": ruleset,
+            "form": form,
+            "problems": rulesets.ruleset_problems(ruleset=ruleset),
+            "simulation": selectors.simulations_of(ruleset=ruleset).first(),
+        },
+        status=status,
+    )
+
+
+@area_required("console")
+@require_POST
+def ruleset_simulate(request, pk: int):
+    ruleset = selectors.ruleset_get_for(user=request.user, pk=pk)
+    form = SimulateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("orders:routing")
+    try:
+        run = simulation.simulation_start(ruleset=ruleset, days=form.cleaned_data["days"], actor=request.user)
+    except ValidationError as exc:
+        _refused(request, exc)
+        return redirect("orders:routing")
+    return redirect("orders:simulation", pk=run.pk)
+
+
+def simulation_summary(result: dict) -> list[str]:
+    """The headline of a finished simulation in plain words."""
+    if not result:
+        return []
+    orders, lines, holds = result["orders"], result["lines"], result["holds"]
+    sentences = [
+        _("%(changed)s of %(compared)s orders would be decided differently.") % orders,
+        _("%(moved)s of %(compared)s lines would move to another supplier or source.") % lines,
+    ]
+    if holds["more"] or holds["fewer"]:
+        sentences.append(_("%(more)s more orders would be held for review, and %(fewer)s fewer.") % holds)
+    else:
+        sentences.append(_("The same orders would be held for review."))
+    for cost in result["cost"]:
+        sentences.append(_("Cost in %(currency)s: %(active)s now, %(draft)s with the draft (%(diff)s).") % cost)
+    return sentences
+
+
+@area_required("console")
+def simulation_detail(request, pk: int):
+    run = selectors.simulation_get_for(user=request.user, pk=pk)
+    progress = simulation.simulation_progress(simulation=run)
+    if request.GET.get("format") == "json" or request.headers.get("Accept") == "application/json":
+        return JsonResponse(progress)
+    result = run.result or {}
+    names = result.get("suppliers", {})
+    return render(
+        request,
+        "orders/simulation.html",
+        {
+            "page_title": _("Simulation of version %(v)s") % {"v": run.ruleset.version},
+            "run": run,
+            "progress": progress,
+            "summary": simulation_summary(result) if run.status == "done" else [],
+            "moves": [
+                {
+                    **move,
+                    "from_label": names.get(move["from"], move["from"]),
+                    "to_label": names.get(move["to"], move["to"]),
+                }
+                for move in result.get("moves", [])
+            ],
+            "by_reason": [
+                {**row, "label": hold_code_label(row["code"])} for row in result.get("holds", {}).get("by_reason", [])
+            ],
+            "result": result,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------
+# Holds queue
+
+
+def _hold_rows(orders) -> list[dict]:
+    rows = []
+    for order in orders:
+        decision = order.current_decisions[0] if order.current_decisions else None
+        reasons = [reason_text(r) for r in (decision.hold_reasons if decision else [])]
+        rows.append({"order": order, "reasons": reasons, "decision": decision})
+    return rows
+
+
+def _selected_ids(request) -> list[int]:
+    ids = []
+    for value in request.POST.getlist("ids"):
+        try:
+            ids.append(int(value))
+        except ValueError:
+            continue
+    return ids[:MAX_BULK]
+
+
+@area_required("console")
+def holds(request):
+    if request.method == "POST":
+        return _holds_action(request)
+    code = request.GET.get("reason", "")
+    qs = selectors.held_orders_for(user=request.user, code=code)
+    page = Paginator(qs, HOLDS_PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = selectors.hold_code_counts(user=request.user)
+    return render(
+        request,
+        "orders/holds.html",
+        {
+            "page_title": _("Held orders"),
+            "page": page,
+            "rows": _hold_rows(page.object_list),
+            "code": code,
+            "codes": [(c, hold_code_label(c), n) for c, n in counts],
+            "page_query": urlencode({"reason": code}) if code else "",
+        },
+    )
+
+
+def _holds_action(request):
+    from orders import lifecycle
+
+    action = request.POST.get("action")
+    back = request.POST.get("next") or ""
+    target = "orders:holds"
+    ids = list(selectors.orders_by_ids_for(user=request.user, ids=_selected_ids(request)).values_list("pk", flat=True))
+    if not ids:
+        messages.error(request, _("Select at least one order."))
+    elif action == "release":
+        summary = lifecycle.release_holds(order_ids=ids, actor=request.user)
+        messages.success(
+            request,
+            _("%(routed)s released and routed; %(held)s still held.")
+            % {"routed": summary.routed, "held": summary.held},
+        )
+    elif action == "reroute":
+        summary = lifecycle.reroute_orders(order_ids=ids, actor=request.user)
+        messages.success(
+            request,
+            _("%(routed)s routed; %(held)s still held.")
+            % {"routed": getattr(summary, "routed", 0), "held": getattr(summary, "held", 0)},
+        )
+    else:
+        messages.error(request, _("Choose Release or Re-route."))
+    response = redirect(target)
+    if back.startswith("?"):
+        response["Location"] += back
+    return response

@@ -1,0 +1,51 @@
+"""The translatable rendering of routing reasons says what the engine's English rendering says."""
+
+import pytest
+from django.utils import translation
+
+from orders.explain import REASON_TEMPLATES, Names, reason_text, rule_summary
+from orders.routing.types import REASON_TEXTS, Reason, describe
+
+PARAMS = {
+    "strategy": "cheapest", "region": "x", "country": "US", "province": "CA", "available": "1", "needed": "2",
+    "cost": "9", "currency": "USD", "chosen_cost": "5", "chosen_currency": "EUR", "position": "2",
+    "chosen_position": "1", "supplier": "7", "chosen_supplier": "", "rejection_rate": "10.0%",
+    "on_time_rate": "90.0%", "chosen_rejection_rate": "1.0%", "chosen_on_time_rate": "99.0%", "scope": "country",
+    "chosen_scope": "province", "source": "3", "listing_sku": "BOX", "per_bundle": "2", "bundles": "3",
+    "quantity": "1", "product": "4", "rule": "11", "rule_name": "Promo", "bought": "2", "for_product": "5",
+    "product_id": "4", "total": "600", "limit": "500", "missing": "city", "words": "urgent", "channel": "shopify",
+    "store": "2", "tags": "vip", "problem": "bad",
+}  # fmt: skip
+
+
+def test_every_engine_reason_has_a_translatable_template():
+    assert set(REASON_TEMPLATES) == set(REASON_TEXTS)
+    assert {code: str(text) for code, text in REASON_TEMPLATES.items()} == REASON_TEXTS
+
+
+@pytest.mark.parametrize("code", sorted(REASON_TEXTS))
+def test_english_rendering_matches_describe_without_names(code):
+    reason = Reason(code, PARAMS)
+    with translation.override("en"):
+        assert reason_text(reason) == describe(reason)
+        assert reason_text({"code": code, "params": PARAMS}) == describe(reason)
+
+
+def test_names_replace_ids_and_unknown_codes_fall_back():
+    names = Names(suppliers={7: "Acme"}, products={4: "TEE-M"})
+
+    assert reason_text(Reason("no_record", {"supplier": "7"}), names).startswith("Acme has no shipping record")
+    assert (
+        reason_text(Reason("whole_order_supplier", {"supplier": ""}), names)
+        == "The whole order ships from own warehouse."
+    )
+    assert "TEE-M" in reason_text(Reason("gift_added", PARAMS), names)
+    assert reason_text(Reason("brand_new", {"a": "1"})) == "brand_new (a=1)"
+
+
+def test_rule_summaries_in_plain_words():
+    assert rule_summary("hold", {"total_above": "500", "currency": "USD", "tags": ["vip"]}) == (
+        "Hold for review when the total is above 500 USD or the order is tagged vip."
+    )
+    assert rule_summary("merge", {"window_hours": 6}).startswith("Merge orders of the same buyer")
+    assert rule_summary("split", {"policy": "whole"}) == "Prefer one supplier for the whole order."
