@@ -22,6 +22,7 @@ from channels.adapters.spreadsheet import parse_order_file
 from channels.models import Channel, OrderImport, Store
 from erp.spreadsheets import MAX_BYTES
 from orders.services import orders_upsert
+from orders.tasks import enqueue_after_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ def order_import_run(*, import_id: int) -> OrderImport:
                     )
                     created += result.created
                     updated += result.updated
+                    enqueue_after_ingest(order_ids=result.changed_ids.values())  # sent after the commit
                     progress(
                         min(parsed.rows, int(parsed.rows * (start + len(chunk)) / len(orders))),
                         parsed.rows,

@@ -32,6 +32,7 @@ from channels.models import CREDENTIAL_FIELDS, Channel, QuarantinedPayload, Stor
 from channels.vault import decrypt_credentials, encrypt_credentials
 from orders.models import Order
 from orders.services import PreparedOrders, UpsertResult, orders_prepare, orders_write
+from orders.tasks import enqueue_after_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -219,16 +220,20 @@ def prepare_page(*, store: Store, adapter: Adapter, payloads: list) -> PreparedP
     )
 
 
-def write_page(*, store: Store, page: PreparedPage, durable: bool = True) -> IngestResult:
+def write_page(*, store: Store, page: PreparedPage, durable: bool = True, hand_on: bool = True) -> IngestResult:
     """Upsert a prepared page and its quarantine in one transaction.
 
-    A quarantined order that now normalises is marked resolved.
+    A quarantined order that now normalises is marked resolved. The orders
+    created or changed are handed on to routing (orders.after_ingest) once the
+    transaction commits, unless ``hand_on`` is False (the ingest benchmark).
     ``durable=False`` is for pulled pages (see _commit_lazily).
     """
     with transaction.atomic():
         if not durable:
             _commit_lazily()
         upserted: UpsertResult = orders_write(page.orders)
+        if hand_on:
+            enqueue_after_ingest(order_ids=upserted.changed_ids.values())
         now = timezone.now()
         for external_id, payload, reason in page.quarantine:
             QuarantinedPayload.objects.update_or_create(
@@ -252,7 +257,7 @@ def ingest_payloads(*, store: Store, adapter: Adapter, payloads: list, durable: 
 
 
 def ingest_pages(
-    *, store: Store, adapter: Adapter, pages: Iterable[list], durable: bool = True
+    *, store: Store, adapter: Adapter, pages: Iterable[list], durable: bool = True, hand_on: bool = True
 ) -> Iterator[IngestResult]:
     """Ingest pages one by one, fetching and preparing the next page while this one is written.
 
@@ -273,7 +278,7 @@ def ingest_pages(
         future = ahead.submit(contextvars.copy_context().run, fetch_and_prepare)
         while (page := future.result()) is not None:
             future = ahead.submit(contextvars.copy_context().run, fetch_and_prepare)
-            yield write_page(store=store, page=page, durable=durable)
+            yield write_page(store=store, page=page, durable=durable, hand_on=hand_on)
 
 
 def _lock(store: Store) -> redis.lock.Lock:

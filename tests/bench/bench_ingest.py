@@ -65,7 +65,10 @@ def _ingest(store, adapter, paths: list[Path]) -> tuple[float, int]:
             yield orjson.loads(path.read_bytes())["orders"]
 
     started = time.perf_counter()
-    seen = sum(result.seen for result in ingest_pages(store=store, adapter=adapter, pages=pages(), durable=False))
+    seen = sum(
+        result.seen
+        for result in ingest_pages(store=store, adapter=adapter, pages=pages(), durable=False, hand_on=False)
+    )
     return time.perf_counter() - started, seen
 
 

@@ -234,3 +234,25 @@ def test_due_stores_respect_interval_and_status(shopify_store):
     assert shopify_store.pk in stores_due_for_sync(now=NOW + dt.timedelta(minutes=5))
     Store.objects.filter(pk=shopify_store.pk).update(status=Store.Status.PAUSED)
     assert shopify_store.pk not in stores_due_for_sync(now=NOW + dt.timedelta(minutes=50))
+
+
+def test_ingested_orders_are_handed_on_to_routing_and_a_reread_hands_on_nothing(
+    shopify_store, shop, orders_in, monkeypatch
+):
+    # given: routing hand-offs recorded instead of sent to the broker
+    from orders.lifecycle import orders_ingested
+
+    handed: list[list[int]] = []
+    monkeypatch.setattr("channels.services.enqueue_after_ingest", lambda *, order_ids: handed.append(list(order_ids)))
+    orders_in(3)
+
+    sync(shopify_store, shop)
+    ids = sorted(i for batch in handed for i in batch)
+    orders_ingested(order_ids=ids)
+
+    # then: every new order was handed on once, and routing held them (no product maps their SKUs yet)
+    assert ids == sorted(Order.objects.filter(store=shopify_store).values_list("pk", flat=True))
+    assert set(Order.objects.filter(store=shopify_store).values_list("status", flat=True)) == {"held"}
+    handed.clear()
+    sync(shopify_store, shop, at=NOW + dt.timedelta(minutes=1))
+    assert [i for batch in handed for i in batch] == []
