@@ -660,6 +660,7 @@ class SandboxShop:
         refund_rate: float = 0.03,
         address_change_rate: float = 0.02,
         payment_rate: float = 0.06,
+        line_count_weights: tuple[int, int, int, int, int] = (45, 25, 15, 10, 5),
     ):
         if rate_per_minute < 0:
             raise ValueError("rate_per_minute must not be negative")
@@ -671,6 +672,8 @@ class SandboxShop:
         self.refund_rate = refund_rate
         self.address_change_rate = address_change_rate
         self.payment_rate = payment_rate
+        # How often an order has 1, 2, 3, 4 or 5 lines (the default averages about 2).
+        self.line_count_weights = line_count_weights
         self._clock = clock
         self._path = Path(state_path) if state_path is not None else None
         self._lock = threading.RLock()
@@ -1412,7 +1415,7 @@ class SandboxShop:
         """What the buyer takes and pays, part by part, in both currencies."""
         rng = self._rng
         presentment = money.presentment_currency
-        count = rng.choices((1, 2, 3, 4, 5), weights=(45, 25, 15, 10, 5))[0]
+        count = rng.choices((1, 2, 3, 4, 5), weights=self.line_count_weights)[0]
         products = rng.sample(CATALOGUE, count)
         quantities = [rng.choices((1, 2, 3, 4), weights=(60, 25, 10, 5))[0] for _ in products]
         unit_prices = [money.pair(product.prices[presentment]) for product in products]

@@ -704,3 +704,13 @@ def test_relays_shopify_adapter_pulls_and_fulfils_against_the_sandbox(shop, cloc
         assert order.subtotal - order.discount_total + order.shipping_total + order.tax_total == order.total
     assert pushed == pushed_again
     assert shop.get_order(int(target.external_id))["fulfillment_status"] == "fulfilled"
+
+
+def test_line_count_weights_shape_the_baskets():
+    from channels.sandbox.generator import SandboxShop
+
+    single = SandboxShop(seed=3, rate_per_minute=0, line_count_weights=(1, 0, 0, 0, 0)).generate(50)
+    busy = SandboxShop(seed=3, rate_per_minute=0, line_count_weights=(10, 20, 35, 20, 15)).generate(400)
+
+    assert {len(order["line_items"]) for order in single} == {1}
+    assert 2.7 < sum(len(order["line_items"]) for order in busy) / 400 < 3.5
