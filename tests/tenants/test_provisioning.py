@@ -140,3 +140,11 @@ def test_demo_provisioning_is_idempotent(db):
         ("merchant@demo.test", "owner"),
         ("supplier@demo.test", "supplier"),
     ]
+    with in_tenant(demo):
+        from channels.sandbox.generator import CATALOGUE
+        from inventory.models import Product, Source
+
+        # every sandbox SKU is a product with its vendor first and the own warehouse second, once
+        assert Product.objects.count() == len(CATALOGUE)
+        assert Source.objects.filter(position=1, supplier__isnull=False).count() == len(CATALOGUE)
+        assert Source.objects.filter(position=2, supplier__isnull=True, stock__on_hand=40).count() == len(CATALOGUE)
