@@ -2,8 +2,9 @@
 
 Rows go into the current tenant schema (the connection's search path) in
 one COPY per call. Values are what the columns hold: JSON columns take
-already-serialised text (see ``json_text``), money Decimals, times aware
-datetimes. Callers pass column names as constants, never input.
+already-serialised text (see ``json_text``), bytea columns bytes, money
+Decimals, times aware datetimes. Callers pass column names as constants,
+never input.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ def json_text(value) -> str:
 def _cell(value) -> object:
     if value is None:
         return r"\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
+    if isinstance(value, bool):
+        return "t" if value else "f"
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, Decimal):
         return format(value, "f")
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()  # bytea's hex input format
     return value
 
 

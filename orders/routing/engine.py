@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 
@@ -59,7 +60,7 @@ def _supplier_param(supplier_id: int | None) -> str:
 class _CatalogIndex:
     """Per-batch caches over the catalog: candidates per (product, region), sorted once."""
 
-    __slots__ = ("_ordered", "_paths", "_references", "catalog", "strategy")
+    __slots__ = ("_ordered", "_paths", "_references", "catalog", "chosen_reason", "shared", "strategy")
 
     def __init__(self, catalog: Catalog, strategy: Strategy) -> None:
         self.catalog = catalog
@@ -67,6 +68,10 @@ class _CatalogIndex:
         self._paths: dict[int, tuple[Source, ...]] = {}
         self._references: dict[int, str] = {}
         self._ordered: dict[tuple[int, str, str], tuple[Candidate, ...]] = {}
+        # Verdicts and reasons that depend only on a few values (sources, quantities) are made once
+        # per batch and shared: most lines of a batch repeat them, and results are immutable.
+        self.shared: dict[tuple, object] = {}
+        self.chosen_reason = Reason("chosen", MappingProxyType({"strategy": strategy.name}))
 
     def _path(self, product_id: int) -> tuple[Source, ...]:
         """Sources of a product in the strategy's order when it needs neither region nor stock, else by path."""
@@ -134,7 +139,7 @@ class _Item:
 class _Walk:
     """What one order's lines share while they walk their source paths."""
 
-    __slots__ = ("chosen_reason", "country", "exclude", "index", "province", "region_reason", "stock", "strategy")
+    __slots__ = ("country", "exclude", "explain_key", "index", "province", "region_reason", "stock", "strategy")
 
     def __init__(
         self, *, order: OrderSnapshot, index: _CatalogIndex, stock: StockLedger, exclude: frozenset[int]
@@ -149,7 +154,8 @@ class _Walk:
         self.region_reason = Reason(
             "region_not_served", MappingProxyType({"country": address.country, "province": address.province})
         )
-        self.chosen_reason = Reason("chosen", MappingProxyType({"strategy": self.strategy.name}))
+        # Why one source was not chosen over another depends on the address only for a regional strategy.
+        self.explain_key = (self.country, self.province) if self.strategy.uses_region else ()
 
     def context(self, item: _Item, claims: Mapping[int, int]) -> SortContext:
         stock = self.stock
@@ -181,6 +187,25 @@ class _Walk:
             return False
         have = self.stock.available(source.source_id)
         return have is None or have - claims.get(source.source_id, 0) >= needed
+
+    def can_ship_all(self, items: list[_Item], claims: Mapping[int, int], supplier: int | None) -> bool:
+        """Whether ``walk(whole=True, supplier=…)`` would find a source for every item, without the verdicts.
+
+        Most orders have no one supplier for every line: finding that out
+        should not cost an explanation for every source of every line.
+        Picks exactly what walk picks: the first usable source of the supplier.
+        """
+        trial = dict(claims)
+        for item in items:
+            candidates, _ = self.candidates(item, trial)
+            for candidate in candidates:
+                if candidate[0].supplier_id == supplier and self.usable(candidate, item.quantity, trial):
+                    source_id = candidate[0].source_id
+                    trial[source_id] = trial.get(source_id, 0) + item.quantity
+                    break
+            else:
+                return False
+        return True
 
     def unusable(self, source: Source, rank: int) -> tuple[Reason, ...]:
         """Every reason a source cannot ship to this order whatever the stock (all of them, for the record)."""
@@ -216,29 +241,55 @@ class _Walk:
             if have is not None:
                 have -= claims.get(source_id, 0)
                 if have < needed:
-                    reason = Reason("no_stock", {"available": str(max(have, 0)), "needed": str(needed)})
-                    verdicts.append(SourceVerdict(source_id, supplier_id, False, (reason,)))
+                    verdicts.append(self._no_stock(source, max(have, 0), needed))
                     continue
             if whole and supplier_id != supplier:
-                reason = Reason(
-                    "not_whole_order_supplier",
-                    {"supplier": _supplier_param(supplier_id), "chosen_supplier": _supplier_param(supplier)},
-                )
+                verdict = self._not_whole(source, supplier)
             elif chosen is None:
                 chosen, chosen_tracked = source, have is not None
-                reasons = (self.chosen_reason,)
-                if not chosen_tracked:
-                    reasons += (Reason("stock_not_tracked", {"source": str(source_id)}),)
-                verdicts.append(SourceVerdict(source_id, supplier_id, True, reasons))
-                continue
+                verdict = self._chosen(source, chosen_tracked)
+            elif self.strategy.uses_stock:
+                ctx = ctx or self.context(item, claims)
+                verdict = SourceVerdict(source_id, supplier_id, False, (self.strategy.explain(source, chosen, ctx),))
             else:
-                if ctx is None:
-                    ctx = self.context(item, claims)
-                reason = self.strategy.explain(source, chosen, ctx)
-            verdicts.append(SourceVerdict(source_id, supplier_id, False, (reason,)))
+                # Without stock in the sort, the explanation depends on the two sources (and the region).
+                key = ("explain", source_id, chosen.source_id, *self.explain_key)
+                verdict = self.index.shared.get(key)
+                if verdict is None:
+                    ctx = ctx or self.context(item, claims)
+                    reason = self.strategy.explain(source, chosen, ctx)
+                    verdict = self.index.shared[key] = SourceVerdict(source_id, supplier_id, False, (reason,))
+            verdicts.append(verdict)
         if chosen is not None:
             claims[chosen.source_id] = claims.get(chosen.source_id, 0) + needed
         return chosen, chosen_tracked, tuple(verdicts)
+
+    def _no_stock(self, source: Source, have: int, needed: int) -> SourceVerdict:
+        key = ("no_stock", source.source_id, have, needed)
+        verdict = self.index.shared.get(key)
+        if verdict is None:
+            reason = Reason("no_stock", {"available": str(have), "needed": str(needed)})
+            verdict = self.index.shared[key] = SourceVerdict(source.source_id, source.supplier_id, False, (reason,))
+        return verdict
+
+    def _not_whole(self, source: Source, supplier: int | None) -> SourceVerdict:
+        key = ("not_whole", source.source_id, supplier)
+        verdict = self.index.shared.get(key)
+        if verdict is None:
+            params = {"supplier": _supplier_param(source.supplier_id), "chosen_supplier": _supplier_param(supplier)}
+            reason = Reason("not_whole_order_supplier", params)
+            verdict = self.index.shared[key] = SourceVerdict(source.source_id, source.supplier_id, False, (reason,))
+        return verdict
+
+    def _chosen(self, source: Source, tracked: bool) -> SourceVerdict:
+        key = ("chosen", source.source_id, tracked)
+        verdict = self.index.shared.get(key)
+        if verdict is None:
+            reasons = (self.index.chosen_reason,)
+            if not tracked:
+                reasons += (Reason("stock_not_tracked", {"source": str(source.source_id)}),)
+            verdict = self.index.shared[key] = SourceVerdict(source.source_id, source.supplier_id, True, reasons)
+        return verdict
 
     def decision(
         self,
@@ -254,18 +305,25 @@ class _Walk:
             return LineDecision(
                 item.line_id, item.product_id, item.quantity, item.is_gift, None, None, None, None, verdicts, reasons
             )
-        routed = Reason(
-            "routed",
-            {
-                "source": str(chosen.source_id),
-                "supplier": _supplier_param(chosen.supplier_id),
-                "position": str(chosen.position),
-                "strategy": self.strategy.name,
-            },
-        )
-        reasons = (*item.reasons, routed)
-        if not tracked:
-            reasons += (Reason("stock_not_tracked", {"source": str(chosen.source_id)}),)
+        shared = self.index.shared
+        key = ("routed", chosen.source_id, tracked)
+        routed = shared.get(key)
+        if routed is None:
+            routed = (
+                Reason(
+                    "routed",
+                    {
+                        "source": str(chosen.source_id),
+                        "supplier": _supplier_param(chosen.supplier_id),
+                        "position": str(chosen.position),
+                        "strategy": self.strategy.name,
+                    },
+                ),
+            )
+            if not tracked:
+                routed += (Reason("stock_not_tracked", {"source": str(chosen.source_id)}),)
+            shared[key] = routed
+        reasons = (*item.reasons, *routed)
         return LineDecision(
             item.line_id,
             item.product_id,
@@ -299,6 +357,8 @@ def _route_whole(walk: _Walk, items: list[_Item], claims: dict[int, int]) -> lis
         if supplier_id not in suppliers and walk.usable(candidate, first.quantity, claims):
             suppliers.append(supplier_id)
     for supplier_id in suppliers:
+        if not walk.can_ship_all(items, claims, supplier_id):
+            continue
         trial = dict(claims)
         walked = []
         for item in items:
@@ -314,8 +374,12 @@ def _route_whole(walk: _Walk, items: list[_Item], claims: dict[int, int]) -> lis
     return None
 
 
+# Everything but letters and digits: \W keeps the underscore, which str.isalnum() does not.
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
 def _normalised(text: str) -> str:
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
+    return _NOT_ALNUM.sub("", text.casefold())
 
 
 def merge_key(*, order: OrderSnapshot) -> str | None:
