@@ -185,6 +185,9 @@ class IngestResult:
     quarantined: int = 0
 
 
+_LAZY_COMMIT = ("SET LOCAL synchronous_commit TO OFF", [])
+
+
 def _commit_lazily() -> None:
     """Let this transaction's commit return before its WAL reaches the disk.
 
@@ -194,7 +197,20 @@ def _commit_lazily() -> None:
     again. Webhooks and imports, which answer someone, commit durably.
     """
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(*_LAZY_COMMIT)
+
+
+def _resolve_quarantine(*, store: Store, external_ids: list[str], now: dt.datetime) -> list[tuple[str, list]]:
+    """The statement marking the store's open quarantine of these orders resolved (none for no orders)."""
+    if not external_ids:
+        return []
+    return [
+        (
+            "UPDATE channels_quarantinedpayload SET resolved_at = %s"
+            " WHERE store_id = %s AND resolved_at IS NULL AND external_id = ANY(%s)",
+            [now, store.pk, external_ids],
+        )
+    ]
 
 
 @dataclass
@@ -228,13 +244,20 @@ def write_page(*, store: Store, page: PreparedPage, durable: bool = True, hand_o
     transaction commits, unless ``hand_on`` is False (the ingest benchmark).
     ``durable=False`` is for pulled pages (see _commit_lazily).
     """
+    now = timezone.now()
+    resolve = _resolve_quarantine(store=store, external_ids=list(page.orders.rows), now=now)
     with transaction.atomic():
-        if not durable:
-            _commit_lazily()
+        # One round trip fewer per page: each one also waits for the GIL when it returns, held by
+        # the ingest_pages helper while it parses and normalises the next page.
+        first = [_LAZY_COMMIT] if not durable else []
+        if not page.quarantine:  # nothing to quarantine first: resolving can go right away
+            first, resolve = first + resolve, []
+        if first:
+            with connection.cursor() as cursor:
+                cursor.execute("; ".join(sql for sql, _ in first), [p for _, params in first for p in params])
         upserted: UpsertResult = orders_write(page.orders)
         if hand_on:
             enqueue_after_ingest(order_ids=upserted.changed_ids.values())
-        now = timezone.now()
         for external_id, payload, reason in page.quarantine:
             QuarantinedPayload.objects.update_or_create(
                 store=store,
@@ -242,10 +265,9 @@ def write_page(*, store: Store, page: PreparedPage, durable: bool = True, hand_o
                 resolved_at=None,
                 defaults={"payload": payload, "reason": reason[:500]},
             )
-        if len(page.orders):
-            QuarantinedPayload.objects.filter(
-                store=store, resolved_at=None, external_id__in=list(page.orders.rows)
-            ).update(resolved_at=now)
+        for sql, params in resolve:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
     return IngestResult(
         seen=page.seen, created=upserted.created, updated=upserted.updated, quarantined=len(page.quarantine)
     )

@@ -8,14 +8,13 @@ channel updated it later than the version we hold.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
-from psycopg2.extras import execute_values
 
 from channels.canonical import ChannelOrder
 from orders.apportionment import apportion_order
@@ -34,6 +33,53 @@ _LINE_COLUMNS = (
 )  # fmt: skip
 _ORDER_UPDATABLE = [c for c in _ORDER_COLUMNS if c not in {"store_id", "external_id", "created"}]
 _LINE_UPDATABLE = [c for c in _LINE_COLUMNS if c not in {"order_id", "external_id"}]
+# A line as prepared: its order is not known by id yet, only by external id.
+_LINE_JSON_COLUMNS = ("order_external_id", *_LINE_COLUMNS[1:])
+
+# A page in one statement, one round trip: orders (newer versions only), their lines, and the lines
+# the channel no longer sends. Rows arrive as JSON arrays of objects named like the columns, which
+# PostgreSQL reads with the tables' own row types: encoding a row for it is one orjson call, and
+# quoting a page is quoting two strings. Column names are the module's constants, never input.
+_UPSERT = f"""
+WITH incoming AS (
+    SELECT r.*
+    FROM json_populate_recordset(NULL::orders_order, %s::json) WITH ORDINALITY AS r
+    -- A shortcut (re-reads and overlap windows then lock and write nothing): versions as new as the
+    -- one we hold are left out here; the conditional upsert stays the authority when two writers race.
+    WHERE NOT EXISTS (
+        SELECT 1 FROM orders_order held
+        WHERE held.store_id = r.store_id AND held.external_id = r.external_id
+          AND held.channel_updated_at >= r.channel_updated_at
+    )
+), upserted AS (
+    INSERT INTO orders_order ({", ".join(_ORDER_COLUMNS)})
+    SELECT {", ".join(_ORDER_COLUMNS)} FROM incoming
+    ORDER BY ordinality
+    ON CONFLICT (store_id, external_id) DO UPDATE SET
+        {", ".join(f"{c} = EXCLUDED.{c}" for c in _ORDER_UPDATABLE)}
+    WHERE orders_order.channel_updated_at < EXCLUDED.channel_updated_at
+    RETURNING id, external_id, (xmax = 0) AS inserted
+), incoming_lines AS (
+    SELECT element.value ->> 'order_external_id' AS order_external_id, line.*
+    FROM json_array_elements(%s::json) AS element,
+         json_populate_record(NULL::orders_orderline, element.value) AS line
+), written_lines AS (
+    INSERT INTO orders_orderline ({", ".join(_LINE_COLUMNS)})
+    SELECT upserted.id, {", ".join(f"l.{c}" for c in _LINE_COLUMNS[1:])}
+    FROM incoming_lines l JOIN upserted ON upserted.external_id = l.order_external_id
+    ORDER BY upserted.id, l.external_id
+    ON CONFLICT (order_id, external_id) DO UPDATE SET
+        {", ".join(f"{c} = EXCLUDED.{c}" for c in _LINE_UPDATABLE)}
+), removed_lines AS (
+    DELETE FROM orders_orderline o USING upserted
+    WHERE o.order_id = upserted.id AND NOT upserted.inserted
+      AND NOT EXISTS (
+          SELECT 1 FROM incoming_lines l
+          WHERE l.order_external_id = upserted.external_id AND l.external_id = o.external_id
+      )
+)
+SELECT id, external_id, inserted FROM upserted
+"""  # noqa: S608
 
 
 @dataclass
@@ -90,14 +136,31 @@ def _line_values(order: ChannelOrder) -> list[tuple]:
     ]
 
 
+def _json_value(value) -> str:
+    # What orjson leaves to us; PostgreSQL reads both back from text exactly.
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()  # bytea's hex input format
+    raise TypeError(f"cannot write {type(value).__name__} to an order row")
+
+
+def _json_row(columns: Sequence[str], values: Sequence) -> str:
+    """One row as the JSON object json_populate_record reads: column name to value."""
+    return orjson.dumps(dict(zip(columns, values, strict=True)), default=_json_value).decode()
+
+
 @dataclass
 class PreparedOrders:
-    """A batch of orders computed down to its rows, ready to write (see orders_prepare)."""
+    """A batch of orders computed down to its rows, ready to write (see orders_prepare).
+
+    Rows are already encoded as JSON objects (see orders_write): encoding is
+    most of the Python work of a write, and a sync prepares on its helper thread.
+    """
 
     store_id: int
-    versions: dict[str, dt.datetime]  # external id -> the channel's updated_at, newest per order
-    rows: dict[str, tuple]  # external id -> orders_order row, in external-id order
-    lines: dict[str, list[tuple]]  # external id -> its lines' columns after order_id
+    rows: dict[str, str]  # external id -> its orders_order row as a JSON object, in external-id order
+    lines: dict[str, list[str]]  # external id -> its orders_orderline rows as JSON objects (with order_external_id)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -119,26 +182,12 @@ def orders_prepare(*, store_id: int, orders: Sequence[tuple[ChannelOrder, dict]]
     keys = sorted(newest)
     return PreparedOrders(
         store_id=store_id,
-        versions={key: newest[key][0].updated_at for key in keys},
-        rows={key: _order_row(store_id, *newest[key], now) for key in keys},
-        lines={key: _line_values(newest[key][0]) for key in keys},
+        rows={key: _json_row(_ORDER_COLUMNS, _order_row(store_id, *newest[key], now)) for key in keys},
+        lines={
+            key: [_json_row(_LINE_JSON_COLUMNS, (key, *values)) for values in _line_values(newest[key][0])]
+            for key in keys
+        },
     )
-
-
-def _fresh(prepared: PreparedOrders) -> list[str]:
-    """The external ids whose version is newer than what we hold (or that we do not hold).
-
-    Only a shortcut (re-reads and overlap windows cost one SELECT instead of a
-    write per order): the conditional upsert stays the authority when two
-    writers race.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT external_id, channel_updated_at FROM orders_order WHERE store_id = %s AND external_id = ANY(%s)",
-            [prepared.store_id, list(prepared.rows)],
-        )
-        stale = {key for key, stored in cursor.fetchall() if prepared.versions[key] <= stored}
-    return [key for key in prepared.rows if key not in stale]
 
 
 def orders_upsert(*, store_id: int, orders: Sequence[tuple[ChannelOrder, dict]]) -> UpsertResult:
@@ -159,61 +208,17 @@ def orders_write(prepared: PreparedOrders) -> UpsertResult:
     received = len(prepared)
     if not received:
         return UpsertResult()
-    keys = _fresh(prepared)
-    if not keys:
-        return UpsertResult(unchanged=received)
-    rows = [prepared.rows[key] for key in keys]
-    lines_of = prepared.lines
+    orders_json = "[" + ",".join(prepared.rows.values()) + "]"
+    lines_json = "[" + ",".join(line for lines in prepared.lines.values() for line in lines) + "]"
 
     result = UpsertResult()
     with transaction.atomic(), connection.cursor() as cursor:
-        # Column names are the module's constants, never input.
-        returned = execute_values(
-            cursor.cursor,
-            f"""
-            INSERT INTO orders_order ({", ".join(_ORDER_COLUMNS)}) VALUES %s
-            ON CONFLICT (store_id, external_id) DO UPDATE SET
-                {", ".join(f"{c} = EXCLUDED.{c}" for c in _ORDER_UPDATABLE)}
-            WHERE orders_order.channel_updated_at < EXCLUDED.channel_updated_at
-            RETURNING id, external_id, (xmax = 0) AS inserted
-            """,  # noqa: S608
-            rows,
-            template=None,
-            page_size=1000,
-            fetch=True,
-        )
-        line_rows: list[tuple] = []
-        updated_ids: list[int] = []
-        for order_id, external_id, inserted in returned:
+        cursor.cursor.execute(_UPSERT, [orders_json, lines_json])
+        for order_id, external_id, inserted in cursor.fetchall():
             result.changed_ids[external_id] = order_id
             if inserted:
                 result.created += 1
             else:
                 result.updated += 1
-                updated_ids.append(order_id)
-            line_rows.extend((order_id, *values) for values in lines_of[external_id])
         result.unchanged = received - result.created - result.updated
-        if line_rows:
-            line_rows.sort(key=lambda row: (row[0], row[1]))
-            execute_values(
-                cursor.cursor,
-                f"""
-                INSERT INTO orders_orderline ({", ".join(_LINE_COLUMNS)}) VALUES %s
-                ON CONFLICT (order_id, external_id) DO UPDATE SET
-                    {", ".join(f"{c} = EXCLUDED.{c}" for c in _LINE_UPDATABLE)}
-                """,  # noqa: S608
-                line_rows,
-                page_size=2000,
-            )
-        if updated_ids:
-            updated_set = set(updated_ids)
-            keep = [(row[0], row[1]) for row in line_rows if row[0] in updated_set]
-            cursor.execute(
-                """
-                DELETE FROM orders_orderline l
-                WHERE l.order_id = ANY(%s)
-                  AND (l.order_id, l.external_id) NOT IN (SELECT * FROM unnest(%s::bigint[], %s::varchar[]))
-                """,
-                [updated_ids, [k[0] for k in keep], [k[1] for k in keep]],
-            )
     return result
