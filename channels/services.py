@@ -30,6 +30,7 @@ from channels.adapters.base import Adapter, ChannelAuthError, ChannelError
 from channels.canonical import NormalisationError
 from channels.models import CREDENTIAL_FIELDS, Channel, QuarantinedPayload, Store, SyncRun, WebhookDelivery
 from channels.vault import decrypt_credentials, encrypt_credentials
+from erp.memory import collector_paused
 from orders.models import Order
 from orders.services import PreparedOrders, UpsertResult, orders_prepare, orders_write
 from orders.tasks import enqueue_after_ingest
@@ -295,7 +296,7 @@ def ingest_pages(
         payloads = next(source, None)
         return None if payloads is None else prepare_page(store=store, adapter=adapter, payloads=payloads)
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-ingest") as ahead:
+    with collector_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-ingest") as ahead:
         # The helper thread logs with this task's tenant and task id.
         future = ahead.submit(contextvars.copy_context().run, fetch_and_prepare)
         while (page := future.result()) is not None:

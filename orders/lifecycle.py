@@ -25,12 +25,10 @@ How an order is routed depends on what its dispatches already did:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import NamedTuple
@@ -40,6 +38,7 @@ from django.db.models import Count
 from django.utils import timezone
 from psycopg2.extras import execute_values
 
+from erp.memory import collector_paused
 from inventory.models import Listing, ListingComponent, Product
 from orders.bulk import copy_rows, json_text
 from orders.models import Order, OrderLine, ReturnRecord, RoutingDecision, Transition, pack_json
@@ -432,26 +431,6 @@ class _Locked(NamedTuple):
     status: str
     merge_key: str
     created: dt.datetime
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a batch builds its objects.
-
-    A batch of a thousand orders allocates a few hundred thousand small,
-    acyclic objects (rows, snapshots, decisions), freed by reference counting;
-    each allocation burst also made the collector scan the whole heap, again
-    and again: a fifth of the routing time. Whatever cycles the pause leaves
-    are collected once it ends.
-    """
-    if not gc.isenabled():  # paused by a caller already, or turned off by the process
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 class _Batch:
@@ -849,7 +828,7 @@ def _route(
     *, order_ids: Iterable[int], trigger: str, actor, ignore_holds: bool, statuses: Iterable[str]
 ) -> RouteSummary:
     batch = _Batch(trigger=trigger, actor=actor, ignore_holds=ignore_holds, statuses=frozenset(statuses))
-    with _collector_paused():
+    with collector_paused():
         return batch.run(list(order_ids))
 
 
