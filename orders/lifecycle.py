@@ -433,6 +433,18 @@ class _Locked(NamedTuple):
     created: dt.datetime
 
 
+@dataclass(slots=True)
+class _OrderState:
+    """What a batch tracks of a locked order: a model instance costs ten times as much to make."""
+
+    pk: int
+    order_number: str
+    status: str
+    auto_routed: bool | None
+    routed_at: dt.datetime | None = None
+    updated: dt.datetime | None = None
+
+
 class _Batch:
     """One routing call: everything loaded once, the engine run once per mode, everything written in bulk."""
 
@@ -443,7 +455,7 @@ class _Batch:
         self.statuses = statuses
         self.now = timezone.now()
         self.summary = RouteSummary()
-        self.orders: dict[int, Order] = {}
+        self.orders: dict[int, _OrderState] = {}
         self.sku_of_line: dict[int, str] = {}
         self.stored: dict[int, list[_Stored]] = {}  # order id -> its dispatch lines
         self.current: dict[int, dict] = {}  # order id -> its current decision
@@ -468,7 +480,7 @@ class _Batch:
         if not rows:
             return self.summary
         self.orders = {
-            row["pk"]: Order(
+            row["pk"]: _OrderState(
                 pk=row["pk"], order_number=row["order_number"], status=row["status"], auto_routed=row["auto_routed"]
             )
             for row in rows
