@@ -60,7 +60,9 @@ run: demo
 test: services
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: services
+# stdout carries only the figures' JSON lines: the servers' start-up message goes to stderr.
+bench: install
+	@$(PY) -m erp.runtime start >&2
 	@$(PY) tests/bench/run.py $(BENCH)
 
 stop:
