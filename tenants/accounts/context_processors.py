@@ -6,6 +6,7 @@ from tenants.accounts.selectors import profile_for
 NAVIGATION = [
     ("orders:dashboard", _("Dashboard"), "console"),
     ("orders:list", _("Orders"), "console"),
+    ("orders:holds", _("Holds"), "console"),
     ("channels:stores", _("Stores"), "console"),
     ("inventory:products", _("Products"), "console"),
     ("suppliers:list", _("Suppliers"), "console"),

@@ -78,6 +78,9 @@ def test_navigation_shows_only_the_role_areas(logged_in):
     assert 'href="/portal/statements/"' in body
     assert 'href="/orders/"' not in body
     assert 'href="/settlement/"' not in body
+    console = logged_in("operator").get("/dashboard/").content.decode()
+    assert 'href="/orders/holds/"' in console
+    assert 'href="/portal/dispatches/"' not in console
 
 
 def test_wrong_password_is_refused_with_a_clear_message(tenant_a, make_user, client_for):
