@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
@@ -10,6 +9,7 @@ from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Q, Quer
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
+from erp.paging import keyset_page
 from inventory.models import Listing, ListingComponent, Product, Source, Stock
 from orders.models import Order, OrderLine
 from tenants.accounts.selectors import user_can_enter
@@ -69,38 +69,10 @@ def products_with_figures(qs: QuerySet[Product]) -> QuerySet[Product]:
     )
 
 
-def _encode(sku: str) -> str:
-    return base64.urlsafe_b64encode(sku.encode()).decode()
-
-
-def _decode(cursor: str) -> str | None:
-    try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
 def products_page(qs: QuerySet[Product], *, after: str = "", before: str = "", size: int = PAGE_SIZE) -> Page:
     """By SKU, keyset-paginated on the unique SKU: page 1,000 costs what page 1 does."""
-    qs = products_with_figures(qs).order_by("sku")
-    if after and (key := _decode(after)) is not None:
-        rows = list(qs.filter(sku__gt=key)[: size + 1])
-        has_more, has_prev = len(rows) > size, True
-        rows = rows[:size]
-    elif before and (key := _decode(before)) is not None:
-        rows = list(qs.filter(sku__lt=key).order_by("-sku")[: size + 1])
-        has_prev = len(rows) > size
-        rows = list(reversed(rows[:size]))
-        has_more = True
-    else:
-        rows = list(qs[: size + 1])
-        has_more, has_prev = len(rows) > size, False
-        rows = rows[:size]
-    return Page(
-        rows=rows,
-        next_cursor=_encode(rows[-1].sku) if rows and has_more else None,
-        prev_cursor=_encode(rows[0].sku) if rows and has_prev else None,
-    )
+    page = keyset_page(products_with_figures(qs), ordering=("sku",), after=after, before=before, size=size)
+    return Page(rows=page.rows, next_cursor=page.next_cursor, prev_cursor=page.prev_cursor)
 
 
 # ------------------------------------------------------------------ sources and stock

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
@@ -13,6 +11,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
+from erp.paging import keyset_page
 from orders.models import Order, RoutingDecision, Rule, RuleSet, Simulation, Transition
 from tenants.accounts.selectors import user_can_enter
 
@@ -33,18 +32,6 @@ class OrderPage:
     orders: list[Order]
     next_cursor: str | None
     prev_cursor: str | None
-
-
-def _encode(order: Order) -> str:
-    return base64.urlsafe_b64encode(json.dumps([order.placed_at.isoformat(), order.pk]).encode()).decode()
-
-
-def _decode(cursor: str) -> tuple[dt.datetime, int] | None:
-    try:
-        placed, pk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return dt.datetime.fromisoformat(placed), int(pk)
-    except (ValueError, TypeError, json.JSONDecodeError):
-        return None
 
 
 def orders_for(*, user) -> QuerySet[Order]:
@@ -86,29 +73,10 @@ def orders_filter(qs: QuerySet[Order], filters: OrderFilters, *, tz) -> QuerySet
 
 def orders_page(qs: QuerySet[Order], *, after: str = "", before: str = "", size: int = PAGE_SIZE) -> OrderPage:
     """Newest first, keyset-paginated on (placed_at, id): as fast on page 10,000 as on page 1."""
-    qs = qs.select_related("store").defer("raw").order_by("-placed_at", "-id")
-    if after and (key := _decode(after)):
-        placed, pk = key
-        rows = list(qs.filter(Q(placed_at__lt=placed) | Q(placed_at=placed, id__lt=pk))[: size + 1])
-        has_more, has_prev = len(rows) > size, True
-        rows = rows[:size]
-    elif before and (key := _decode(before)):
-        placed, pk = key
-        rows = list(
-            qs.filter(Q(placed_at__gt=placed) | Q(placed_at=placed, id__gt=pk)).order_by("placed_at", "id")[: size + 1]
-        )
-        has_prev = len(rows) > size
-        rows = list(reversed(rows[:size]))
-        has_more = True
-    else:
-        rows = list(qs[: size + 1])
-        has_more, has_prev = len(rows) > size, False
-        rows = rows[:size]
-    return OrderPage(
-        orders=rows,
-        next_cursor=_encode(rows[-1]) if rows and has_more else None,
-        prev_cursor=_encode(rows[0]) if rows and has_prev else None,
+    page = keyset_page(
+        qs.select_related("store").defer("raw"), ordering=("-placed_at", "-id"), after=after, before=before, size=size
     )
+    return OrderPage(orders=page.rows, next_cursor=page.next_cursor, prev_cursor=page.prev_cursor)
 
 
 def order_get_for(*, user, pk: int) -> Order:

@@ -62,6 +62,16 @@ def test_previous_page_returns_to_the_same_orders(console, store):
     assert [o.pk for o in back.orders] == [o.pk for o in first.orders]
 
 
+def test_a_cursor_we_did_not_make_gives_the_first_page(console, store):
+    seed(store, 60)
+    first = [o.pk for o in console.get("/orders/").context["page"].orders]
+
+    for cursor in ("not-base64!", "WzFd", "WyJub3QgYSBkYXRlIiwgMV0="):  # garbage, [1], ["not a date", 1]
+        response = console.get(f"/orders/?after={cursor}")
+        assert response.status_code == 200
+        assert [o.pk for o in response.context["page"].orders] == first
+
+
 def test_list_page_query_count_does_not_grow_with_orders(console, store, django_assert_max_num_queries):
     seed(store, 60)
     with django_assert_max_num_queries(12):
