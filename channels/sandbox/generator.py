@@ -828,31 +828,30 @@ class SandboxShop:
 
     def refund_line(self, order_id: int, *, line_item_id: int | None = None) -> dict:
         """Refund one whole line (the first one not yet refunded unless ``line_item_id`` says which)."""
-        with self._lock:
-            order = self._order_or_404(order_id)
-            if not self._can("refunded", order):
-                raise ShopError(422, ["Order has nothing left to refund."])
-            self._refund(order, self._now(), line_item_id=line_item_id)
-            self._save()
-            return copy.deepcopy(order)
+        return self._change(
+            order_id,
+            "refunded",
+            "Order has nothing left to refund.",
+            lambda order, now: self._refund(order, now, line_item_id=line_item_id),
+        )
 
     def change_shipping_address(self, order_id: int) -> dict:
         """The buyer moves their delivery to another street in the same city, before anything shipped."""
-        with self._lock:
-            order = self._order_or_404(order_id)
-            if not self._can("readdressed", order):
-                raise ShopError(422, ["The shipping address can only change before fulfillment."])
-            self._readdress(order, self._now())
-            self._save()
-            return copy.deepcopy(order)
+        return self._change(
+            order_id, "readdressed", "The shipping address can only change before fulfillment.", self._readdress
+        )
 
     def mark_paid(self, order_id: int) -> dict:
         """A pending payment (bank transfer, cash on delivery) arrives."""
+        return self._change(order_id, "paid", "Only a pending order can be marked as paid.", self._capture)
+
+    def _change(self, order_id: int, event: str, refusal: str, apply: Callable[[dict, int], None]) -> dict:
+        """Apply one change to an order if it can take it (else a 422 with ``refusal``), save, return a copy."""
         with self._lock:
             order = self._order_or_404(order_id)
-            if not self._can("paid", order):
-                raise ShopError(422, ["Only a pending order can be marked as paid."])
-            self._capture(order, self._now())
+            if not self._can(event, order):
+                raise ShopError(422, [refusal])
+            apply(order, self._now())
             self._save()
             return copy.deepcopy(order)
 
