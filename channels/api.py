@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from channels import imports, selectors, services
 from channels.models import Store, SyncRun
 from channels.tasks import import_orders, sync_store
-from erp.tasks import enqueue
+from core.tasks import enqueue
 from tenants.accounts.permissions import area_permission
 
 Console = area_permission("console")

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from channels.adapters.spreadsheet import parse_order_file
 from channels.models import Channel, OrderImport, Store
-from erp.spreadsheets import MAX_BYTES
+from core.spreadsheets import MAX_BYTES
 from orders.services import orders_upsert
 from orders.tasks import enqueue_after_ingest
 

@@ -27,10 +27,10 @@ from django.utils.translation import gettext as _
 
 from channels.adapters import get_adapter
 from channels.adapters.base import Adapter, ChannelAuthError, ChannelError
-from channels.canonical import NormalisationError
 from channels.models import CREDENTIAL_FIELDS, Channel, QuarantinedPayload, Store, SyncRun, WebhookDelivery
 from channels.vault import decrypt_credentials, encrypt_credentials
-from erp.memory import collector_paused
+from core.memory import collector_paused
+from orders.canonical import NormalisationError
 from orders.models import Order
 from orders.services import PreparedOrders, UpsertResult, orders_prepare, orders_write
 from orders.tasks import enqueue_after_ingest

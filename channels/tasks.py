@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 
 from channels.adapters.base import ChannelUnavailable
-from erp.tasks import enqueue, tenant_task
+from core.tasks import enqueue, tenant_task
 
 logger = logging.getLogger(__name__)
 

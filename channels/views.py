@@ -19,8 +19,8 @@ from channels.adapters.spreadsheet import template_csv, template_xlsx
 from channels.forms import ImportForm, ReplayForm, StoreForm
 from channels.models import Channel, Store, SyncRun
 from channels.tasks import import_orders, sync_store
-from erp.forms import form_add_service_errors
-from erp.tasks import enqueue
+from core.forms import form_add_service_errors
+from core.tasks import enqueue
 from tenants.accounts.permissions import area_required
 
 logger = logging.getLogger(__name__)

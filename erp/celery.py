@@ -11,6 +11,8 @@ import os
 from celery.signals import task_postrun, task_prerun
 from tenant_schemas_celery.app import CeleryApp
 
+from core.logging import task_id_var
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp.settings")
 
 app = CeleryApp("relay")
@@ -20,13 +22,9 @@ app.autodiscover_tasks()
 
 @task_prerun.connect
 def _bind_task_id(task_id=None, **_kwargs):
-    from erp.logging import task_id_var
-
     task_id_var.set(task_id or "")
 
 
 @task_postrun.connect
 def _unbind_task_id(**_kwargs):
-    from erp.logging import task_id_var
-
     task_id_var.set("")

@@ -89,7 +89,7 @@ TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
-    "erp.logging.RequestIdMiddleware",
+    "core.logging.RequestIdMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -100,7 +100,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "erp.logging.RequestContextMiddleware",
+    "core.logging.RequestContextMiddleware",
 ]
 
 ROOT_URLCONF = "erp.urls"
@@ -211,6 +211,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {"user": "1200/min", "anon": "60/min"},
+    # Services' refusals (Django ValidationError) answer 400 with a "detail" list.
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Relay API",
@@ -233,6 +235,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Longer than any countdown or ETA we use, or Redis redelivers the task early.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_TASK_DEFAULT_QUEUE = "short"
+# The project-level tasks (the periodic dispatcher), beside each app's tasks.py.
+CELERY_IMPORTS = ("erp.tasks",)
 CELERY_TASK_ROUTES = {"*.long.*": {"queue": "long"}}
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
@@ -253,8 +257,8 @@ LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "erp.logging.ContextFilter"}},
-    "formatters": {"json": {"()": "erp.logging.JsonFormatter"}},
+    "filters": {"context": {"()": "core.logging.ContextFilter"}},
+    "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["context"], "formatter": "json"},
     },

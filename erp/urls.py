@@ -21,7 +21,7 @@ api_v1 = [
     path("orders/", orders_api.order_list, name="orders"),
     path("orders/<int:pk>/", orders_api.order_detail, name="order"),
     path("", include("inventory.api_urls")),
-    path("", include("orders.routing_api_urls")),
+    path("", include("orders.routing.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
@@ -47,6 +47,6 @@ urlpatterns = [
     path("", include("settlement.urls")),
 ]
 
-handler403 = "erp.errors.forbidden"
-handler404 = "erp.errors.not_found"
-handler500 = "erp.errors.server_error"
+handler403 = "core.errors.forbidden"
+handler404 = "core.errors.not_found"
+handler500 = "core.errors.server_error"

@@ -14,6 +14,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
-handler403 = "erp.errors.forbidden"
-handler404 = "erp.errors.not_found"
-handler500 = "erp.errors.server_error"
+handler403 = "core.errors.forbidden"
+handler404 = "core.errors.not_found"
+handler500 = "core.errors.server_error"

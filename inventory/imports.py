@@ -29,8 +29,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from erp import spreadsheets
-from erp.spreadsheets import Cell, RowError
+from core import spreadsheets
+from core.spreadsheets import Cell, RowError
 from inventory.models import Product, Source, Stock
 from inventory.services import clean_cost, clean_currency, clean_regions, parse_regions, regions_text
 from suppliers.models import Supplier

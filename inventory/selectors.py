@@ -9,7 +9,7 @@ from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Q, Quer
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from erp.paging import keyset_page
+from core.paging import keyset_page
 from inventory.models import Listing, ListingComponent, Product, Source, Stock
 from orders.models import Order, OrderLine
 from tenants.accounts.selectors import user_can_enter

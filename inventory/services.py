@@ -17,8 +17,8 @@ from django.db.models import F, Max, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from erp.countries import COUNTRIES
-from erp.money import parse_currency
+from core.countries import COUNTRIES
+from core.money import parse_currency
 from inventory.models import COST, Listing, ListingComponent, Product, Source, Stock
 
 logger = logging.getLogger(__name__)

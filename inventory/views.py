@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from erp.forms import form_add_service_errors
+from core.forms import form_add_service_errors
 from inventory import imports, selectors, services
 from inventory.forms import (
     ComponentFormSet,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from erp.money import minor_unit
+from core.money import minor_unit
 
 
 @dataclass(frozen=True)

@@ -6,4 +6,4 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the simulation task with Celery (autodiscovery only looks in tasks.py).
-        from orders import simulation  # noqa: F401
+        from orders.routing import simulation  # noqa: F401

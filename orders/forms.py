@@ -36,7 +36,7 @@ class OrderFilterForm(forms.Form):
 
 # ---------------------------------------------------------------------------
 # Routing rules: one form per kind, turning fields into the params that
-# orders.routing.rules validates (the service validates again before saving).
+# orders.routing.core.rules validates (the service validates again before saving).
 
 
 def _split_words(text: str) -> list[str]:
@@ -212,8 +212,8 @@ class SourcingRuleForm(RuleForm):
     strategy = forms.ChoiceField(label=_("Choose sources by"))
 
     def __init__(self, *args, **kwargs):
-        from orders.explain import STRATEGY_LABELS
-        from orders.routing.rules import STRATEGIES
+        from orders.routing.core.rules import STRATEGIES
+        from orders.routing.explain import STRATEGY_LABELS
 
         super().__init__(*args, **kwargs)
         self.fields["strategy"].choices = [(name, STRATEGY_LABELS.get(name, name)) for name in STRATEGIES]
@@ -227,7 +227,7 @@ class SplitRuleForm(RuleForm):
     policy = forms.ChoiceField(label=_("When lines come from several suppliers"))
 
     def __init__(self, *args, **kwargs):
-        from orders.explain import SPLIT_POLICY_LABELS
+        from orders.routing.explain import SPLIT_POLICY_LABELS
 
         super().__init__(*args, **kwargs)
         self.fields["policy"].choices = list(SPLIT_POLICY_LABELS.items())

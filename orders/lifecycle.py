@@ -38,21 +38,14 @@ from django.db.models import Count
 from django.utils import timezone
 from psycopg2.extras import execute_values
 
-from erp.memory import collector_paused
+from core.bulk import copy_rows, json_text
+from core.memory import collector_paused
+from core.states import actor_name
 from inventory.models import Listing, ListingComponent, Product
-from orders.bulk import copy_rows, json_text
 from orders.models import Order, OrderLine, ReturnRecord, RoutingDecision, Transition, pack_json
-from orders.routing import engine
-from orders.routing.loading import (
-    active_ruleset,
-    load_catalog,
-    order_rows,
-    ruleset_snapshot,
-    snapshot_from_row,
-    stock_levels,
-)
-from orders.routing.rules import GIFT, HOLD, compile_rules
-from orders.routing.types import (
+from orders.routing.core import engine
+from orders.routing.core.rules import GIFT, HOLD, compile_rules
+from orders.routing.core.types import (
     Catalog,
     Component,
     LineDecision,
@@ -65,7 +58,15 @@ from orders.routing.types import (
     StockLedger,
     describe,
 )
-from orders.states import actor_name, orders_transition
+from orders.routing.loading import (
+    active_ruleset,
+    load_catalog,
+    order_rows,
+    ruleset_snapshot,
+    snapshot_from_row,
+    stock_levels,
+)
+from orders.states import orders_transition
 from suppliers.dispatch_states import dispatch_transition, dispatches_transition
 from suppliers.models import Dispatch, DispatchLine
 

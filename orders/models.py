@@ -208,7 +208,7 @@ class RuleSet(models.Model):
 
 
 class Rule(models.Model):
-    """One rule of a rule set; kind and params as orders.routing.rules defines them."""
+    """One rule of a rule set; kind and params as orders.routing.core.rules defines them."""
 
     class Kind(models.TextChoices):
         HOLD = "hold", _("Hold for review")
@@ -239,7 +239,7 @@ class Rule(models.Model):
 class RoutingDecision(models.Model):
     """What routing decided for an order, and why: kept for every run, the newest one is current.
 
-    Reasons are stored as codes with parameters (orders.routing.types.Reason),
+    Reasons are stored as codes with parameters (orders.routing.core.types.Reason),
     so the order page renders them in the reader's language.
     """
 
@@ -317,7 +317,7 @@ class ReturnRecord(models.Model):
 
 
 class Simulation(models.Model):
-    """A draft rule set run against recent orders, compared with the active one (see orders.simulation)."""
+    """A draft rule set run against recent orders, compared with the active one (see orders.routing.simulation)."""
 
     class Status(models.TextChoices):
         RUNNING = "running", _("Running")

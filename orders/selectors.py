@@ -11,7 +11,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
-from erp.paging import keyset_page
+from core.paging import keyset_page
 from orders.models import Order, RoutingDecision, Rule, RuleSet, Simulation, Transition
 from tenants.accounts.selectors import user_can_enter
 
@@ -176,7 +176,7 @@ def order_routing_for(*, user, order: Order) -> OrderRouting:
 
     A fixed number of queries whatever the number of lines, dispatches or transitions.
     """
-    from orders.explain import decision_ids
+    from orders.routing.explain import decision_ids
     from suppliers.models import Dispatch, DispatchLine, Supplier
 
     _console(user)

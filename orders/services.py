@@ -16,8 +16,8 @@ import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
-from channels.canonical import ChannelOrder
 from orders.apportionment import apportion_order
+from orders.canonical import ChannelOrder
 from orders.models import pack_payload
 
 _ORDER_COLUMNS = (

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from orders.bulk import copy_rows
+from core.bulk import copy_rows
+from core.states import IllegalTransition, actor_name, transition_problem
 from orders.models import Order, Transition
 
 _TRANSITION_COLUMNS = ("order_id", "dispatch_id", "from_state", "to_state", "actor_id", "actor_label", "reason", "at")
@@ -43,25 +43,6 @@ _WHY: dict[str, str] = {
 }
 
 
-class IllegalTransition(ValidationError):
-    """A change of state the state machine does not allow; the message says from, to and why."""
-
-
-def _label(status: str) -> str:
-    return status.replace("_", " ")
-
-
-def transition_problem(*, kind: str, name: str, current: str, to: str, allowed, why: dict[str, str]) -> str | None:
-    """The plain-words reason a transition is refused, or None when it is allowed."""
-    if to not in allowed:
-        return f"Unknown {kind} state “{to}”."
-    if current == to:
-        return f"{kind.capitalize()} {name} is {_label(current)} already."
-    if to not in allowed[current]:
-        return f"{kind.capitalize()} {name} cannot go from {_label(current)} to {_label(to)}: {why[current]}."
-    return None
-
-
 def check_order_transition(order: Order, to: str) -> None:
     """Raises IllegalTransition when ``order`` (as loaded) may not move to ``to``."""
     problem = transition_problem(
@@ -69,13 +50,6 @@ def check_order_transition(order: Order, to: str) -> None:
     )
     if problem:
         raise IllegalTransition(problem, code="illegal_transition")
-
-
-def actor_name(actor, default: str) -> str:
-    """How the timeline names who acted: the user's e-mail, or what did it ("routing", "channel", …)."""
-    if actor is None:
-        return default
-    return getattr(actor, "email", "") or str(actor)
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from erp.tasks import enqueue, tenant_task
+from core.tasks import enqueue, tenant_task
 
 ROUTE_CHUNK = 1000
 

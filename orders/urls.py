@@ -1,6 +1,7 @@
 from django.urls import path
 
-from orders import routing_views, views
+from orders import views
+from orders.routing import views as routing_views
 
 app_name = "orders"
 urlpatterns = [

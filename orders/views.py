@@ -9,9 +9,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from channels.models import QuarantinedPayload, Store
-from orders import explain, selectors
+from orders import selectors
 from orders.forms import OrderFilterForm
 from orders.models import Order
+from orders.routing import explain
 from tenants.accounts.permissions import area_required
 
 

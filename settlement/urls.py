@@ -1,7 +1,7 @@
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from erp.pages import placeholder_page
+from tenants.accounts.pages import placeholder_page
 
 app_name = "settlement"
 urlpatterns = [

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
+from core.states import IllegalTransition, actor_name, transition_problem
 from orders.models import Transition
-from orders.states import IllegalTransition, actor_name, transition_problem
 from suppliers.models import Dispatch, DispatchLine
 
 S = Dispatch.Status

@@ -1,8 +1,8 @@
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from erp.pages import placeholder_page
 from suppliers import views
+from tenants.accounts.pages import placeholder_page
 
 app_name = "suppliers"
 urlpatterns = [

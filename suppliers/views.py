@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from erp.forms import form_add_service_errors
+from core.forms import form_add_service_errors
 from suppliers import selectors, services
 from suppliers.forms import SupplierFilterForm, SupplierForm
 from tenants.accounts.permissions import area_required

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.urls import set_urlconf
 from django_tenants.utils import get_public_schema_name, remove_www
 
-from erp.logging import tenant_var
+from core.logging import tenant_var
 from tenants.models import Domain
 
 logger = logging.getLogger(__name__)

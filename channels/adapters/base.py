@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from channels.canonical import ChannelOrder, ChannelOrderLine, NormalisationError
+from orders.canonical import ChannelOrder, ChannelOrderLine, NormalisationError
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from channels.adapters.base import (
     text,
     webhook_json,
 )
-from channels.canonical import Address, ChannelOrder, ChannelOrderLine, NormalisationError
+from orders.canonical import Address, ChannelOrder, ChannelOrderLine, NormalisationError
 
 logger = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 
-from channels.canonical import Address, ChannelOrder, ChannelOrderLine, NormalisationError
-from erp import spreadsheets
-from erp.countries import COUNTRIES
-from erp.money import parse_currency, parse_money
-from erp.spreadsheets import Cell, RowError, TableError
+from core import spreadsheets
+from core.countries import COUNTRIES
+from core.money import parse_currency, parse_money
+from core.spreadsheets import Cell, RowError, TableError
+from orders.canonical import Address, ChannelOrder, ChannelOrderLine, NormalisationError
 
 # The reader's limits on a whole file, named here for callers of parse_order_file.
 MAX_BYTES, MAX_ROWS = spreadsheets.MAX_BYTES, spreadsheets.MAX_ROWS

@@ -34,7 +34,7 @@ from channels.adapters.base import (
     text,
     webhook_json,
 )
-from channels.canonical import Address, ChannelOrder, ChannelOrderLine, NormalisationError
+from orders.canonical import Address, ChannelOrder, ChannelOrderLine, NormalisationError
 
 API_PATH = "/wp-json/wc/v3"
 PAGE_SIZE = 100  # WooCommerce's maximum per_page

@@ -1,54 +1,11 @@
-"""Routing: a pure engine that decides, per order line, which source ships it and why."""
+"""Routing: every order line to the supplier that sources it, and why.
 
-from orders.routing.engine import merge_key, route_batch, route_order
-from orders.routing.rules import STRATEGIES, compile_rules, validate_rule, validate_ruleset
-from orders.routing.types import (
-    AddressSnapshot,
-    Catalog,
-    Component,
-    InsufficientStock,
-    LineDecision,
-    LineSnapshot,
-    ListingTarget,
-    OrderSnapshot,
-    Product,
-    Reason,
-    Region,
-    RoutingResult,
-    Rule,
-    RuleSet,
-    Source,
-    SourceVerdict,
-    StockLedger,
-    SupplierRecord,
-    describe,
-)
-
-__all__ = [
-    "STRATEGIES",
-    "AddressSnapshot",
-    "Catalog",
-    "Component",
-    "InsufficientStock",
-    "LineDecision",
-    "LineSnapshot",
-    "ListingTarget",
-    "OrderSnapshot",
-    "Product",
-    "Reason",
-    "Region",
-    "RoutingResult",
-    "Rule",
-    "RuleSet",
-    "Source",
-    "SourceVerdict",
-    "StockLedger",
-    "SupplierRecord",
-    "compile_rules",
-    "describe",
-    "merge_key",
-    "route_batch",
-    "route_order",
-    "validate_rule",
-    "validate_ruleset",
-]
+- ``core/``: the pure engine, strategies, rules and types (no Django; checked
+  by an import-linter contract).
+- ``loading``: reads what the engine needs (orders, catalog, stock, rule set).
+- ``writer``: routes batches and writes decisions, dispatches and reservations.
+- ``rulesets``, ``simulation``, ``explain``: versions of the rules, what-if
+  runs, and reasons in plain words.
+- ``views``, ``api``, ``api_urls``, ``forms``, ``tasks``: the pages, the API
+  and the Celery tasks of the feature.
+"""

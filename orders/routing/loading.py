@@ -15,7 +15,7 @@ from django.db.models import Count, Q
 
 from inventory import models as inventory
 from orders import models
-from orders.routing.types import (
+from orders.routing.core.types import (
     AddressSnapshot,
     Catalog,
     Component,

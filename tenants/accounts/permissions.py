@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from rest_framework.permissions import BasePermission
 
-from erp.logging import user_var
+from core.logging import user_var
 from tenants.accounts.models import AREA_ROLES
 from tenants.accounts.selectors import home_url_name_for, profile_for, user_can_enter
 

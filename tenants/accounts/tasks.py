@@ -1,4 +1,4 @@
-from erp.tasks import tenant_task
+from core.tasks import tenant_task
 from tenants.accounts.services import password_reset_send
 
 

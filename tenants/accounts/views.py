@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
-from erp.tasks import enqueue
+from core.tasks import enqueue
 from tenants.accounts import services
 from tenants.accounts.forms import LoginForm
 from tenants.accounts.permissions import area_required

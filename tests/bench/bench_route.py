@@ -152,7 +152,7 @@ def _rules(rng: random.Random) -> None:
 
 def _orders(store, rng: random.Random, listing_skus: list[str], count: int, prefix: str) -> int:
     """``count`` orders of 1–5 lines (3 on average) through the ingest upsert; returns the lines written."""
-    from channels.canonical import Address, ChannelOrder, ChannelOrderLine
+    from orders.canonical import Address, ChannelOrder, ChannelOrderLine
     from orders.services import orders_upsert
 
     buyers = [(f"buyer{n}@example.com", f"{n} Market St") for n in range(count // 2)]

@@ -21,7 +21,7 @@ from channels.adapters import ADAPTERS, get_adapter
 from channels.adapters.base import ChannelAuthError, ChannelError, ChannelUnavailable, WebhookDelivery
 from channels.adapters.shopify import API_VERSION, ShopifyAdapter
 from channels.adapters.woocommerce import WooCommerceAdapter
-from channels.canonical import Address, ChannelOrderLine, NormalisationError
+from orders.canonical import Address, ChannelOrderLine, NormalisationError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "shopify"
 BASE = "https://jsmith.myshopify.com"

@@ -20,7 +20,7 @@ from channels.adapters.spreadsheet import (
     template_csv,
     template_xlsx,
 )
-from channels.canonical import Address, ChannelOrder, ChannelOrderLine
+from orders.canonical import Address, ChannelOrder, ChannelOrderLine
 
 FIXTURES = Path(__file__).parent / "fixtures" / "spreadsheet"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

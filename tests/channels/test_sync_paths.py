@@ -446,7 +446,7 @@ def sandbox_served(shop, token: str) -> Iterator[str]:
 def test_sync_task_on_a_real_worker_pulls_the_sandbox_shop_into_the_tenant(committed, worker):
     from channels.sandbox.generator import SandboxShop
     from channels.tasks import sync_store
-    from erp.tasks import enqueue
+    from core.tasks import enqueue
 
     # given: a sandbox shop with 30 orders on a local port, connected as a store of tenant A
     token = "sandbox-worker-token"

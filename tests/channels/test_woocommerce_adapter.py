@@ -19,7 +19,7 @@ import pytest
 
 from channels.adapters.base import ChannelAuthError, ChannelError, ChannelUnavailable, WebhookDelivery
 from channels.adapters.woocommerce import WooCommerceAdapter
-from channels.canonical import Address, ChannelOrderLine, NormalisationError
+from orders.canonical import Address, ChannelOrderLine, NormalisationError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "woocommerce"
 BASE = "https://example.com"

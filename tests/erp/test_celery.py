@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import User
 
-from erp.tasks import TenantRequired, enqueue
+from core.tasks import TenantRequired, enqueue
 from tenants.accounts.tasks import send_password_reset
 from tenants.models import Tenant
 from tests.conftest import in_tenant

@@ -34,7 +34,7 @@ def test_no_model_change_lacks_a_migration(db):
 
 
 def test_logs_are_json_with_tenant_request_and_task(tenant_a, client_for, make_user):
-    from erp.logging import ContextFilter, JsonFormatter, task_id_var
+    from core.logging import ContextFilter, JsonFormatter, task_id_var
     from tests.conftest import in_tenant
 
     stream = io.StringIO()

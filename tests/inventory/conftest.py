@@ -62,7 +62,7 @@ def make_order(store):
     """make_order(status, [(listing_sku, quantity), …]) -> an order of tenant A in that status."""
     import datetime as dt
 
-    from channels.canonical import Address, ChannelOrder, ChannelOrderLine
+    from orders.canonical import Address, ChannelOrder, ChannelOrderLine
     from orders.models import Order
     from orders.services import orders_upsert
 

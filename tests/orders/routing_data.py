@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from channels.canonical import Address, ChannelOrder, ChannelOrderLine
 from channels.models import Store
 from inventory.models import Listing, ListingComponent, Product, Source, Stock
+from orders.canonical import Address, ChannelOrder, ChannelOrderLine
 from orders.models import Order, Rule, RuleSet
 from orders.services import orders_upsert
 

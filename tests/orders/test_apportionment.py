@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from erp.money import minor_unit, quantum
+from core.money import minor_unit, quantum
 from orders.apportionment import LineApportionment, apportion, apportion_order
 
 D = Decimal

@@ -3,8 +3,8 @@
 import pytest
 from django.utils import translation
 
-from orders.explain import REASON_TEMPLATES, Names, reason_text, rule_summary
-from orders.routing.types import REASON_TEXTS, Reason, describe
+from orders.routing.core.types import REASON_TEXTS, Reason, describe
+from orders.routing.explain import REASON_TEMPLATES, Names, reason_text, rule_summary
 
 PARAMS = {
     "strategy": "cheapest", "region": "x", "country": "US", "province": "CA", "available": "1", "needed": "2",

@@ -22,7 +22,7 @@ from orders.lifecycle import (
     route_orders,
 )
 from orders.models import Order, ReturnRecord, RoutingDecision, Transition
-from orders.routing import Reason, describe
+from orders.routing.core import Reason, describe
 from suppliers.models import Dispatch, DispatchLine
 from tests.conftest import in_tenant
 from tests.orders.routing_factories import (

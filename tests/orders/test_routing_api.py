@@ -117,7 +117,7 @@ def test_activation_refused_with_the_problems(api):
 
 
 def test_simulate_returns_an_id_to_poll(api, supplier, store, django_capture_on_commit_callbacks):
-    from orders.simulation import simulate_ruleset
+    from orders.routing.simulation import simulate_ruleset
 
     draft = RuleSet.objects.create(version=1, status="draft")
     order(store, ("A", 1))

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orders.routing import (
+from orders.routing.core import (
     STRATEGIES,
     AddressSnapshot,
     Catalog,
@@ -39,7 +39,7 @@ from orders.routing import (
     validate_rule,
     validate_ruleset,
 )
-from orders.routing.types import REASON_TEXTS
+from orders.routing.core.types import REASON_TEXTS
 
 T = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 OWN = None  # the own warehouse has no supplier

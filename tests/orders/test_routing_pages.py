@@ -156,7 +156,7 @@ def test_activation_needs_confirmation_and_refuses_with_the_reason(console):
 
 
 def test_simulate_shows_progress_then_the_diff_in_words(console, catalog, store, django_capture_on_commit_callbacks):
-    from orders.simulation import simulate_ruleset
+    from orders.routing.simulation import simulate_ruleset
 
     active_ruleset(("hold", {"total_above": "15"}))
     draft = RuleSet.objects.create(version=9, status="draft")

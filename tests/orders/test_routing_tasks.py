@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from django.db import connection
 
-from erp.tasks import TenantRequired
+from core.tasks import TenantRequired
 from orders import tasks
 from orders.models import Order
 from tests.orders.routing_factories import add_source, make_order, make_product, make_store, make_supplier

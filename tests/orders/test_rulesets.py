@@ -4,8 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from orders import rulesets
 from orders.models import Rule, RuleSet
+from orders.routing import rulesets
 from tests.orders.routing_data import active_ruleset
 
 

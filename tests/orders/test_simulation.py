@@ -7,8 +7,8 @@ from django.db import connection
 from django.utils import timezone
 
 from inventory.models import Stock
-from orders import simulation
 from orders.models import Order, RoutingDecision, Simulation
+from orders.routing import simulation
 from suppliers.models import Dispatch
 from tests.orders.routing_data import active_ruleset, order, product
 
@@ -125,12 +125,12 @@ def test_running_twice_keeps_the_first_result(history, monkeypatch):
 
 
 def test_an_error_marks_the_simulation_failed(history, monkeypatch):
-    import orders.routing
+    import orders.routing.core
 
     def broken(**kwargs):
         raise RuntimeError("engine exploded")
 
-    monkeypatch.setattr(orders.routing, "route_batch", broken)
+    monkeypatch.setattr(orders.routing.core, "route_batch", broken)
     sim = Simulation.objects.create(ruleset=history["draft"], days=30)
 
     with pytest.raises(RuntimeError):

@@ -6,10 +6,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from core.states import IllegalTransition
 from inventory.models import Stock
 from orders.lifecycle import dispatch_accept, dispatch_reject, dispatch_ship, route_orders
 from orders.models import Order, Transition
-from orders.states import ALLOWED, IllegalTransition, order_transition
+from orders.states import ALLOWED, order_transition
 from suppliers.dispatch_states import dispatch_transition
 from suppliers.models import Dispatch
 from tests.orders.routing_factories import add_source, make_order, make_product, make_store, make_supplier

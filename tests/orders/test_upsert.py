@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection, connections
 
-from channels.canonical import Address, ChannelOrder, ChannelOrderLine
 from channels.models import Store
+from orders.canonical import Address, ChannelOrder, ChannelOrderLine
 from orders.models import Order, OrderLine
 from orders.services import orders_upsert
 from tests.conftest import in_tenant

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import time
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
@@ -50,9 +51,26 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> i
     if not count:
         return 0
     buffer.seek(0)
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+    started = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
-            buffer,
-        )
+        # psycopg2's copy_expert is not on Django's cursor wrapper: log it the way the wrapper would,
+        # so that tests counting queries (CaptureQueriesContext) see every COPY.
+        cursor.cursor.copy_expert(sql, buffer)
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": f"{sql} -- {count} rows", "time": f"{time.monotonic() - started:.3f}"})
     return count
+
+
+# Asynchronous commit for one transaction: its COMMIT returns before the WAL
+# reaches disk. Safe for rows that can be re-derived (pulled orders are
+# re-read by the next sync's overlap window); a crash can lose the last few
+# hundred milliseconds of such commits, never corrupt them or reorder them.
+# Never for a write whose loss would go unnoticed (the sync cursor, money).
+LAZY_COMMIT_SQL = "SET LOCAL synchronous_commit TO OFF"
+
+
+def commit_lazily() -> None:
+    """Let the current transaction commit without waiting for its WAL flush (see LAZY_COMMIT_SQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(LAZY_COMMIT_SQL)

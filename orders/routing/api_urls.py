@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from orders import routing_api
+from orders.routing import api as routing_api
 
 urlpatterns: list = [
     path("routing/rulesets/", routing_api.ruleset_list, name="routing-rulesets"),

@@ -3,7 +3,7 @@
 import gc
 import threading
 
-from erp.memory import collector_paused
+from core.memory import collector_paused
 
 
 def test_the_collector_comes_back_when_the_last_pause_ends():

@@ -12,10 +12,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from orders import rulesets, selectors, simulation
-from orders.explain import hold_code_label, reason_text, rule_summary
+from orders import selectors
 from orders.forms import RULE_FORMS, ActivateForm, SimulateForm, rule_form
 from orders.models import Rule, RuleSet
+from orders.routing import rulesets, simulation
+from orders.routing.explain import hold_code_label, reason_text, rule_summary
 from tenants.accounts.permissions import area_required
 
 HOLDS_PAGE_SIZE = 50

@@ -20,9 +20,9 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders import routing
 from orders.models import Rule, RuleSet
-from orders.routing.rules import RULE_KINDS, validate_rule, validate_ruleset
+from orders.routing import core as routing
+from orders.routing.core.rules import RULE_KINDS, validate_rule, validate_ruleset
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from orders import explain, rulesets, selectors, simulation
+from orders import selectors
 from orders.models import Order, RoutingDecision, Rule, RuleSet, Simulation
-from orders.routing.rules import RULE_KINDS
+from orders.routing import explain, rulesets, simulation
+from orders.routing.core.rules import RULE_KINDS
 from tenants.accounts.permissions import area_permission
 
 Console = area_permission("console")
@@ -142,7 +143,7 @@ def ruleset_detail(request, pk: int):
 @api_view(["POST"])
 @permission_classes([Console])
 def rule_create(request, pk: int):
-    """Append a rule to a draft; params as orders.routing.rules names them."""
+    """Append a rule to a draft; params as orders.routing.core.rules names them."""
     ruleset = selectors.ruleset_get_for(user=request.user, pk=pk)
     serializer = RuleInputSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -235,7 +236,7 @@ def ruleset_simulate(request, pk: int):
 @api_view(["GET"])
 @permission_classes([Console])
 def simulation_detail(request, pk: int):
-    """Progress while running; the comparison (see orders.simulation) once done."""
+    """Progress while running; the comparison (see orders.routing.simulation) once done."""
     return Response(SimulationSerializer(selectors.simulation_get_for(user=request.user, pk=pk)).data)
 
 

@@ -1,7 +1,7 @@
 """Routing reasons, rules and decisions in the reader's language.
 
 The engine stores reasons as codes with string parameters and renders them in
-English (``orders.routing.types.describe``). This module is the translatable
+English (``orders.routing.core.types.describe``). This module is the translatable
 rendering the pages use: the same sentences, marked for gettext, with
 supplier and product ids replaced by their names when the caller knows them.
 A code this module does not know falls back to ``describe``.
@@ -17,7 +17,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from orders.routing.types import Reason, describe
+from orders.routing.core.types import Reason, describe
 
 STRATEGY_LABELS = {
     "path_order": gettext_lazy("source path order"),
@@ -39,7 +39,7 @@ SCOPE_LABELS = {
     "nowhere": gettext_lazy("nowhere"),
 }
 
-# The sentences of orders.routing.types.REASON_TEXTS, marked for translation
+# The sentences of orders.routing.core.types.REASON_TEXTS, marked for translation
 # (a test keeps the two tables in step).
 REASON_TEMPLATES = {
     "chosen": gettext_lazy("Chosen by {strategy_label}."),

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from erp.money import CURRENCIES, MINOR_UNITS, minor_unit, parse_currency, parse_money, quantum, round_money
+from core.money import CURRENCIES, MINOR_UNITS, minor_unit, parse_currency, parse_money, quantum, round_money
 
 
 @pytest.mark.parametrize(

@@ -29,8 +29,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 
-from orders.routing.rules import CompiledRules, SortContext, Strategy, compile_rules, region_rank
-from orders.routing.types import (
+from orders.routing.core.rules import CompiledRules, SortContext, Strategy, compile_rules, region_rank
+from orders.routing.core.types import (
     Catalog,
     LineDecision,
     OrderSnapshot,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from orders.routing.types import (
+from orders.routing.core.types import (
     OrderSnapshot,
     Reason,
     Rule,

@@ -35,9 +35,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from erp.tasks import enqueue, tenant_task
+from core.tasks import enqueue, tenant_task
 from orders.models import Order, OrderLine, RuleSet, Simulation
-from orders.routing.types import LineDecision, RoutingResult, StockLedger
+from orders.routing.core.types import LineDecision, RoutingResult, StockLedger
 
 logger = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ def simulation_run(*, simulation: Simulation) -> Simulation:
     the Simulation row. On an unexpected error the simulation is marked failed
     with a message, and the error is raised again for the task's log.
     """
-    from orders.routing import route_batch
+    from orders.routing.core import route_batch
     from orders.routing.loading import active_ruleset, load_catalog, load_stock, order_snapshots, ruleset_snapshot
 
     simulation.refresh_from_db()
