@@ -2,8 +2,14 @@
 
 Everything that differs between machines comes from the environment:
 DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG, ALLOWED_HOSTS, RELAY_FERNET_KEYS,
-RELAY_BASE_DOMAIN. Without DATABASE_URL / REDIS_URL the embedded servers of
-erp.runtime are used (started on first use, shared by every process).
+RELAY_BASE_DOMAIN and the HTTPS switches (.env.example explains each). Without
+DATABASE_URL / REDIS_URL the embedded servers of erp.runtime are used (started
+on first use, shared by every process).
+
+Secrets fail closed: with DEBUG off, outside the test suite, importing these
+settings raises ImproperlyConfigured when SECRET_KEY is unset or a development
+default, or RELAY_FERNET_KEYS is unset, so no entry point (manage.py, wsgi,
+Celery worker and beat) starts without them.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 
 from erp import runtime
 
@@ -20,25 +28,76 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def _env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+    # Unset and empty are the same: docker compose passes `${NAME:-}` through as "".
+    value = os.environ.get(name, "").strip().lower()
+    return default if not value else value in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
 
 
 def _env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def _is_fernet_key(key: str) -> bool:
+    try:
+        Fernet(key)
+    except ValueError:
+        return False
+    return True
+
+
+def _env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """``HTTP_X_FORWARDED_PROTO`` (meaning the value ``https``) or ``HEADER=value``; unset means no proxy."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    header, _, expected = value.partition("=")
+    if not header.startswith("HTTP_"):
+        raise ImproperlyConfigured(f"{name} names the header as Django sees it, e.g. HTTP_X_FORWARDED_PROTO.")
+    return header, expected or "https"
+
+
 DEBUG = _env_bool("DEBUG", False)
 # The test suite runs on its own Redis database, so a running `make run` worker never takes its tasks.
 TESTING = _env_bool("RELAY_TESTING", False) or "pytest" in sys.modules
-SECRET_KEY = os.environ.get("SECRET_KEY") or "relay-development-only-secret-key-change-me"
-if (
-    not DEBUG
-    and not TESTING
-    and SECRET_KEY.startswith("relay-development-only")
-    and _env_bool("RELAY_REQUIRE_SECRET_KEY", False)
-):
-    raise RuntimeError("SECRET_KEY must be set in production")
+# Development defaults (a public SECRET_KEY, a vault key derived from it, plain-HTTP cookies) exist
+# only for `make run` (DEBUG=1) and the test suite. Anything else brings its own secrets or stops here.
+DEVELOPMENT = DEBUG or TESTING
+DEVELOPMENT_SECRET_KEY = "relay-development-only-secret-key-change-me"
+# Keys that were ever committed as defaults count as unset.
+PUBLIC_SECRET_KEYS = {DEVELOPMENT_SECRET_KEY, "change-me-in-production"}
+GENERATE_SECRET_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(50))"'
+GENERATE_FERNET_KEY = 'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
+if not DEVELOPMENT and (SECRET_KEY in PUBLIC_SECRET_KEYS | {""} or SECRET_KEY.startswith("django-insecure-")):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is unset or a public development default, and DEBUG is off. "
+        f"Set SECRET_KEY to a long random value: {GENERATE_SECRET_KEY} "
+        "(or set DEBUG=1 on a development machine)."
+    )
+SECRET_KEY = SECRET_KEY or DEVELOPMENT_SECRET_KEY
+
+# Store credentials are encrypted with these (channels.vault): comma-separated, the first encrypts,
+# all decrypt. Only in development and tests may the vault derive a key from SECRET_KEY instead.
+RELAY_FERNET_KEYS = _env_list("RELAY_FERNET_KEYS", "")
+if not DEVELOPMENT and not RELAY_FERNET_KEYS:
+    raise ImproperlyConfigured(
+        "RELAY_FERNET_KEYS is unset and DEBUG is off: it encrypts every store's channel credentials. "
+        f"Set it to a Fernet key: {GENERATE_FERNET_KEY} (or set DEBUG=1 on a development machine)."
+    )
+if _bad := [n for n, key in enumerate(RELAY_FERNET_KEYS, start=1) if not _is_fernet_key(key)]:
+    raise ImproperlyConfigured(
+        f"RELAY_FERNET_KEYS: key {_bad[0]} is not a Fernet key (32 url-safe base64-encoded bytes). "
+        f"Generate one with: {GENERATE_FERNET_KEY}"
+    )
 
 # The public host (landing page, sign-up, platform admin); tenants live on
 # <slug>.<RELAY_BASE_DOMAIN>.
@@ -62,6 +121,7 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "erp",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -169,10 +229,25 @@ LOGIN_FAILURE_LIMIT = 5
 LOGIN_FAILURE_WINDOW = 15 * 60
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# HTTPS: on by default with DEBUG off, off in development and the test suite (plain http://).
+# Each switch is the environment variable of the same name (.env.example; `make check-deploy`).
+_HTTPS = not DEVELOPMENT
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", _HTTPS)
+# A load balancer or orchestrator may probe /healthz over plain HTTP, straight to the app.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = _env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if _HTTPS else 0)
+# Tenants are subdomains of RELAY_BASE_DOMAIN, all served by this app over HTTPS.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _HTTPS)
+# Asking browsers to preload HSTS is a promise that is slow to take back: only when asked for.
+SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", _HTTPS)
+CSRF_COOKIE_SECURE = _env_bool("CSRF_COOKIE_SECURE", _HTTPS)
+# Behind a proxy that terminates TLS (and always overwrites this header), e.g. HTTP_X_FORWARDED_PROTO;
+# unset otherwise, or any client could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = _env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
@@ -223,6 +298,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status"; the order's needs a name of its own in the schema.
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.Order.Status"},
 }
 
 # ------------------------------------------------------------------ Celery

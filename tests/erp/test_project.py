@@ -3,10 +3,17 @@
 import io
 import json
 import logging
+import re
 from pathlib import Path
 
 import yaml
 from django.core.management import call_command
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.permissions import AllowAny
+
+from core.logging import ContextFilter, JsonFormatter, task_id_var
+from tenants.accounts.permissions import DenyAll
+from tests.conftest import in_tenant
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,15 +35,40 @@ def test_docker_compose_names_the_five_services_with_their_env():
     assert "beat" in services["beat"]["command"]
 
 
+def test_docker_compose_has_no_default_secret():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    env = compose["services"]["web"]["environment"]
+
+    # every secret must come from outside; compose stops with this message when one is missing
+    assert env["SECRET_KEY"] == "${SECRET_KEY:?set SECRET_KEY, see .env.example}"
+    assert env["RELAY_FERNET_KEYS"] == "${RELAY_FERNET_KEYS:?set RELAY_FERNET_KEYS, see .env.example}"
+    assert "${POSTGRES_PASSWORD:?" in env["DATABASE_URL"]
+    assert compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert env["DEBUG"] == "0"
+
+
+def test_env_example_documents_every_variable_compose_reads():
+    compose_text = (ROOT / "docker-compose.yml").read_text()
+    example = (ROOT / ".env.example").read_text()
+    assigned = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")}
+
+    read_by_compose = set(re.findall(r"\$\{([A-Z_]+)", compose_text))
+
+    assert read_by_compose == assigned
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(50))"' in example
+    assert 'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"' in example
+    # no value for a secret ships in the example
+    assert {"SECRET_KEY=", "RELAY_FERNET_KEYS=", "POSTGRES_PASSWORD="} <= set(example.splitlines())
+
+
 def test_no_model_change_lacks_a_migration(db):
     out = io.StringIO()
-    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)  # exits non-zero on a missing migration
+
+    assert out.getvalue().strip() == "No changes detected"
 
 
 def test_logs_are_json_with_tenant_request_and_task(tenant_a, client_for, make_user):
-    from core.logging import ContextFilter, JsonFormatter, task_id_var
-    from tests.conftest import in_tenant
-
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(ContextFilter())
@@ -75,8 +107,6 @@ PUBLIC_TENANT_VIEWS = {
 
 
 def _patterns(resolver, prefix=""):
-    from django.urls import URLPattern, URLResolver
-
     for entry in resolver.url_patterns:
         if isinstance(entry, URLResolver):
             namespace = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
@@ -87,11 +117,6 @@ def _patterns(resolver, prefix=""):
 
 def test_every_tenant_view_names_its_area_or_is_knowingly_public():
     """Deny by default: a new view that forgets its role check fails here."""
-    from django.urls import get_resolver
-    from rest_framework.permissions import AllowAny
-
-    from tenants.accounts.permissions import DenyAll
-
     unguarded = []
     for name, callback in _patterns(get_resolver("erp.urls")):
         if name in PUBLIC_TENANT_VIEWS:
