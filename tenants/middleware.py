@@ -41,7 +41,8 @@ class TenantMiddleware:
         connection.set_schema_to_public()
         hostname = remove_www(request.get_host().split(":")[0]).lower()
         if hostname in settings.PUBLIC_HOSTS:
-            request.tenant = None
+            # No ``request.tenant`` at all (read it with getattr): django-tenants' admin
+            # templates take a missing attribute, not None, for the public schema.
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             set_urlconf(request.urlconf)
             return self.get_response(request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -65,3 +66,44 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class TenantEvent(models.Model):
+    """One change of a tenant's status: from what, to what, by whom, why. Written by
+    tenants.services.tenant_set_status only."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(_("from"), max_length=16, choices=Tenant.Status.choices)
+    to_status = models.CharField(_("to"), max_length=16, choices=Tenant.Status.choices)
+    # A platform operator (a user of the public schema), or None for a command or a task.
+    # Users also exist in every tenant schema under the same ids: without a constraint and
+    # with DO_NOTHING, deleting a tenant's user never reaches this table; the label keeps
+    # who it was once the platform user is gone.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("by"), max_length=200)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(from_status__in=["active", "suspended"])
+                & models.Q(to_status__in=["active", "suspended"]),
+                name="tenant_event_status_valid",
+            ),
+            # An event records a move; staying put is not one.
+            models.CheckConstraint(
+                condition=~models.Q(from_status=models.F("to_status")), name="tenant_event_is_a_move"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant}: {self.from_status} → {self.to_status}"

@@ -7,15 +7,17 @@ import re
 import time
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils.translation import gettext as _
 from django_tenants.clone import CloneSchema
-from django_tenants.utils import schema_context, schema_exists
+from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
-from tenants.models import RESERVED_SLUGS, SLUG_VALIDATOR, Domain, Tenant
+from tenants.accounts.services import user_create
+from tenants.models import RESERVED_SLUGS, SLUG_VALIDATOR, Domain, Tenant, TenantEvent
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +41,18 @@ def tenant_slug_validate(slug: str) -> None:
         raise ValidationError(_("“%(slug)s” is already taken.") % {"slug": slug})
 
 
+def _schema_is_current() -> bool:
+    """Whether the schema on the connection has every migration of the code applied."""
+    executor = MigrationExecutor(connection)
+    return not executor.migration_plan(executor.loader.graph.leaf_nodes())
+
+
 def template_ensure() -> Tenant:
     """The template tenant exists and its schema has every tenant migration applied.
 
     migrate_schemas keeps it current like any tenant; this also covers a
-    database where it was never created.
+    database where it was never created, or a template that lags behind the
+    code. Migrations take locks and time: call this outside any transaction.
     """
     template, _created = Tenant.objects.get_or_create(
         schema_name=settings.TENANT_BASE_SCHEMA,
@@ -52,13 +61,14 @@ def template_ensure() -> Tenant:
     if not schema_exists(template.schema_name):
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{template.schema_name}"')
+        current = False
+    else:
+        with schema_context(template.schema_name):
+            current = _schema_is_current()
+    if not current:
+        logger.info("migrating the tenant template", extra={"schema": template.schema_name})
         call_command("migrate_schemas", schema_name=template.schema_name, interactive=False, verbosity=0)
     return template
-
-
-def _schema_is_current() -> bool:
-    executor = MigrationExecutor(connection)
-    return not executor.migration_plan(executor.loader.graph.leaf_nodes())
 
 
 def tenant_provision(
@@ -73,11 +83,12 @@ def tenant_provision(
 ) -> Tenant:
     """Create a tenant: schema (cloned from the template), domain and owner user.
 
-    All or nothing: the schema, rows and owner are created in one transaction.
-    Raises ValidationError for an unusable slug, domain or owner.
+    Any migration runs first, on the template and outside the transaction
+    (template_ensure); then tenant row, domain, schema clone and owner are
+    created in one transaction: all or nothing, a failure after the clone
+    leaves no row, domain or schema behind. Raises ValidationError for an
+    unusable slug, domain or owner.
     """
-    from tenants.accounts.services import user_create
-
     started = time.perf_counter()
     tenant_slug_validate(slug)
     host = (domain or default_domain_for(slug)).lower()
@@ -94,11 +105,9 @@ def tenant_provision(
             default_currency=default_currency,
         )
         Domain.objects.create(domain=host, tenant=tenant, is_primary=True)
+        # PostgreSQL DDL is transactional: a rollback drops the cloned schema too.
         CloneSchema().clone_schema(template.schema_name, tenant.schema_name, "DATA")
         with schema_context(tenant.schema_name):
-            if not _schema_is_current():
-                # The template lagged behind the code: finish the job here.
-                call_command("migrate_schemas", schema_name=tenant.schema_name, interactive=False, verbosity=0)
             user_create(email=owner_email, password=owner_password, role="owner", name=name)
     logger.info(
         "tenant provisioned",
@@ -107,9 +116,53 @@ def tenant_provision(
     return tenant
 
 
-def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:
+# The moves a tenant's status may make; anything else (including staying put) is refused.
+TENANT_MOVES: dict[str, frozenset[str]] = {
+    Tenant.Status.ACTIVE: frozenset({Tenant.Status.SUSPENDED}),
+    Tenant.Status.SUSPENDED: frozenset({Tenant.Status.ACTIVE}),
+}
+
+
+def tenant_set_status(
+    *, tenant: Tenant, status: str, actor: User | None = None, actor_label: str = "", reason: str = ""
+) -> TenantEvent:
+    """Move a tenant to ``status`` and record the move as a TenantEvent.
+
+    ``actor`` is the platform operator (a public-schema user) or None for a
+    command or task; ``actor_label`` names the actor when there is no user
+    (default "system"). Locks the tenant row, so two operators moving the
+    same tenant are serialised. Works from any schema: tenants live in the
+    public one. Raises ValidationError, and writes nothing, for an unknown
+    status, the template, or a move that is not allowed (e.g. suspending a
+    suspended tenant). ``tenant.status`` is updated in place.
+    """
     if status not in Tenant.Status.values:
         raise ValidationError(_("Unknown status %(status)s.") % {"status": status})
-    Tenant.objects.filter(pk=tenant.pk).update(status=status)
+    with schema_context(get_public_schema_name()), transaction.atomic():
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if locked.is_template:
+            raise ValidationError(_("The tenant template has no status to change."))
+        if status == locked.status:
+            raise ValidationError(
+                _("%(tenant)s is already %(status)s.")
+                % {"tenant": locked.name, "status": locked.get_status_display().lower()}
+            )
+        if status not in TENANT_MOVES[locked.status]:
+            raise ValidationError(
+                _("%(tenant)s cannot move from %(current)s to %(status)s.")
+                % {"tenant": locked.name, "current": locked.status, "status": status}
+            )
+        previous = locked.status
+        locked.status = status
+        locked.save(update_fields=["status"])
+        event = TenantEvent.objects.create(
+            tenant=locked,
+            from_status=previous,
+            to_status=status,
+            actor=actor,
+            actor_label=(actor.get_username() if actor is not None else actor_label or "system")[:200],
+            reason=reason[:500],
+        )
     tenant.status = status
-    return tenant
+    logger.info("tenant status changed", extra={"slug": locked.slug, "from": previous, "to": status})
+    return event

@@ -4,6 +4,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
 from tenants.accounts.permissions import area_permission
+from tenants.accounts.selectors import supplier_id_for
 
 
 class MeSerializer(serializers.Serializer):
@@ -27,7 +28,7 @@ def me(request):
                 "email": request.user.email,
                 "name": request.user.get_full_name(),
                 "role": profile.role,
-                "supplier_id": profile.supplier_id,
+                "supplier_id": supplier_id_for(request.user),
                 "tenant": request.tenant.slug,
             }
         ).data

@@ -1,10 +1,10 @@
 from django.utils.translation import gettext_lazy as _
 
-from tenants.accounts.selectors import profile_for
+from tenants.accounts.selectors import profile_for, user_can_enter
 
 # (url name, label, area) in the order the navigation shows them.
 NAVIGATION = [
-    ("orders:dashboard", _("Dashboard"), "console"),
+    ("dashboard", _("Dashboard"), "console"),
     ("orders:list", _("Orders"), "console"),
     ("orders:holds", _("Holds"), "console"),
     ("channels:stores", _("Stores"), "console"),
@@ -18,8 +18,11 @@ NAVIGATION = [
 
 
 def navigation(request):
+    # The public host (platform admin) has no tenant and no profiles: ask nothing of the user there.
+    if getattr(request, "tenant", None) is None:
+        return {"nav_items": [], "profile": None}
     profile = profile_for(getattr(request, "user", None))
-    if profile is None or getattr(request, "tenant", None) is None:
-        return {"nav_items": [], "profile": profile}
-    items = [(name, label) for name, label, area in NAVIGATION if profile.can_enter(area)]
+    if profile is None:
+        return {"nav_items": [], "profile": None}
+    items = [(name, label) for name, label, area in NAVIGATION if user_can_enter(request.user, area)]
     return {"nav_items": items, "profile": profile}

@@ -26,22 +26,13 @@ AREA_ROLES: dict[str, frozenset[str]] = {
 
 class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    # A supplier user's link to their supplier is kept by the suppliers app
+    # (suppliers.SupplierUser, ``user.supplier_link``): the ground layer knows no supplier.
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
-    # A supplier user sees this supplier's work and nothing else.
-    supplier = models.ForeignKey(
-        "suppliers.Supplier", null=True, blank=True, on_delete=models.PROTECT, related_name="users"
-    )
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=models.Q(role__in=[r.value for r in Role]), name="profile_role_valid"),
-            models.CheckConstraint(
-                condition=(
-                    models.Q(role="supplier", supplier__isnull=False)
-                    | (~models.Q(role="supplier") & models.Q(supplier__isnull=True))
-                ),
-                name="profile_supplier_iff_supplier_role",
-            ),
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ from django.shortcuts import redirect
 from rest_framework.permissions import BasePermission
 
 from core.logging import user_var
-from tenants.accounts.models import AREA_ROLES
+from tenants.accounts.models import AREA_ROLES, Role
 from tenants.accounts.selectors import home_url_name_for, profile_for, user_can_enter
 
 
@@ -42,7 +42,8 @@ def area_required(area: str):
     """View decorator: log in first, then the role must admit the area.
 
     A supplier user reaching a merchant page gets 403; a merchant reaching the
-    supplier portal is sent to their own console.
+    supplier portal is sent to their own console; a supplier user not linked
+    to a supplier gets 403 in the portal.
     """
     if area not in AREA_ROLES:
         raise ValueError(f"unknown area {area!r}")
@@ -54,7 +55,9 @@ def area_required(area: str):
                 return redirect_to_login(request.get_full_path())
             if user_can_enter(request.user, area):
                 return view(request, *args, **kwargs)
-            if area == "portal" and profile_for(request.user) is not None:
+            profile = profile_for(request.user)
+            # A supplier user refused the portal (no supplier linked) has no other home: 403, not a loop.
+            if area == "portal" and profile is not None and profile.role != Role.SUPPLIER:
                 return redirect(home_url_name_for(request.user))
             raise PermissionDenied
 

@@ -2,7 +2,11 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, User
 
-from tenants.accounts.models import Profile
+from tenants.accounts.models import Profile, Role
+
+# The suppliers app links a supplier user to their supplier (suppliers.SupplierUser,
+# one-to-one to the user). Read by its accessor name: the ground layer imports no supplier.
+SUPPLIER_LINK = "supplier_link"
 
 
 def profile_for(user: User | AnonymousUser | None) -> Profile | None:
@@ -15,9 +19,22 @@ def profile_for(user: User | AnonymousUser | None) -> Profile | None:
         return None
 
 
-def user_can_enter(user, area: str) -> bool:
+def supplier_id_for(user: User | AnonymousUser | None) -> int | None:
+    """The id of the supplier a supplier user works for, or None (other roles, or not linked yet)."""
     profile = profile_for(user)
-    return bool(profile and user.is_active and profile.can_enter(area))
+    if profile is None or profile.role != Role.SUPPLIER:
+        return None
+    # A missing reverse one-to-one raises an AttributeError subclass: getattr's default covers it.
+    link = getattr(user, SUPPLIER_LINK, None)
+    return link.supplier_id if link is not None else None
+
+
+def user_can_enter(user, area: str) -> bool:
+    """Whether the user's role admits the area; the supplier portal also needs a linked supplier."""
+    profile = profile_for(user)
+    if not (profile and user.is_active and profile.can_enter(area)):
+        return False
+    return area != "portal" or supplier_id_for(user) is not None
 
 
 def home_url_name_for(user) -> str:
@@ -29,4 +46,4 @@ def home_url_name_for(user) -> str:
         return "suppliers:portal_dispatches"
     if profile.role == "finance":
         return "settlement:index"
-    return "orders:dashboard"
+    return "dashboard"

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
@@ -18,20 +23,17 @@ def normalise_email(email: str) -> str:
 
 
 @transaction.atomic
-def user_create(
-    *, email: str, password: str, role: str, name: str = "", supplier=None, check_password: bool = True
-) -> User:
+def user_create(*, email: str, password: str, role: str, name: str = "", check_password: bool = True) -> User:
     """Create a user with a role. The e-mail is the login and is unique per tenant.
 
-    Raises ValidationError for a bad e-mail, a weak password, an unknown role or
-    a supplier user without a supplier.
+    A supplier-role user enters the portal only once the suppliers app links
+    them to a supplier: create those with suppliers.members.supplier_user_create.
+    Raises ValidationError for a bad e-mail, a weak password or an unknown role.
     """
     email = normalise_email(email)
     validate_email(email)
     if role not in Role.values:
         raise ValidationError(_("Unknown role %(role)s.") % {"role": role})
-    if (role == Role.SUPPLIER) != (supplier is not None):
-        raise ValidationError(_("A supplier user must be linked to exactly one supplier."))
     if User.objects.filter(username=email).exists():
         raise ValidationError(_("A user with this e-mail already exists."))
     user = User(username=email, email=email, first_name=name[:150])
@@ -39,7 +41,7 @@ def user_create(
         validate_password(password, user)
     user.set_password(password)
     user.save()
-    Profile.objects.create(user=user, role=role, supplier=supplier)
+    Profile.objects.create(user=user, role=role)
     return user
 
 
@@ -61,12 +63,6 @@ def password_reset_send(*, user_id: int, domain: str, use_https: bool) -> bool:
     Returns False (and sends nothing) for a user who no longer exists or is inactive.
     Safe to run twice: each run sends a fresh, equally valid link.
     """
-    from django.contrib.auth.tokens import default_token_generator
-    from django.core.mail import send_mail
-    from django.template.loader import render_to_string
-    from django.utils.encoding import force_bytes
-    from django.utils.http import urlsafe_base64_encode
-
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None or not user.has_usable_password():
         return False

@@ -4,8 +4,10 @@ import pytest
 from django.contrib.auth.models import User
 
 from core.tasks import TenantRequired, enqueue
+from erp import tasks
 from tenants.accounts.tasks import send_password_reset
 from tenants.models import Tenant
+from tenants.services import tenant_set_status
 from tests.conftest import in_tenant
 
 
@@ -67,15 +69,15 @@ def test_enqueue_waits_for_commit_and_carries_the_tenant(tenant_a, django_captur
 
 
 def test_periodic_dispatcher_fans_out_to_active_tenants_only(tenant_a, tenant_b, monkeypatch):
-    from erp import tasks
-    from tenants.services import tenant_set_status
-
+    # given: beta suspended, and the broker (the outside world) replaced by a list
     tenant_set_status(tenant=tenant_b, status="suspended")
     sent = []
     monkeypatch.setattr(tasks.app, "send_task", lambda name, headers: sent.append((name, headers["_schema_name"])))
 
+    # when
     count = tasks.dispatch_periodic.run()
 
+    # then
     schemas = {schema for _name, schema in sent}
     assert "t_alpha" in schemas
     assert "t_beta" not in schemas

@@ -1,4 +1,6 @@
 import pytest
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
 
 from tenants.accounts.services import token_create
 from tests.conftest import in_tenant
@@ -52,8 +54,6 @@ def test_token_page_shows_a_new_token_once_and_never_again(tenant_a, make_user, 
 
     created = client.post("/account/token/")
     with in_tenant(tenant_a):
-        from rest_framework.authtoken.models import Token
-
         key = Token.objects.get(user=user).key
     assert key in created.content.decode()
     assert key not in client.get("/account/").content.decode()
@@ -64,8 +64,6 @@ def test_token_page_shows_a_new_token_once_and_never_again(tenant_a, make_user, 
 
 
 def test_create_api_token_command_prints_a_working_token(tenant_a, make_user, client_for, capsys):
-    from django.core.management import call_command
-
     user = make_user(tenant_a, "owner")
     call_command("create_api_token", "--tenant", "alpha", "--email", user.email)
     key = capsys.readouterr().out.strip()

@@ -1,5 +1,7 @@
 import json
 
+from django.test import Client
+
 from tenants.services import tenant_set_status
 
 
@@ -10,8 +12,6 @@ def test_public_host_serves_the_landing_page(public_client):
 
 
 def test_unknown_host_gets_a_friendly_404(db):
-    from django.test import Client
-
     response = Client(HTTP_HOST="nobody.localhost").get("/login/")
 
     assert response.status_code == 404
@@ -22,8 +22,6 @@ def test_unknown_host_gets_a_friendly_404(db):
 
 
 def test_template_schema_is_not_reachable_by_any_host(db):
-    from django.test import Client
-
     assert Client(HTTP_HOST="template.localhost").get("/login/").status_code == 404
 
 

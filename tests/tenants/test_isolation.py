@@ -4,7 +4,7 @@ from django.core.cache import cache
 
 from suppliers.models import Supplier
 from tenants.accounts.services import token_create
-from tests.conftest import in_tenant
+from tests.conftest import PASSWORD, in_tenant
 
 
 def test_rows_of_one_tenant_are_invisible_in_the_other(tenant_a, tenant_b, make_supplier):
@@ -43,8 +43,6 @@ def test_api_token_of_tenant_a_is_refused_on_tenant_b(tenant_a, tenant_b, make_u
 
 
 def test_login_of_tenant_a_user_fails_on_tenant_b(tenant_a, tenant_b, make_user, client_for):
-    from tests.conftest import PASSWORD
-
     user = make_user(tenant_a, "operator")
     response = client_for(tenant_b).post("/login/", {"username": user.email, "password": PASSWORD})
     assert response.status_code == 200

@@ -1,10 +1,14 @@
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django_tenants.utils import schema_exists
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django_tenants.utils import schema_context, schema_exists
 
+from tenants import services
 from tenants.models import Domain, Tenant
 from tenants.services import tenant_provision
 from tests.conftest import in_tenant
@@ -29,14 +33,47 @@ def test_provision_creates_schema_domain_and_owner(db):
         assert owner.check_password(GOOD_PASSWORD)
 
 
+def _unapplied_migrations(schema: str) -> list:
+    with schema_context(schema):
+        executor = MigrationExecutor(connection)
+        return executor.migration_plan(executor.loader.graph.leaf_nodes())
+
+
 def test_provisioned_schema_has_every_tenant_table(db):
     tenant = tenant_provision(slug="delta", name="Delta", owner_email="o@delta.test", owner_password=GOOD_PASSWORD)
-    with in_tenant(tenant):
-        from django.db import connection
-        from django.db.migrations.executor import MigrationExecutor
 
-        executor = MigrationExecutor(connection)
-        assert executor.migration_plan(executor.loader.graph.leaf_nodes()) == []
+    assert _unapplied_migrations(tenant.schema_name) == []
+
+
+def test_a_lagging_template_is_migrated_before_the_provisioning_transaction(db, monkeypatch):
+    # given: the template lags one migration behind the code (undone inside this test's transaction)
+    template = settings.TENANT_BASE_SCHEMA
+    call_command("migrate_schemas", "accounts", "0002", schema_name=template, interactive=False, verbosity=0)
+    assert _unapplied_migrations(template) != []
+    depth = len(connection.atomic_blocks)
+    migrations_run = []
+
+    def recording_call_command(name, *args, **kwargs):
+        # what was open when the migration ran: transactions, and the new tenant's row
+        migrations_run.append(
+            (
+                name,
+                kwargs.get("schema_name"),
+                len(connection.atomic_blocks),
+                Tenant.objects.filter(slug="iota").exists(),
+            )
+        )
+        return call_command(name, *args, **kwargs)
+
+    monkeypatch.setattr(services, "call_command", recording_call_command)
+
+    # when
+    tenant = tenant_provision(slug="iota", name="Iota", owner_email="o@iota.test", owner_password=GOOD_PASSWORD)
+
+    # then: one migration run, on the template, before any provisioning transaction or row existed
+    assert migrations_run == [("migrate_schemas", template, depth, False)]
+    assert _unapplied_migrations(template) == []
+    assert _unapplied_migrations(tenant.schema_name) == []
 
 
 @pytest.mark.parametrize(
@@ -61,9 +98,11 @@ def test_unusable_slug_is_refused_and_nothing_is_created(db, slug, reason):
     assert Domain.objects.count() == domains_before
 
 
-def test_weak_owner_password_rolls_back_the_whole_tenant(db):
+@pytest.mark.parametrize(("owner_email", "owner_password"), [("o@eps.test", "123"), ("not-an-address", GOOD_PASSWORD)])
+def test_owner_refused_after_the_clone_rolls_back_the_whole_tenant(db, owner_email, owner_password):
+    # the owner is created last, in the cloned schema: refusing it undoes row, domain and schema
     with pytest.raises(ValidationError):
-        tenant_provision(slug="epsilon", name="Eps", owner_email="o@eps.test", owner_password="123")
+        tenant_provision(slug="epsilon", name="Eps", owner_email=owner_email, owner_password=owner_password)
 
     assert not Tenant.objects.filter(slug="epsilon").exists()
     assert not Domain.objects.filter(domain="epsilon.localhost").exists()
@@ -126,25 +165,3 @@ def test_signup_with_taken_slug_shows_the_reason_and_creates_nothing(public_clie
     assert response.status_code == 200
     assert "already taken" in response.content.decode()
     assert Tenant.objects.count() == count
-
-
-def test_demo_provisioning_is_idempotent(db):
-    call_command("provision_demo")
-    call_command("provision_demo")
-
-    demo = Tenant.objects.get(slug="demo")
-    with in_tenant(demo):
-        roles = sorted(User.objects.values_list("email", "profile__role"))
-    assert roles == [
-        ("finance@demo.test", "finance"),
-        ("merchant@demo.test", "owner"),
-        ("supplier@demo.test", "supplier"),
-    ]
-    with in_tenant(demo):
-        from channels.sandbox.generator import CATALOGUE
-        from inventory.models import Product, Source
-
-        # every sandbox SKU is a product with its vendor first and the own warehouse second, once
-        assert Product.objects.count() == len(CATALOGUE)
-        assert Source.objects.filter(position=1, supplier__isnull=False).count() == len(CATALOGUE)
-        assert Source.objects.filter(position=2, supplier__isnull=True, stock__on_hand=40).count() == len(CATALOGUE)

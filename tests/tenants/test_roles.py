@@ -2,6 +2,7 @@
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 
 from tenants.accounts.tasks import send_password_reset
 from tests.conftest import PASSWORD, in_tenant
@@ -93,8 +94,6 @@ def test_wrong_password_is_refused_with_a_clear_message(tenant_a, make_user, cli
 
 
 def test_login_is_locked_after_repeated_failures_even_with_the_right_password(tenant_a, make_user, client_for):
-    from django.core.cache import cache
-
     cache.clear()
     user = make_user(tenant_a, "operator")
     client = client_for(tenant_a)

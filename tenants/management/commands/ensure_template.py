@@ -4,7 +4,7 @@ from tenants.services import template_ensure
 
 
 class Command(BaseCommand):
-    help = "Create the template schema that new tenants are cloned from, if missing."
+    help = "Create the template schema that new tenants are cloned from, or migrate it if it lags behind."
 
     def handle(self, *args, **options):
         template = template_ensure()

@@ -1,9 +1,22 @@
-"""Demo data for `make run`. Each step checks before it writes, so it runs any number of times."""
+"""Demo data for `make run`. Each step checks before it writes, so it runs any number of times.
+
+Project configuration, on top of every app: it seeds channels, suppliers and
+inventory through their services.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
 
 from django.contrib.auth.models import User
 
 from channels.models import Store
+from channels.sandbox.generator import CATALOGUE, RATES
 from channels.services import store_create
+from core.money import round_money
+from inventory.models import Product
+from inventory.services import product_create
+from suppliers.members import supplier_user_create
 from suppliers.models import Supplier
 from tenants.accounts.services import user_create
 
@@ -23,12 +36,6 @@ DEMO_SUPPLIERS = {
 def demo_catalog() -> None:
     """A product per sandbox SKU, sourced first from its vendor (cost in CNY, untracked stock),
     then from the own warehouse for US and GB buyers (tracked stock), so `make run` routes orders."""
-    from decimal import Decimal
-
-    from channels.sandbox.generator import CATALOGUE, RATES
-    from inventory.models import Product
-    from inventory.services import product_create
-
     suppliers = {}
     for vendor, (code, name) in DEMO_SUPPLIERS.items():
         suppliers[vendor], _created = Supplier.objects.get_or_create(
@@ -46,13 +53,13 @@ def demo_catalog() -> None:
             sources=[
                 {
                     "supplier": suppliers[item.vendor],
-                    "cost_price": (usd * RATES["CNY"] * Decimal("0.35")).quantize(Decimal("0.01")),
+                    "cost_price": round_money(usd * RATES["CNY"] * Decimal("0.35"), "CNY"),
                     "currency": "CNY",
                     "lead_time_days": 3,
                 },
                 {
                     "supplier": None,
-                    "cost_price": (usd * Decimal("0.55")).quantize(Decimal("0.01")),
+                    "cost_price": round_money(usd * Decimal("0.55"), "USD"),
                     "currency": "USD",
                     "regions": [{"country": "US"}, {"country": "GB"}],
                     "lead_time_days": 1,
@@ -70,9 +77,7 @@ def demo_populate(*, password: str) -> None:
     if not User.objects.filter(username="finance@demo.test").exists():
         user_create(email="finance@demo.test", password=password, role="finance", name="Demo Finance")
     if not User.objects.filter(username="supplier@demo.test").exists():
-        user_create(
-            email="supplier@demo.test", password=password, role="supplier", name="Demo Supplier", supplier=supplier
-        )
+        supplier_user_create(supplier=supplier, email="supplier@demo.test", password=password, name="Demo Supplier")
     if not Store.objects.filter(name="Sandbox Shop").exists():
         # The local Shopify-compatible shop of `make run` (manage.py run_sandbox_shop).
         store_create(

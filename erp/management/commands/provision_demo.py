@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand
 from django_tenants.utils import schema_context
 
+from erp.demo import demo_populate
 from tenants.models import Tenant
 from tenants.services import tenant_provision
 
@@ -24,6 +25,4 @@ class Command(BaseCommand):
             )
             self.stdout.write("demo tenant provisioned")
         with schema_context(tenant.schema_name):
-            from tenants.accounts.demo import demo_populate
-
             demo_populate(password=DEMO_PASSWORD)
