@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
@@ -12,15 +11,11 @@ from rest_framework.response import Response
 
 from channels import imports, selectors, services
 from channels.models import Store, SyncRun
-from channels.tasks import import_orders, sync_store
+from channels.tasks import import_orders
 from core.tasks import enqueue
 from tenants.accounts.permissions import area_permission
 
 Console = area_permission("console")
-
-
-def _raise(exc: DjangoValidationError):
-    raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
 
 
 class StoreSerializer(serializers.ModelSerializer):
@@ -72,13 +67,10 @@ def store_list(request):
     serializer = StoreSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
-    try:
-        store = services.store_create(
-            name=data["name"], channel=data["channel"], base_url=data.get("base_url", ""),
-            credentials=data.get("credentials", {}), sync_interval_minutes=data.get("sync_interval_minutes", 5),
-        )  # fmt: skip
-    except DjangoValidationError as exc:
-        _raise(exc)
+    store = services.store_create(
+        name=data["name"], channel=data["channel"], base_url=data.get("base_url", ""),
+        credentials=data.get("credentials", {}), sync_interval_minutes=data.get("sync_interval_minutes", 5),
+    )  # fmt: skip
     return Response(StoreSerializer(store).data, status=status.HTTP_201_CREATED)
 
 
@@ -93,13 +85,10 @@ def store_detail(request, pk: int):
         data = serializer.validated_data
         if "channel" in data and data["channel"] != store.channel:
             raise ValidationError({"channel": "A store's channel cannot change; connect a new store."})
-        try:
-            store = services.store_update(
-                store=store, name=data.get("name"), base_url=data.get("base_url"),
-                credentials=data.get("credentials"), sync_interval_minutes=data.get("sync_interval_minutes"),
-            )  # fmt: skip
-        except DjangoValidationError as exc:
-            _raise(exc)
+        store = services.store_update(
+            store=store, name=data.get("name"), base_url=data.get("base_url"), credentials=data.get("credentials"),
+            sync_interval_minutes=data.get("sync_interval_minutes"), actor=request.user,
+        )  # fmt: skip
     return Response(StoreSerializer(store).data)
 
 
@@ -107,25 +96,18 @@ def store_detail(request, pk: int):
 @api_view(["POST"])
 @permission_classes([Console])
 def store_sync(request, pk: int):
-    """Start a sync (or, with a window, a replay of that window) in the background."""
+    """Start a sync (or, with a window, a replay of that window) in the background.
+
+    400 with the reason when the store may not sync (paused, waiting for credentials, a spreadsheet store).
+    """
     store = selectors.store_get_for(user=request.user, pk=pk)
-    if not store.pulls:
-        raise ValidationError({"detail": "Spreadsheet stores are imported from files, not synced."})
-    if store.status != Store.Status.ACTIVE:
-        raise ValidationError({"detail": f"The store is {store.get_status_display().lower()}."})
     serializer = ReplaySerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     window = serializer.validated_data
-    if window:
-        enqueue(
-            sync_store,
-            store.pk,
-            SyncRun.Kind.REPLAY,
-            window["window_start"].isoformat(),
-            window["window_end"].isoformat(),
-        )
-    else:
-        enqueue(sync_store, store.pk, SyncRun.Kind.MANUAL)
+    services.store_sync_start(
+        store=store, kind=SyncRun.Kind.REPLAY if window else SyncRun.Kind.MANUAL,
+        window_start=window.get("window_start"), window_end=window.get("window_end"),
+    )  # fmt: skip
     return Response({"detail": "Sync started."}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -137,12 +119,12 @@ def store_runs(request, pk: int):
     return Response(SyncRunSerializer(selectors.sync_runs_for(store=store)[:100], many=True).data)
 
 
-@extend_schema(responses={200: None})
+@extend_schema(request=None, responses={200: None})
 @api_view(["POST"])
 @permission_classes([Console])
 def store_test(request, pk: int):
     store = selectors.store_get_for(user=request.user, pk=pk)
-    ok, message = services.store_test_connection(store=store)
+    ok, message = services.store_test_connection(store=store, actor=request.user)
     return Response({"ok": ok, "message": message})
 
 
@@ -160,12 +142,9 @@ def store_import(request, pk: int):
     serializer = ImportUploadSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     upload = serializer.validated_data["file"]
-    try:
-        order_import = imports.order_import_create(
-            store=store, filename=upload.name, content=upload.read(), user=request.user
-        )
-    except DjangoValidationError as exc:
-        _raise(exc)
+    order_import = imports.order_import_create(
+        store=store, filename=upload.name, content=upload.read(), user=request.user
+    )
     if upload.size <= imports.INLINE_IMPORT_BYTES:
         order_import = imports.order_import_run(import_id=order_import.pk)
         return Response(imports.order_import_progress(order_import=order_import), status=status.HTTP_201_CREATED)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+import zoneinfo
 from pathlib import Path
 
 from django.conf import settings
@@ -160,7 +161,5 @@ def _tenant_tz():
     tenant = getattr(connection, "tenant", None)
     tz = getattr(tenant, "tz", None)
     if tz is None:
-        import zoneinfo
-
         return zoneinfo.ZoneInfo("UTC")
     return tz

@@ -1,4 +1,4 @@
-"""Stores, their sync ledger, quarantined payloads and webhook deliveries."""
+"""Stores and the record of their status changes, their sync ledger, quarantined payloads and webhook deliveries."""
 
 from __future__ import annotations
 
@@ -30,11 +30,14 @@ CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
 PULL_CHANNELS = frozenset({Channel.SHOPIFY, Channel.WOOCOMMERCE, Channel.SANDBOX})
 
 
+class StoreStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    NEEDS_REAUTH = "needs_reauth", _("Needs re-authorisation")
+
+
 class Store(models.Model):
-    class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
-        PAUSED = "paused", _("Paused")
-        NEEDS_REAUTH = "needs_reauth", _("Needs re-authorisation")
+    Status = StoreStatus
 
     name = models.CharField(_("name"), max_length=120, unique=True)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
@@ -54,13 +57,8 @@ class Store(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=["active", "paused", "needs_reauth"]), name="store_status_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(channel__in=["shopify", "woocommerce", "spreadsheet", "sandbox"]),
-                name="store_channel_valid",
-            ),
+            models.CheckConstraint(condition=models.Q(status__in=StoreStatus.values), name="store_status_valid"),
+            models.CheckConstraint(condition=models.Q(channel__in=Channel.values), name="store_channel_valid"),
         ]
 
     def __str__(self) -> str:
@@ -71,19 +69,56 @@ class Store(models.Model):
         return self.channel in PULL_CHANNELS
 
 
+class StoreEvent(models.Model):
+    """One change of a store's status: who or what, when, from, to, why. Written by channels.store_states only."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, choices=StoreStatus.choices)
+    to_status = models.CharField(max_length=16, choices=StoreStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=120)  # a user's e-mail, or "sync", "connection test" …
+    reason = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["store", "-at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(from_status__in=StoreStatus.values), name="storeevent_from_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(to_status__in=StoreStatus.values), name="storeevent_to_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(from_status=models.F("to_status")), name="storeevent_changes_status"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store} {self.from_status}→{self.to_status}"
+
+
+class SyncRunKind(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    MANUAL = "manual", _("Sync now")
+    REPLAY = "replay", _("Replay")
+    IMPORT = "import", _("File import")
+
+
+class SyncRunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
 class SyncRun(models.Model):
     """One line of a store's ingestion ledger."""
 
-    class Kind(models.TextChoices):
-        SCHEDULED = "scheduled", _("Scheduled")
-        MANUAL = "manual", _("Sync now")
-        REPLAY = "replay", _("Replay")
-        IMPORT = "import", _("File import")
-
-    class Status(models.TextChoices):
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
+    Kind = SyncRunKind
+    Status = SyncRunStatus
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="sync_runs")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -106,9 +141,8 @@ class SyncRun(models.Model):
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["store", "-started_at"])]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=["running", "succeeded", "failed"]), name="syncrun_status_valid"
-            ),
+            models.CheckConstraint(condition=models.Q(status__in=SyncRunStatus.values), name="syncrun_status_valid"),
+            models.CheckConstraint(condition=models.Q(kind__in=SyncRunKind.values), name="syncrun_kind_valid"),
         ]
 
     def __str__(self) -> str:
@@ -145,32 +179,50 @@ class QuarantinedPayload(models.Model):
         return f"{self.store} #{self.external_id}: {self.reason}"
 
 
+class WebhookOutcome(models.TextChoices):
+    PENDING = "", _("Being applied")  # set in the same transaction that records the delivery
+    CREATED = "created", _("Order created")
+    UPDATED = "updated", _("Order updated")
+    UNCHANGED = "unchanged", _("Nothing new")
+    QUARANTINED = "quarantined", _("Quarantined")
+
+
 class WebhookDelivery(models.Model):
     """Seen deliveries: a channel may deliver the same event more than once."""
+
+    Outcome = WebhookOutcome
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="webhook_deliveries")
     delivery_id = models.CharField(max_length=128)
     topic = models.CharField(max_length=64)
     received_at = models.DateTimeField(auto_now_add=True)
-    outcome = models.CharField(max_length=32, blank=True)
+    outcome = models.CharField(max_length=32, blank=True, choices=Outcome.choices)
 
     class Meta:
         ordering = ["-received_at"]
-        constraints = [models.UniqueConstraint(fields=["store", "delivery_id"], name="webhook_delivery_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "delivery_id"], name="webhook_delivery_once"),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=WebhookOutcome.values), name="webhookdelivery_outcome_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.store} {self.topic} {self.delivery_id}"
 
 
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Importing")
+    SUCCEEDED = "succeeded", _("Imported")
+    REJECTED = "rejected", _("Rejected: nothing imported")
+    FAILED = "failed", _("Failed: nothing imported")
+
+
 class OrderImport(models.Model):
     """A spreadsheet of orders uploaded for a store; validated whole, imported all or nothing."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting")
-        RUNNING = "running", _("Importing")
-        SUCCEEDED = "succeeded", _("Imported")
-        REJECTED = "rejected", _("Rejected: nothing imported")
-        FAILED = "failed", _("Failed: nothing imported")
+    Status = ImportStatus
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="imports")
     filename = models.CharField(max_length=255)
@@ -188,10 +240,7 @@ class OrderImport(models.Model):
     class Meta:
         ordering = ["-created", "-id"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=["pending", "running", "succeeded", "rejected", "failed"]),
-                name="orderimport_status_valid",
-            ),
+            models.CheckConstraint(condition=models.Q(status__in=ImportStatus.values), name="orderimport_status_valid"),
         ]
 
     def __str__(self) -> str:

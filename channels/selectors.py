@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from channels.models import OrderImport, QuarantinedPayload, Store, SyncRun
+from channels.models import CREDENTIAL_FIELDS, OrderImport, QuarantinedPayload, Store, StoreEvent, SyncRun
 from channels.vault import decrypt_credentials, mask
 from tenants.accounts.selectors import user_can_enter
 
 
 def _require_console(user) -> None:
-    from django.core.exceptions import PermissionDenied
-
     if not user_can_enter(user, "console"):
         raise PermissionDenied
 
@@ -31,9 +30,12 @@ def store_get_for(*, user, pk: int) -> Store:
 def store_masked_credentials(*, store: Store) -> dict[str, str]:
     """The credentials as a person may see them: set or not, last four characters."""
     values = decrypt_credentials(store.credentials_encrypted)
-    from channels.models import CREDENTIAL_FIELDS
-
     return {key: mask(values.get(key, "")) for key in CREDENTIAL_FIELDS[store.channel]}
+
+
+def store_events_for(*, store: Store) -> QuerySet[StoreEvent]:
+    """The store's status changes, newest first, with who made them."""
+    return store.events.select_related("actor")
 
 
 def sync_runs_for(*, store: Store) -> QuerySet[SyncRun]:

@@ -1,4 +1,4 @@
-"""Stores: connect, test, pause; and ingestion — pull, webhook, replay, re-process.
+"""Stores: connect, test, pause, whether they may sync; and ingestion — pull, webhook, replay, re-process.
 
 Every path that brings orders in ends in ``orders_write`` with the raw
 payload, so the same order arriving by pull, webhook or replay, once or many
@@ -28,8 +28,10 @@ from django.utils.translation import gettext as _
 from channels.adapters import get_adapter
 from channels.adapters.base import Adapter, ChannelAuthError, ChannelError
 from channels.models import CREDENTIAL_FIELDS, Channel, QuarantinedPayload, Store, SyncRun, WebhookDelivery
-from channels.vault import decrypt_credentials, encrypt_credentials
-from core.memory import collector_paused
+from channels.store_states import store_transition
+from channels.vault import decrypt_credentials, encrypt_credentials, rotate_token
+from core.bulk import commit_lazily
+from core.tasks import enqueue_named
 from orders.canonical import NormalisationError
 from orders.models import Order
 from orders.services import PreparedOrders, UpsertResult, orders_prepare, orders_write
@@ -42,6 +44,10 @@ logger = logging.getLogger(__name__)
 SYNC_OVERLAP = dt.timedelta(minutes=10)
 # Short, renewed after every page: a killed worker's lock frees itself soon.
 SYNC_LOCK_SECONDS = 120
+# The Celery task that runs store_sync (declared in channels.tasks, which imports this module).
+SYNC_STORE_TASK = "channels.sync_store"
+# The statuses a refused credential moves to "needs re-authorisation" (one already there stays, without a new event).
+_CREDENTIALS_TRUSTED = (Store.Status.ACTIVE, Store.Status.PAUSED)
 
 
 # ------------------------------------------------------------------ stores
@@ -101,11 +107,13 @@ def store_create(
 
 def store_update(
     *, store: Store, name: str | None = None, base_url: str | None = None,
-    credentials: Mapping[str, str] | None = None, sync_interval_minutes: int | None = None,
+    credentials: Mapping[str, str] | None = None, sync_interval_minutes: int | None = None, actor=None,
 ) -> Store:  # fmt: skip
     """Change a store. Credentials given replace those fields; blank ones keep the stored value.
 
-    New credentials lift a "needs re-authorisation" status back to active.
+    New credentials lift a "needs re-authorisation" status back to active
+    (with its StoreEvent, ``actor`` acting). Raises ValidationError naming
+    the field, changing nothing.
     """
     with transaction.atomic():
         store = Store.objects.select_for_update().get(pk=store.pk)
@@ -126,53 +134,100 @@ def store_update(
             merged = {**decrypt_credentials(store.credentials_encrypted), **new}
             store.credentials_encrypted = encrypt_credentials(merged)
             fields.append("credentials_encrypted")
-            if store.status == Store.Status.NEEDS_REAUTH:
-                store.status = Store.Status.ACTIVE
-                fields.append("status")
         store.full_clean(exclude=["credentials_encrypted", "webhook_token"])
         if fields:
             store.save(update_fields=fields)
+        if new and store.status == Store.Status.NEEDS_REAUTH:
+            store_transition(
+                store=store, to=Store.Status.ACTIVE, actor=actor, actor_label="console",
+                reason=_("New credentials were entered."),
+            )  # fmt: skip
     return store
 
 
-def store_set_paused(*, store: Store, paused: bool) -> Store:
-    target = Store.Status.PAUSED if paused else Store.Status.ACTIVE
-    source = [Store.Status.ACTIVE] if paused else [Store.Status.PAUSED]
-    if Store.objects.filter(pk=store.pk, status__in=source).update(status=target) == 0:
-        store.refresh_from_db()
-        raise ValidationError(
-            _("The store is %(status)s; it cannot be %(action)s.")
-            % {"status": store.get_status_display().lower(), "action": _("paused") if paused else _("resumed")}
-        )
-    store.status = target
-    return store
+def store_set_paused(*, store: Store, paused: bool, actor=None) -> Store:
+    """Pause an active store, or resume a paused one; writes its StoreEvent.
+
+    Raises IllegalTransition, changing nothing, for any other status (a store
+    waiting for credentials is made active by entering them, not by resuming).
+    """
+    to, only_from = (Store.Status.PAUSED, Store.Status.ACTIVE) if paused else (Store.Status.ACTIVE, Store.Status.PAUSED)
+    return store_transition(
+        store=store, to=to, expected_from=only_from, actor=actor, actor_label="console",
+        reason=_("Paused in the console.") if paused else _("Resumed in the console."),
+    )  # fmt: skip
 
 
-def store_test_connection(*, store: Store, client: httpx.Client | None = None) -> tuple[bool, str]:
-    """Ask the channel whether the credentials work; the message is for the person."""
+def store_test_connection(*, store: Store, client: httpx.Client | None = None, actor=None) -> tuple[bool, str]:
+    """Ask the channel whether the credentials work; the message is for the person.
+
+    Refused credentials mark the store "needs re-authorisation"; working ones
+    lift that mark. Each change writes its StoreEvent with ``actor``.
+    """
     if not store.pulls:
         return True, _("Spreadsheet stores have no connection to test.")
     try:
         description = adapter_for(store, client=client).test_connection()
     except ChannelAuthError as exc:
-        Store.objects.filter(pk=store.pk).update(status=Store.Status.NEEDS_REAUTH)
+        store_transition(
+            store=store, to=Store.Status.NEEDS_REAUTH, actor=actor, actor_label="connection test",
+            reason=str(exc), when_from=_CREDENTIALS_TRUSTED,
+        )  # fmt: skip
         return False, str(exc)
     except ChannelError as exc:
         return False, str(exc)
-    if store.status == Store.Status.NEEDS_REAUTH:
-        Store.objects.filter(pk=store.pk).update(status=Store.Status.ACTIVE)
+    store_transition(
+        store=store, to=Store.Status.ACTIVE, actor=actor, actor_label="connection test",
+        reason=_("The connection test passed."), when_from=[Store.Status.NEEDS_REAUTH],
+    )  # fmt: skip
     return True, _("Connected: %(shop)s") % {"shop": description}
 
 
 def rotate_store_credentials() -> int:
     """Re-encrypt every store's credentials with the current primary key."""
-    from channels.vault import rotate_token
-
     count = 0
     for store in Store.objects.exclude(credentials_encrypted="").only("pk", "credentials_encrypted"):
         Store.objects.filter(pk=store.pk).update(credentials_encrypted=rotate_token(store.credentials_encrypted))
         count += 1
     return count
+
+
+# ------------------------------------------------------------------ may it sync?
+
+
+def store_sync_refusal(*, store: Store, kind: str) -> str | None:
+    """Why ``store`` may not be synced now (a sync of ``kind``, replays included), or None when it may.
+
+    The one rule for the page, the API and the task: only an active store
+    that pulls from a channel syncs. A paused store waits to be resumed, a
+    store whose credentials were refused waits for new ones, and a
+    spreadsheet store is imported from files.
+    """
+    if not store.pulls:
+        return _("Spreadsheet stores are imported from files, not synced.")
+    action = _("replay a window") if kind == SyncRun.Kind.REPLAY else _("sync it")
+    if store.status == Store.Status.PAUSED:
+        return _("The store is paused; resume it before you %(action)s.") % {"action": action}
+    if store.status == Store.Status.NEEDS_REAUTH:
+        return _("The channel refused the store's credentials; enter new ones before you %(action)s.") % {
+            "action": action
+        }
+    return None
+
+
+def store_sync_start(
+    *, store: Store, kind: str = SyncRun.Kind.MANUAL, window_start: dt.datetime | None = None,
+    window_end: dt.datetime | None = None,
+) -> None:  # fmt: skip
+    """Start a sync, or with a window a replay of it, in the background once the transaction commits.
+
+    Raises ValidationError with the reason (see store_sync_refusal), starting nothing.
+    """
+    refusal = store_sync_refusal(store=store, kind=kind)
+    if refusal:
+        raise ValidationError(refusal, code="sync_refused")
+    window = [window_start.isoformat(), window_end.isoformat()] if window_start and window_end else []
+    enqueue_named(SYNC_STORE_TASK, store.pk, kind, *window)
 
 
 # ------------------------------------------------------------------ ingestion
@@ -184,21 +239,6 @@ class IngestResult:
     created: int = 0
     updated: int = 0
     quarantined: int = 0
-
-
-_LAZY_COMMIT = ("SET LOCAL synchronous_commit TO OFF", [])
-
-
-def _commit_lazily() -> None:
-    """Let this transaction's commit return before its WAL reaches the disk.
-
-    For pulled pages only: if the server crashes, the newest such commits may
-    be lost, but never one without the others before it, and the cursor moves
-    in a normal (flushed) commit after them, so a lost page is simply pulled
-    again. Webhooks and imports, which answer someone, commit durably.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(*_LAZY_COMMIT)
 
 
 def _resolve_quarantine(*, store: Store, external_ids: list[str], now: dt.datetime) -> list[tuple[str, list]]:
@@ -243,19 +283,23 @@ def write_page(*, store: Store, page: PreparedPage, durable: bool = True, hand_o
     A quarantined order that now normalises is marked resolved. The orders
     created or changed are handed on to routing (orders.after_ingest) once the
     transaction commits, unless ``hand_on`` is False (the ingest benchmark).
-    ``durable=False`` is for pulled pages (see _commit_lazily).
+
+    ``durable=False`` is for pulled pages: the commit returns before its WAL
+    is flushed (core.bulk.commit_lazily). A crash may lose the newest such
+    pages, never one without those before it, and the sync cursor moves in a
+    flushed commit after every page, so a lost page is simply pulled again.
+    Webhooks and imports, which answer someone, commit durably.
     """
     now = timezone.now()
     resolve = _resolve_quarantine(store=store, external_ids=list(page.orders.rows), now=now)
     with transaction.atomic():
-        # One round trip fewer per page: each one also waits for the GIL when it returns, held by
-        # the ingest_pages helper while it parses and normalises the next page.
-        first = [_LAZY_COMMIT] if not durable else []
+        if not durable:
+            commit_lazily()
         if not page.quarantine:  # nothing to quarantine first: resolving can go right away
-            first, resolve = first + resolve, []
-        if first:
-            with connection.cursor() as cursor:
-                cursor.execute("; ".join(sql for sql, _ in first), [p for _, params in first for p in params])
+            for sql, params in resolve:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+            resolve = []
         upserted: UpsertResult = orders_write(page.orders)
         if hand_on:
             enqueue_after_ingest(order_ids=upserted.changed_ids.values())
@@ -296,7 +340,7 @@ def ingest_pages(
         payloads = next(source, None)
         return None if payloads is None else prepare_page(store=store, adapter=adapter, payloads=payloads)
 
-    with collector_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-ingest") as ahead:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-ingest") as ahead:
         # The helper thread logs with this task's tenant and task id.
         future = ahead.submit(contextvars.copy_context().run, fetch_and_prepare)
         while (page := future.result()) is not None:
@@ -321,12 +365,18 @@ def store_sync(
     a window (replay) the cursor is left alone. Returns None when another sync
     of the store is running (one at a time), else the ledger row.
 
+    Returns None too, running nothing, when the store may not sync now
+    (store_sync_refusal: paused or waiting for credentials since the sync was
+    asked for, or a spreadsheet store).
+
     Raises ChannelUnavailable (the task retries it); a refused credential marks
     the store "needs re-authorisation" and returns the failed run.
     """
     store = Store.objects.get(pk=store_id)
-    if not store.pulls:
-        raise ValidationError(_("Spreadsheet stores are imported from files, not synced."))
+    refusal = store_sync_refusal(store=store, kind=kind)
+    if refusal:
+        logger.info("sync skipped: %s", refusal, extra={"store": store.pk})
+        return None
     lock = _lock(store)
     if not lock.acquire(blocking=False):
         logger.info("sync skipped: already running", extra={"store": store.pk})
@@ -388,7 +438,7 @@ def _pull(*, run: SyncRun, store: Store, adapter: Adapter, lock, on_progress) ->
         run.orders_updated += result.updated
         run.orders_quarantined += result.quarantined
         with transaction.atomic():
-            _commit_lazily()
+            commit_lazily()  # the ledger's counts, like the pages they count, can be re-derived by a re-pull
             run.save(update_fields=["pages", "orders_seen", "orders_created", "orders_updated", "orders_quarantined"])
         lock.reacquire()  # still alive: keep the lock; a dead worker's lock expires on its own
         if on_progress:
@@ -420,10 +470,14 @@ def _finish(*, run: SyncRun, store: Store, move_cursor: bool) -> None:
 def _fail(*, run: SyncRun, store: Store, message: str, needs_reauth: bool = False) -> None:
     run.status = SyncRun.Status.FAILED
     run.message = message[:500]
-    changes = {"last_sync_at": timezone.now(), "last_sync_ok": False, "last_sync_message": run.message}
+    Store.objects.filter(pk=store.pk).update(
+        last_sync_at=timezone.now(), last_sync_ok=False, last_sync_message=run.message
+    )
     if needs_reauth:
-        changes["status"] = Store.Status.NEEDS_REAUTH
-    Store.objects.filter(pk=store.pk).update(**changes)
+        store_transition(
+            store=store, to=Store.Status.NEEDS_REAUTH, actor_label="sync", reason=run.message,
+            when_from=_CREDENTIALS_TRUSTED,
+        )  # fmt: skip
 
 
 def quarantine_reprocess(*, quarantined: QuarantinedPayload, payload: dict | None = None) -> bool:
@@ -475,17 +529,17 @@ def webhook_receive(*, store: Store, headers: Mapping[str, str], body: bytes) ->
             )
             result = ingest_payloads(store=store, adapter=adapter, payloads=[delivery.payload])
             if result.quarantined:
-                outcome = "quarantined"
+                outcome = WebhookDelivery.Outcome.QUARANTINED
             elif result.created:
-                outcome = "created"
+                outcome = WebhookDelivery.Outcome.CREATED
             elif result.updated:
-                outcome = "updated"
+                outcome = WebhookDelivery.Outcome.UPDATED
             else:
-                outcome = "unchanged"
+                outcome = WebhookDelivery.Outcome.UNCHANGED
             WebhookDelivery.objects.filter(pk=record.pk).update(outcome=outcome)
     except IntegrityError:
         return "duplicate"
-    return outcome
+    return str(outcome)
 
 
 def stores_due_for_sync(*, now: dt.datetime | None = None) -> list[int]:

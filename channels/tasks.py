@@ -6,13 +6,15 @@ import datetime as dt
 import logging
 
 from channels.adapters.base import ChannelUnavailable
+from channels.imports import order_import_run
+from channels.services import SYNC_STORE_TASK, store_sync, stores_due_for_sync
 from core.tasks import enqueue, tenant_task
 
 logger = logging.getLogger(__name__)
 
 
 @tenant_task(
-    name="channels.sync_store",
+    name=SYNC_STORE_TASK,
     queue="long",
     autoretry_for=(ChannelUnavailable,),
     retry_backoff=30,
@@ -21,8 +23,7 @@ logger = logging.getLogger(__name__)
     max_retries=5,
 )
 def sync_store(store_id: int, kind: str = "scheduled", window_start: str | None = None, window_end: str | None = None):
-    from channels.services import store_sync
-
+    """Run store_sync; it skips (None) a store that may not sync any more, e.g. paused since it was asked for."""
     run = store_sync(
         store_id=store_id,
         kind=kind,
@@ -35,8 +36,6 @@ def sync_store(store_id: int, kind: str = "scheduled", window_start: str | None 
 @tenant_task(name="channels.sync_due_stores")
 def sync_due_stores() -> int:
     """Periodic: enqueue the sync of every active store whose interval has passed."""
-    from channels.services import stores_due_for_sync
-
     due = stores_due_for_sync()
     for store_id in due:
         enqueue(sync_store, store_id, "scheduled")
@@ -45,6 +44,4 @@ def sync_due_stores() -> int:
 
 @tenant_task(name="channels.import_orders", queue="long")
 def import_orders(import_id: int) -> str:
-    from channels.imports import order_import_run
-
     return order_import_run(import_id=import_id).status

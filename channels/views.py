@@ -18,12 +18,14 @@ from channels import imports, selectors, services
 from channels.adapters.spreadsheet import template_csv, template_xlsx
 from channels.forms import ImportForm, ReplayForm, StoreForm
 from channels.models import Channel, Store, SyncRun
-from channels.tasks import import_orders, sync_store
+from channels.tasks import import_orders
 from core.forms import form_add_service_errors
 from core.tasks import enqueue
 from tenants.accounts.permissions import area_required
 
 logger = logging.getLogger(__name__)
+
+STORE_HISTORY = 10  # status changes listed on the store page
 
 
 @area_required("console")
@@ -75,6 +77,7 @@ def store_edit(request, pk: int):
                 base_url=form.cleaned_data.get("base_url") if "base_url" in form.fields else None,
                 credentials=form.credentials(),
                 sync_interval_minutes=form.cleaned_data.get("sync_interval_minutes"),
+                actor=request.user,
             )
         except ValidationError as exc:
             form_add_service_errors(form, exc)
@@ -104,6 +107,7 @@ def store_detail(request, pk: int):
             "runs": runs,
             "running": store.sync_runs.filter(status=SyncRun.Status.RUNNING).first(),
             "quarantine": quarantine,
+            "events": selectors.store_events_for(store=store)[:STORE_HISTORY],
             "imports": store.imports.all()[:20] if store.channel == Channel.SPREADSHEET else None,
             "import_form": ImportForm(),
             "replay_form": ReplayForm(
@@ -121,7 +125,7 @@ def store_detail(request, pk: int):
 @area_required("console")
 def store_test(request, pk: int):
     store = selectors.store_get_for(user=request.user, pk=pk)
-    ok, message = services.store_test_connection(store=store)
+    ok, message = services.store_test_connection(store=store, actor=request.user)
     (messages.success if ok else messages.error)(request, message)
     return redirect("channels:store", pk=store.pk)
 
@@ -130,16 +134,11 @@ def store_test(request, pk: int):
 @area_required("console")
 def store_sync_now(request, pk: int):
     store = selectors.store_get_for(user=request.user, pk=pk)
-    if not store.pulls:
-        messages.error(request, _("Spreadsheet stores are imported from files, not synced."))
-    elif store.status != Store.Status.ACTIVE:
-        messages.error(
-            request,
-            _("The store is %(status)s; resume it or renew its credentials first.")
-            % {"status": store.get_status_display().lower()},
-        )
+    try:
+        services.store_sync_start(store=store, kind=SyncRun.Kind.MANUAL)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
     else:
-        enqueue(sync_store, store.pk, SyncRun.Kind.MANUAL)
         messages.success(request, _("Sync started. Progress shows below."))
     return redirect("channels:store", pk=store.pk)
 
@@ -150,7 +149,7 @@ def store_pause(request, pk: int):
     store = selectors.store_get_for(user=request.user, pk=pk)
     paused = request.POST.get("action") != "resume"
     try:
-        services.store_set_paused(store=store, paused=paused)
+        services.store_set_paused(store=store, paused=paused, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -163,16 +162,18 @@ def store_pause(request, pk: int):
 def store_replay(request, pk: int):
     store = selectors.store_get_for(user=request.user, pk=pk)
     form = ReplayForm(request.POST)
-    if not store.pulls:
-        messages.error(request, _("Spreadsheet stores are imported from files, not synced."))
-    elif form.is_valid():
-        enqueue(
-            sync_store, store.pk, SyncRun.Kind.REPLAY,
-            form.cleaned_data["start"].isoformat(), form.cleaned_data["end"].isoformat(),
-        )  # fmt: skip
-        messages.success(request, _("Replay of the window started; it changes only what the channel changed."))
-    else:
+    if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("channels:store", pk=store.pk)
+    try:
+        services.store_sync_start(
+            store=store, kind=SyncRun.Kind.REPLAY,
+            window_start=form.cleaned_data["start"], window_end=form.cleaned_data["end"],
+        )  # fmt: skip
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Replay of the window started; it changes only what the channel changed."))
     return redirect("channels:store", pk=store.pk)
 
 

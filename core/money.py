@@ -138,15 +138,18 @@ def parse_currency(text: str) -> str:
     raise ValueError(f'"{text.strip()[:_TEXT_LIMIT]}" is not an ISO 4217 currency code (such as CNY, USD or EUR)')
 
 
-def round_money(amount: Decimal, currency: str) -> Decimal:
-    """``amount`` rounded half-up (ties away from zero) to ``currency``'s minor unit.
+def round_money(amount: Decimal, currency: str, *, rounding: str = ROUND_HALF_UP) -> Decimal:
+    """``amount`` rounded to ``currency``'s minor unit: half-up (ties away from zero) unless told otherwise.
 
-    Raises TypeError for a float (it has already lost the decimal the person
-    meant) and ValueError for NaN or infinity.
+    ``rounding`` is one of the ``decimal`` module's modes, for the rare caller
+    that must round one way (a unit price rounded up so that a derived
+    discount is never negative). Raises TypeError for a float (it has already
+    lost the decimal the person meant) and ValueError for NaN, infinity or a
+    malformed currency code.
     """
     amount = _as_decimal(amount)
     step = quantum(currency)
-    rounded = amount.quantize(step, rounding=ROUND_HALF_UP)
+    rounded = amount.quantize(step, rounding=rounding)
     # -0.004 rounds to -0.00; money has no negative zero.
     return rounded if rounded else abs(rounded)
 

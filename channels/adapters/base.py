@@ -31,12 +31,13 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from core.money import quantum
 from orders.canonical import ChannelOrder, ChannelOrderLine, NormalisationError
 
 logger = logging.getLogger(__name__)
@@ -49,16 +50,6 @@ BACKOFF_CAP = 30.0
 # the task retry later with the channel's Retry-After.
 MAX_WAIT = 60.0
 ERROR_TEXT_LIMIT = 300
-
-# ISO 4217 minor units where they are not 2 (the common case).
-_MINOR_UNITS = {
-    **dict.fromkeys(
-        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF",
-         "XOF", "XPF"),
-        0,
-    ),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-}  # fmt: skip
 
 
 class ChannelError(Exception):
@@ -102,11 +93,6 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == wanted:
             return candidate
     return None
-
-
-def minor_unit(currency: str) -> Decimal:
-    """The smallest amount of ``currency``: 0.01 for most, 1 for JPY, 0.001 for KWD."""
-    return Decimal(1).scaleb(-_MINOR_UNITS.get(currency, 2))
 
 
 def parse_money(value: Any, *, what: str) -> Decimal:
@@ -187,6 +173,21 @@ def external_id(value: Any, *, what: str) -> str:
     return str(value).strip()
 
 
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+def currency_code(value: Any, *, what: str) -> str:
+    """An ISO 4217-shaped code (three letters, upper-cased); NormalisationError naming ``what`` otherwise.
+
+    A well-formed code Relay does not list is accepted: the channel knows its
+    currencies better, and core.money gives an unknown code two decimals.
+    """
+    code = text(value).upper()
+    if not _CURRENCY_CODE.fullmatch(code):
+        raise NormalisationError(f"{what} is missing or not a code ({code!r})")
+    return code
+
+
 def text(value: Any) -> str:
     """Optional text from a payload: None becomes "", anything else its string, stripped."""
     return "" if value is None else str(value).strip()
@@ -221,15 +222,11 @@ def log_if_inconsistent(order: ChannelOrder, *, tax_included: bool = False) -> N
     """Our parts should add up to the channel's total; when they don't, the channel's total still stands."""
     tax = Decimal(0) if tax_included else order.tax_total
     expected = order.subtotal - order.discount_total + order.shipping_total + tax
-    if abs(expected - order.total) >= minor_unit(order.currency):
+    if abs(expected - order.total) >= quantum(order.currency):
         logger.info(
             "channel order total differs from its parts",
             extra={"order": order.external_id, "total": str(order.total), "parts": str(expected)},
         )
-
-
-def quantize(amount: Decimal, currency: str, *, rounding: str = ROUND_HALF_UP) -> Decimal:
-    return amount.quantize(minor_unit(currency), rounding=rounding)
 
 
 # ------------------------------------------------------------------ the adapter

@@ -21,6 +21,7 @@ from channels.adapters.base import (
     WebhookDelivery,
     body_fingerprint,
     check_lines,
+    currency_code,
     external_id,
     header,
     log_if_inconsistent,
@@ -168,9 +169,7 @@ class ShopifyAdapter(Adapter):
         if not isinstance(payload, dict):
             raise NormalisationError("the payload is not a JSON object")
         order_id = external_id(payload.get("id"), what="order id")
-        currency = text(payload.get("currency")).upper()
-        if len(currency) != 3 or not currency.isalpha():
-            raise NormalisationError(f"order {order_id}: currency is missing or not a code ({currency!r})")
+        currency = currency_code(payload.get("currency"), what=f"order {order_id}: currency")
 
         raw_lines = payload.get("line_items")
         if not isinstance(raw_lines, list):

@@ -22,6 +22,7 @@ from channels.adapters.base import (
     WebhookDelivery,
     body_fingerprint,
     check_lines,
+    currency_code,
     external_id,
     header,
     log_if_inconsistent,
@@ -30,10 +31,10 @@ from channels.adapters.base import (
     parse_quantity,
     parse_time,
     person_name,
-    quantize,
     text,
     webhook_json,
 )
+from core.money import round_money
 from orders.canonical import Address, ChannelOrder, ChannelOrderLine, NormalisationError
 
 API_PATH = "/wp-json/wc/v3"
@@ -167,9 +168,7 @@ class WooCommerceAdapter(Adapter):
         if not isinstance(payload, dict):
             raise NormalisationError("the payload is not a JSON object")
         order_id = external_id(payload.get("id"), what="order id")
-        currency = text(payload.get("currency")).upper()
-        if len(currency) != 3 or not currency.isalpha():
-            raise NormalisationError(f"order {order_id}: currency is missing or not a code ({currency!r})")
+        currency = currency_code(payload.get("currency"), what=f"order {order_id}: currency")
 
         raw_lines = payload.get("line_items")
         if not isinstance(raw_lines, list):
@@ -249,9 +248,9 @@ class WooCommerceAdapter(Adapter):
         if total > subtotal:
             raise NormalisationError(f"{what}: total {total} is more than its subtotal {subtotal}")
         unit_price = subtotal / quantity
-        if unit_price * quantity != subtotal or unit_price != quantize(unit_price, currency):
+        if unit_price * quantity != subtotal or unit_price != round_money(unit_price, currency):
             # Rounding up keeps the discount non-negative; the net (total) is unchanged.
-            unit_price = quantize(unit_price, currency, rounding=ROUND_CEILING)
+            unit_price = round_money(unit_price, currency, rounding=ROUND_CEILING)
         name = html.unescape(text(item.get("name")))
         return ChannelOrderLine(
             external_id=line_id,

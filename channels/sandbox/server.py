@@ -25,15 +25,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from channels.sandbox.generator import (
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
-    SHOP_TIMEZONE,
-    OrderFilter,
-    SandboxShop,
-    ShopError,
-    TickReport,
-)
+from channels.sandbox.filters import DEFAULT_LIMIT, MAX_LIMIT, OrderFilter
+from channels.sandbox.generator import SandboxShop, TickReport
+from channels.sandbox.shop import SHOP_TIMEZONE, ShopError
 
 logger = logging.getLogger(__name__)
 

@@ -1,12 +1,36 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 
 from channels.services import store_create
+from tenants.accounts.services import token_create
 from tests.channels.fake_shopify import BASE, TOKEN, FakeShopify, shopify_order
 from tests.conftest import in_tenant
 
 T0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def operator(tenant_a, make_user):
+    """A console user of tenant A."""
+    return make_user(tenant_a, "operator")
+
+
+@pytest.fixture
+def console(tenant_a, operator, client_for):
+    """The operator's browser on tenant A's host."""
+    return client_for(tenant_a, operator)
+
+
+@pytest.fixture
+def api(tenant_a, operator, client_for):
+    """An API client of tenant A authenticated with the operator's token."""
+    with in_tenant(tenant_a):
+        key = token_create(user=operator)
+    client = client_for(tenant_a)
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {key}"
+    return client
 
 
 @pytest.fixture
@@ -17,8 +41,6 @@ def shop() -> FakeShopify:
 @pytest.fixture
 def shopify_store(tenant_a):
     """A Shopify store of tenant A; the test runs in A's schema."""
-    from django.db import connection
-
     connection.set_tenant(tenant_a)
     return store_create(
         name="Fake Shopify", channel="shopify", base_url=BASE,

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import threading
 from dataclasses import dataclass, field
+from decimal import Decimal
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
@@ -77,9 +78,7 @@ def shopify_order(
     }  # fmt: skip
 
 
-def _d(text: str):
-    from decimal import Decimal
-
+def _d(text: str) -> Decimal:
     return Decimal(text)
 
 

@@ -1,10 +1,13 @@
 """Spreadsheet imports: all or nothing, an exact report, GBK, progress for large files, isolation."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 
 from channels.imports import INLINE_IMPORT_BYTES, order_import_run
 from channels.models import OrderImport, Store
 from orders.models import Order, OrderLine
+from tenants.accounts.services import token_create
 from tests.conftest import in_tenant
 
 HEADER = "order_number,placed_at,currency,buyer_name,buyer_email,buyer_phone,country,province,city,district,address1,address2,postal_code,sku,title,quantity,unit_price,line_discount,order_discount,shipping,tax,note\n"
@@ -24,20 +27,11 @@ def row(number, sku="TEE-M", qty="1", price="10.00", currency="CNY", **extra):
 
 @pytest.fixture
 def sheet_store(tenant_a):
-    from django.db import connection
-
     connection.set_tenant(tenant_a)
     return Store.objects.create(name="Offline", channel="spreadsheet")
 
 
-@pytest.fixture
-def console(tenant_a, make_user, client_for):
-    return client_for(tenant_a, make_user(tenant_a, "operator"))
-
-
 def upload(client, store, content: bytes, name="orders.csv"):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     return client.post(f"/stores/{store.pk}/imports/", {"file": SimpleUploadedFile(name, content)}, follow=True)
 
 
@@ -120,10 +114,6 @@ def test_only_spreadsheet_stores_take_files(console, tenant_a):
 
 
 def test_api_import_reports_errors(tenant_a, make_user, client_for, sheet_store):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from tenants.accounts.services import token_create
-
     user = make_user(tenant_a, "operator")
     with in_tenant(tenant_a):
         key = token_create(user=user)

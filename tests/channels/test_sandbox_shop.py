@@ -707,8 +707,6 @@ def test_relays_shopify_adapter_pulls_and_fulfils_against_the_sandbox(shop, cloc
 
 
 def test_line_count_weights_shape_the_baskets():
-    from channels.sandbox.generator import SandboxShop
-
     single = SandboxShop(seed=3, rate_per_minute=0, line_count_weights=(1, 0, 0, 0, 0)).generate(50)
     busy = SandboxShop(seed=3, rate_per_minute=0, line_count_weights=(10, 20, 35, 20, 15)).generate(400)
 

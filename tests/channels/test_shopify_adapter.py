@@ -202,6 +202,7 @@ def test_malformed_fixture_is_refused_naming_the_line_and_the_quantity():
     [
         (lambda o: o.pop("id"), "order id is missing"),
         (lambda o: o.update(currency=None), "currency is missing"),
+        (lambda o: o.update(currency="éur"), "currency is missing or not a code ('ÉUR')"),
         (lambda o: o.pop("line_items"), "line_items is missing"),
         (lambda o: o.update(line_items=[]), "has no line items"),
         (lambda o: o["line_items"][1].update(price="abc"), "line 518995019: price is not an amount: 'abc'"),

@@ -11,25 +11,6 @@ from tests.conftest import in_tenant
 SECRET = "shpat_super_secret_value_9876"
 
 
-@pytest.fixture
-def operator(tenant_a, make_user):
-    return make_user(tenant_a, "operator")
-
-
-@pytest.fixture
-def console(tenant_a, operator, client_for):
-    return client_for(tenant_a, operator)
-
-
-@pytest.fixture
-def api(tenant_a, operator, client_for):
-    with in_tenant(tenant_a):
-        key = token_create(user=operator)
-    client = client_for(tenant_a)
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {key}"
-    return client
-
-
 def test_connect_a_shopify_store_keeps_the_token_encrypted_and_never_shows_it(console, tenant_a):
     response = console.post(
         "/stores/connect/shopify/",
@@ -174,3 +155,86 @@ def test_a_store_of_tenant_b_is_not_found_from_tenant_a(console, api, tenant_b):
     assert "B&#x27;s store" not in console.get("/stores/").content.decode()
     assert "B's store" not in api.get("/api/v1/stores/").content.decode()
     connection.set_schema_to_public()
+
+
+# ------------------------------------------------------------------ may it sync? one answer for page and API
+
+REFUSALS = [
+    ("shopify", "paused", "resume it"),
+    ("shopify", "needs_reauth", "enter new ones"),
+    ("spreadsheet", "active", "imported from files"),
+]
+WINDOW = {"start": "2026-11-01T08:00", "end": "2026-11-02T08:00"}
+API_WINDOW = {"window_start": "2026-11-01T08:00:00Z", "window_end": "2026-11-02T08:00:00Z"}
+
+
+def _store(tenant, channel: str, status: str) -> Store:
+    with in_tenant(tenant):
+        return Store.objects.create(
+            name=f"{channel} {status}", channel=channel, status=status,
+            base_url="https://r.myshopify.com" if channel == "shopify" else "",
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(("channel", "status", "reason"), REFUSALS)
+@pytest.mark.parametrize("replay", [False, True], ids=["sync", "replay"])
+def test_the_page_refuses_to_sync_or_replay_a_store_that_may_not_sync(
+    console, tenant_a, django_capture_on_commit_callbacks, channel, status, reason, replay
+):
+    # given a store that may not sync
+    store = _store(tenant_a, channel, status)
+
+    # when the operator presses "Sync now" or replays a window
+    with django_capture_on_commit_callbacks() as callbacks:
+        if replay:
+            page = console.post(f"/stores/{store.pk}/replay/", WINDOW, follow=True)
+        else:
+            page = console.post(f"/stores/{store.pk}/sync/", follow=True)
+
+    # then nothing is started and the page says why
+    assert callbacks == []
+    assert reason in page.content.decode()
+    with in_tenant(tenant_a):
+        assert not SyncRun.objects.filter(store=store).exists()
+
+
+@pytest.mark.parametrize(("channel", "status", "reason"), REFUSALS)
+@pytest.mark.parametrize("replay", [False, True], ids=["sync", "replay"])
+def test_the_api_refuses_to_sync_or_replay_a_store_that_may_not_sync(
+    api, tenant_a, django_capture_on_commit_callbacks, channel, status, reason, replay
+):
+    # given a store that may not sync
+    store = _store(tenant_a, channel, status)
+
+    # when the API is asked to sync it or replay a window
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = api.post(
+            f"/api/v1/stores/{store.pk}/sync/", API_WINDOW if replay else {}, content_type="application/json"
+        )
+
+    # then it answers 400 with the same reason as the page, and starts nothing
+    assert response.status_code == 400
+    assert reason in " ".join(response.json()["detail"])
+    assert callbacks == []
+
+
+@pytest.mark.parametrize("replay", [False, True], ids=["sync", "replay"])
+def test_page_and_api_start_a_sync_or_replay_of_an_active_store(
+    console, api, tenant_a, django_capture_on_commit_callbacks, replay
+):
+    # given an active Shopify store
+    store = _store(tenant_a, "shopify", "active")
+
+    # when both the page and the API ask for it
+    with django_capture_on_commit_callbacks() as callbacks:
+        if replay:
+            console.post(f"/stores/{store.pk}/replay/", WINDOW)
+        else:
+            console.post(f"/stores/{store.pk}/sync/")
+        response = api.post(
+            f"/api/v1/stores/{store.pk}/sync/", API_WINDOW if replay else {}, content_type="application/json"
+        )
+
+    # then each starts one background run
+    assert response.status_code == 202
+    assert len(callbacks) == 2

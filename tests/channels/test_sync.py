@@ -8,6 +8,7 @@ import time_machine
 from channels.adapters.base import ChannelUnavailable
 from channels.models import QuarantinedPayload, Store, SyncRun
 from channels.services import SYNC_OVERLAP, _lock, quarantine_reprocess, store_sync, stores_due_for_sync
+from orders.lifecycle import orders_ingested
 from orders.models import Order, OrderLine
 from tests.channels.conftest import T0
 from tests.channels.fake_shopify import shopify_order
@@ -240,8 +241,6 @@ def test_ingested_orders_are_handed_on_to_routing_and_a_reread_hands_on_nothing(
     shopify_store, shop, orders_in, monkeypatch
 ):
     # given: routing hand-offs recorded instead of sent to the broker
-    from orders.lifecycle import orders_ingested
-
     handed: list[list[int]] = []
     monkeypatch.setattr("channels.services.enqueue_after_ingest", lambda *, order_ids: handed.append(list(order_ids)))
     orders_in(3)

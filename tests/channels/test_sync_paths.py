@@ -31,13 +31,17 @@ from django.db import connection, connections
 from django.test import Client
 
 from channels.models import QuarantinedPayload, SyncRun, WebhookDelivery
-from channels.services import quarantine_reprocess, store_create, store_sync
+from channels.sandbox.generator import SandboxShop
+from channels.sandbox.server import make_server
+from channels.services import quarantine_reprocess, store_create, store_sync, webhook_receive
+from channels.tasks import sync_store
+from core.tasks import enqueue
+from erp.celery import app
 from orders.models import Order, OrderLine
 from tenants.models import Tenant
 from tests.channels.conftest import T0
 from tests.channels.fake_shopify import FakeShopify, shopify_order
-from tests.conftest import in_tenant
-from tests.erp.conftest import ROOT, Worker
+from tests.conftest import ROOT, Worker, in_tenant
 
 FAST = {"sleep": lambda seconds: None}
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -251,11 +255,6 @@ def test_two_concurrent_syncs_of_a_store_pull_once_and_the_other_is_skipped(comm
 NOW = T0 + dt.timedelta(hours=2)
 
 
-@pytest.fixture
-def operator(tenant_a, make_user):
-    return make_user(tenant_a, "operator")
-
-
 def counting_more(shop: FakeShopify, extra: int) -> httpx.Client:
     """The shop, but its orders/count.json counts ``extra`` orders its listing never serves."""
 
@@ -366,8 +365,6 @@ def test_reprocessing_a_payload_quarantined_without_its_id_resolves_the_entry(sh
     payload = shopify_order(1997, updated_at=T0)
     del payload["id"]
     body = json.dumps(payload).encode()
-    from channels.services import webhook_receive
-
     outcome = webhook_receive(
         store=shopify_store,
         headers={"X-Shopify-Hmac-Sha256": sign(body, SHOPIFY_SECRET), "X-Shopify-Event-Id": "evt-noid"},
@@ -395,8 +392,6 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Wor
 
     Not tests/erp's session worker: two workers on one broker would take each other's tasks.
     """
-    from erp.celery import app
-
     workdir = tmp_path_factory.mktemp("channels-worker")
     log = workdir / "worker.log"
     db = connection.settings_dict
@@ -429,8 +424,6 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Wor
 
 @contextlib.contextmanager
 def sandbox_served(shop, token: str) -> Iterator[str]:
-    from channels.sandbox.server import make_server
-
     server = make_server(shop, port=0, access_token=token)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -444,10 +437,6 @@ def sandbox_served(shop, token: str) -> Iterator[str]:
 
 @pytest.mark.worker
 def test_sync_task_on_a_real_worker_pulls_the_sandbox_shop_into_the_tenant(committed, worker):
-    from channels.sandbox.generator import SandboxShop
-    from channels.tasks import sync_store
-    from core.tasks import enqueue
-
     # given: a sandbox shop with 30 orders on a local port, connected as a store of tenant A
     token = "sandbox-worker-token"
     shop = SandboxShop(seed=41)

@@ -1,6 +1,6 @@
 """Money: minor units, half-up rounding, and strict parsing that never rounds quietly."""
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 import pytest
 from hypothesis import given
@@ -84,6 +84,28 @@ def test_round_money_is_half_up_to_the_minor_unit(amount, currency, rounded):
 
     # then ties go away from zero and the exponent is the currency's
     assert str(result) == rounded
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "rounded"),
+    [("3.331", "USD", "3.34"), ("3.330", "USD", "3.33"), ("1666.1", "JPY", "1667"), ("-3.339", "USD", "-3.33")],
+)
+def test_round_money_rounds_the_way_it_is_told(amount, currency, rounded):
+    # given an amount and a caller that must round up (a unit price whose discount may not go negative)
+
+    # when it is rounded with that mode
+    result = round_money(Decimal(amount), currency, rounding=ROUND_CEILING)
+
+    # then it lands on the currency's minor unit, towards positive infinity
+    assert str(result) == rounded
+
+
+def test_round_money_refuses_a_malformed_currency():
+    # given a currency that is not a three-letter code
+
+    # when / then
+    with pytest.raises(ValueError, match="not a currency code"):
+        round_money(Decimal("1.5"), "US")
 
 
 def test_round_money_refuses_a_float():

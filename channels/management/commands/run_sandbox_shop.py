@@ -5,6 +5,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from channels.sandbox.server import serve
+
 
 class Command(BaseCommand):
     help = "Run the local Shopify-compatible sandbox shop (the demo tenant's first store pulls from it)."
@@ -19,8 +21,6 @@ class Command(BaseCommand):
         parser.add_argument("--state", default=str(Path(settings.BASE_DIR) / "var" / "sandbox" / "shop.json"))
 
     def handle(self, *args, **o):
-        from channels.sandbox.server import serve
-
         Path(o["state"]).parent.mkdir(parents=True, exist_ok=True)
         self.stdout.write(f"sandbox shop on http://{o['host']}:{o['port']} ({o['rate']} orders/min)")
         serve(
