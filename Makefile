@@ -11,14 +11,15 @@ BENCH ?=
 PYTHON ?= $(shell for p in python3.12 python3.11; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; assert sys.version_info[:2] in ((3,11),(3,12))' >/dev/null 2>&1; then echo $$p; break; fi; done)
 
-.PHONY: help install run test bench stop services migrate demo lint format
+.PHONY: help install run test bench stop services migrate demo lint format check-deploy
 
 help:
 	@echo "make run    install, start PostgreSQL + Redis, migrate, provision the demo tenant, start everything"
 	@echo "make test   install and run the whole test suite against real PostgreSQL and Redis"
 	@echo "make bench  run the benchmarks (BENCH=prefix to pick), one JSON line per figure"
 	@echo "make stop   stop the embedded PostgreSQL and Redis"
-	@echo "make lint   ruff check + format check"
+	@echo "make check-deploy  Django's deployment checks with a made-up production environment (fresh secrets, HTTPS on)"
+	@echo "make lint   ruff check + format check + the import-layer contracts (import-linter)"
 
 $(PY):
 	@if [ -z "$(PYTHON)" ]; then \
@@ -42,6 +43,10 @@ migrate: services
 	$(PY) manage.py migrate_schemas --tenant --verbosity 0
 	$(PY) manage.py ensure_template --verbosity 0
 
+# Development mode, said explicitly: DEBUG=1 for every manage.py call on the way and for honcho's
+# processes (they inherit it). Without DEBUG the settings refuse to start without real secrets.
+run migrate demo: export DEBUG = 1
+
 demo: migrate
 	$(PY) manage.py provision_demo
 
@@ -55,9 +60,12 @@ run: demo
 	@echo "  logins        merchant@demo.test / finance@demo.test / supplier@demo.test  (password relay-demo-2026)"
 	@echo "  (development only; Ctrl-C stops web, worker and beat; 'make stop' stops PostgreSQL and Redis)"
 	@echo
-	$(VENV)/bin/honcho start
+	@# .env is docker compose's (production secrets and HTTPS switches): honcho must not read it here.
+	$(VENV)/bin/honcho start --env /dev/null
 
+# The layer contracts (pyproject's [tool.importlinter]) first: a wrong-way import fails the suite.
 test: services
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # stdout carries only the figures' JSON lines: the servers' start-up message goes to stderr.
@@ -65,12 +73,26 @@ bench: install
 	@$(PY) -m erp.runtime start >&2
 	@$(PY) tests/bench/run.py $(BENCH)
 
+# `manage.py check --deploy` must pass with nothing but warnings failing it. The environment is made up
+# here: fresh random secrets, DEBUG off, every HTTPS switch on, a proxy that sets X-Forwarded-Proto, and
+# server addresses that are never contacted (so no embedded server starts).
+check-deploy: install
+	@env DEBUG=0 \
+		SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+		RELAY_FERNET_KEYS="$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+		DATABASE_URL=postgres://relay@postgres.invalid:5432/relay REDIS_URL=redis://redis.invalid:6379/0 \
+		RELAY_BASE_DOMAIN=relay.example ALLOWED_HOSTS=.relay.example,relay.example \
+		SECURE_SSL_REDIRECT=1 SECURE_HSTS_SECONDS=31536000 SECURE_HSTS_INCLUDE_SUBDOMAINS=1 SECURE_HSTS_PRELOAD=1 \
+		SESSION_COOKIE_SECURE=1 CSRF_COOKIE_SECURE=1 SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO \
+		$(PY) manage.py check --deploy --fail-level WARNING
+
 stop:
 	@if [ -x $(PY) ]; then $(PY) -m erp.runtime stop; else echo "nothing to stop"; fi
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install
 	$(VENV)/bin/ruff format .

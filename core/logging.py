@@ -9,6 +9,8 @@ import logging
 import re
 import uuid
 
+from django.db import connection
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 task_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("task_id", default="")
 user_var: contextvars.ContextVar[str] = contextvars.ContextVar("user", default="")
@@ -23,8 +25,6 @@ def current_tenant() -> str:
     if tenant := tenant_var.get():
         return tenant
     try:
-        from django.db import connection
-
         return getattr(connection, "schema_name", "") or ""
     except Exception:
         return ""

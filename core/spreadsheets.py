@@ -23,6 +23,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.utils.translation import gettext as _
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -148,8 +151,6 @@ def sniff_delimiter(text: str, *, column_name: Callable[[Cell], str | None] | No
 
 def _xlsx_records(content: bytes, *, booleans: tuple[str, str] = YES_NO) -> Iterator[list[Cell]]:
     """The first worksheet's rows as cell lists."""
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl fails on damaged files with anything from zip to XML errors
@@ -240,10 +241,6 @@ def template_xlsx(
     Columns without a number format are text ("@"), so Excel keeps leading
     zeros and does not turn codes into numbers or dates.
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
     number_formats = number_formats or {}
     workbook = Workbook()
     sheet = workbook.active

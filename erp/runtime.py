@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg2
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("RELAY_VAR_DIR", BASE_DIR / "var"))
 PG_DIR = VAR_DIR / "postgres"
@@ -220,8 +222,6 @@ def ensure_postgres() -> int:
 
 
 def _ensure_database(port: int) -> None:
-    import psycopg2
-
     conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
     try:
         conn.autocommit = True

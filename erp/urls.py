@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from channels import api as channels_api
+from erp.dashboard import dashboard
 from erp.health import healthz
 from orders import api as orders_api
 from tenants.accounts import api as accounts_api
@@ -22,12 +23,14 @@ api_v1 = [
     path("orders/<int:pk>/", orders_api.order_detail, name="order"),
     path("", include("inventory.api_urls")),
     path("", include("orders.routing.api_urls")),
+    path("", include("suppliers.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
 
 urlpatterns = [
     path("", accounts.home, name="home"),
+    path("dashboard/", dashboard, name="dashboard"),
     path("login/", accounts.LoginView.as_view(), name="login"),
     path("logout/", accounts.auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", accounts.password_reset, name="password_reset"),

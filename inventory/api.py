@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
@@ -17,10 +17,6 @@ from tenants.accounts.permissions import area_permission
 
 Console = area_permission("console")
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-
-
-def _raise(exc: DjangoValidationError):
-    raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
 
 
 # ------------------------------------------------------------------ serializers
@@ -95,16 +91,6 @@ class ListingMapSerializer(serializers.Serializer):
     components = ComponentSerializer(many=True)
 
 
-class UnmappedSerializer(serializers.Serializer):
-    listing_sku = serializers.CharField()
-    title = serializers.CharField()
-    held_orders = serializers.IntegerField()
-    orders = serializers.IntegerField()
-    units = serializers.IntegerField()
-    first_seen = serializers.DateTimeField()
-    product_id = serializers.IntegerField(allow_null=True, help_text="a product with exactly this SKU, if any")
-
-
 class ReorderSerializer(serializers.Serializer):
     order = serializers.ListField(
         child=serializers.IntegerField(), help_text="every source id of the product, in order"
@@ -121,8 +107,6 @@ def _source_kwargs(data: dict) -> dict:
 
 
 def _products_prefetched(qs):
-    from django.db.models import Prefetch
-
     return qs.prefetch_related(
         Prefetch("sources", queryset=Source.objects.select_related("supplier", "stock").order_by("position"))
     )
@@ -157,10 +141,7 @@ def product_list(request):
     serializer.is_valid(raise_exception=True)
     data = dict(serializer.validated_data)
     sources = [_source_kwargs(s) | {"on_hand": s.get("on_hand")} for s in data.pop("sources", [])]
-    try:
-        product = services.product_create(**data, sources=sources, actor=request.user)
-    except DjangoValidationError as exc:
-        _raise(exc)
+    product = services.product_create(**data, sources=sources, actor=request.user)
     product = _products_prefetched(Product.objects).get(pk=product.pk)
     return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
 
@@ -171,10 +152,7 @@ def product_list(request):
 def product_detail(request, pk: int):
     product = selectors.product_get_for(user=request.user, pk=pk)
     if request.method == "DELETE":
-        try:
-            services.product_delete(product=product)
-        except DjangoValidationError as exc:
-            _raise(exc)
+        services.product_delete(product=product)
         return Response(status=status.HTTP_204_NO_CONTENT)
     if request.method == "PATCH":
         serializer = ProductSerializer(product, data=request.data, partial=True)
@@ -182,10 +160,7 @@ def product_detail(request, pk: int):
         data = dict(serializer.validated_data)
         if "sources" in data:
             raise ValidationError({"sources": "Change sources through /sources/ and /products/{id}/sources/."})
-        try:
-            services.product_update(product=product, **data)
-        except DjangoValidationError as exc:
-            _raise(exc)
+        services.product_update(product=product, **data)
     return Response(ProductSerializer(_products_prefetched(Product.objects).get(pk=product.pk)).data)
 
 
@@ -203,12 +178,9 @@ def product_sources(request, pk: int):
     serializer = SourceSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
-    try:
-        source = services.source_create(
-            product=product, **_source_kwargs(data), on_hand=data.get("on_hand"), actor=request.user
-        )
-    except DjangoValidationError as exc:
-        _raise(exc)
+    source = services.source_create(
+        product=product, **_source_kwargs(data), on_hand=data.get("on_hand"), actor=request.user
+    )
     return Response(SourceSerializer(selectors.source_get_for(user=request.user, pk=source.pk)).data, status=201)
 
 
@@ -220,10 +192,7 @@ def product_sources_order(request, pk: int):
     product = selectors.product_get_for(user=request.user, pk=pk)
     serializer = ReorderSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    try:
-        services.source_reorder(product=product, source_ids=serializer.validated_data["order"])
-    except DjangoValidationError as exc:
-        _raise(exc)
+    services.source_reorder(product=product, source_ids=serializer.validated_data["order"])
     return Response(SourceSerializer(selectors.product_sources(product=product), many=True).data)
 
 
@@ -233,20 +202,14 @@ def product_sources_order(request, pk: int):
 def source_detail(request, pk: int):
     source = selectors.source_get_for(user=request.user, pk=pk)
     if request.method == "DELETE":
-        try:
-            services.source_delete(source=source)
-        except DjangoValidationError as exc:
-            _raise(exc)
+        services.source_delete(source=source)
         return Response(status=status.HTTP_204_NO_CONTENT)
     if request.method == "PATCH":
         serializer = SourceSerializer(source, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         if "on_hand" in serializer.validated_data:
             raise ValidationError({"on_hand": "Set stock through /sources/{id}/stock/."})
-        try:
-            services.source_update(source=source, **_source_kwargs(serializer.validated_data))
-        except DjangoValidationError as exc:
-            _raise(exc)
+        services.source_update(source=source, **_source_kwargs(serializer.validated_data))
         source = selectors.source_get_for(user=request.user, pk=pk)
     return Response(SourceSerializer(source).data)
 
@@ -264,10 +227,7 @@ def source_stock(request, pk: int):
         return Response(StockSerializer(stock).data)
     serializer = StockSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    try:
-        stock = services.stock_set(source=source, on_hand=serializer.validated_data["on_hand"], actor=request.user)
-    except DjangoValidationError as exc:
-        _raise(exc)
+    stock = services.stock_set(source=source, on_hand=serializer.validated_data["on_hand"], actor=request.user)
     return Response(StockSerializer(stock).data)
 
 
@@ -297,10 +257,7 @@ def listing_list(request):
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
     components = _components(data["components"])
-    try:
-        listing = services.listing_map(listing_sku=data["listing_sku"], components=components, actor=request.user)
-    except DjangoValidationError as exc:
-        _raise(exc)
+    listing = services.listing_map(listing_sku=data["listing_sku"], components=components, actor=request.user)
     listing = selectors.listing_get_for(user=request.user, pk=listing.pk)
     return Response(ListingSerializer(listing).data, status=status.HTTP_201_CREATED)
 
@@ -340,15 +297,6 @@ def listing_detail(request, pk: int):
         services.listing_unmap(listing=listing, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
     return Response(ListingSerializer(listing).data)
-
-
-@extend_schema(parameters=[OpenApiParameter("q", str)], responses=UnmappedSerializer(many=True))
-@api_view(["GET"])
-@permission_classes([Console])
-def listing_unmapped(request):
-    """Listing SKUs that open orders wait on, most held orders first (at most 500)."""
-    rows = selectors.unmapped_listing_skus(user=request.user, q=request.query_params.get("q", ""), limit=500)
-    return Response(UnmappedSerializer(rows, many=True).data)
 
 
 # ------------------------------------------------------------------ import

@@ -3,7 +3,6 @@
 from django.urls import path
 
 from inventory import api
-from suppliers import api as suppliers_api
 
 urlpatterns = [
     path("products/", api.product_list, name="inventory-products"),
@@ -14,8 +13,5 @@ urlpatterns = [
     path("sources/<int:pk>/", api.source_detail, name="inventory-source"),
     path("sources/<int:pk>/stock/", api.source_stock, name="inventory-source-stock"),
     path("listings/", api.listing_list, name="inventory-listings"),
-    path("listings/unmapped/", api.listing_unmapped, name="inventory-listings-unmapped"),
     path("listings/<int:pk>/", api.listing_detail, name="inventory-listing"),
-    path("suppliers/", suppliers_api.supplier_list, name="inventory-suppliers"),
-    path("suppliers/<int:pk>/", suppliers_api.supplier_detail, name="inventory-supplier"),
 ]

@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy
 from core import spreadsheets
 from core.spreadsheets import Cell, RowError
 from inventory.models import Product, Source, Stock
-from inventory.services import clean_cost, clean_currency, clean_regions, parse_regions, regions_text
+from inventory.services import actor_label, clean_cost, clean_currency, clean_regions, parse_regions, regions_text
 from suppliers.models import Supplier
 
 MAX_ERRORS = 1_000
@@ -522,8 +522,6 @@ def _validate_and_write(validation: _Validation, *, rows: int, suppliers: dict[s
 def _write(
     *, validation: _Validation, catalog: tuple[dict, dict, dict], suppliers: dict[str, Supplier], actor
 ) -> ImportReport:
-    from inventory.services import actor_label
-
     products, sources, stocks = catalog
     now = timezone.now()
     report = ImportReport()

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from core.paging import keyset_page
 from inventory.models import Listing, ListingComponent, Product, Source, Stock
-from orders.models import Order, OrderLine
 from tenants.accounts.selectors import user_can_enter
 
 PAGE_SIZE = 50
@@ -111,8 +110,6 @@ def listings_for(*, user) -> QuerySet[Listing]:
 
 
 def _components_prefetch():
-    from django.db.models import Prefetch
-
     return Prefetch("components", queryset=ListingComponent.objects.select_related("product").order_by("product__sku"))
 
 
@@ -127,34 +124,3 @@ def listings_filter(qs: QuerySet[Listing], *, q: str = "") -> QuerySet[Listing]:
             | Exists(ListingComponent.objects.filter(listing=OuterRef("pk"), product__sku__istartswith=q))
         )
     return qs
-
-
-def unmapped_listing_skus(*, user=None, q: str = "", limit: int | None = None) -> list[dict]:
-    """Listing SKUs that open orders (new or held) carry and no listing maps, most held orders first.
-
-    One grouped query: for each SKU the held orders, all waiting orders, the
-    units, when Relay first saw it, and the product whose SKU equals it, if
-    any (a one-click mapping).
-    """
-    if user is not None:
-        _require_console(user)
-    lines = (
-        OrderLine.objects.filter(order__status__in=[Order.Status.NEW, Order.Status.HELD])
-        .exclude(listing_sku="")
-        .filter(~Exists(Listing.objects.filter(listing_sku=OuterRef("listing_sku"))))
-    )
-    if q := q.strip():
-        lines = lines.filter(listing_sku__istartswith=q)
-    rows = (
-        lines.values("listing_sku")
-        .annotate(
-            held_orders=Count("order", filter=Q(order__status=Order.Status.HELD), distinct=True),
-            orders=Count("order", distinct=True),
-            units=Sum("quantity"),
-            first_seen=Min("order__created"),
-            title=Min("title"),
-            product_id=Subquery(Product.objects.filter(sku=OuterRef("listing_sku")).values("pk")[:1]),
-        )
-        .order_by("-held_orders", "-orders", "first_seen", "listing_sku")
-    )
-    return list(rows[:limit] if limit else rows)

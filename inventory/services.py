@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from core.countries import COUNTRIES
 from core.money import parse_currency
+from core.tasks import enqueue_named
 from inventory.models import COST, Listing, ListingComponent, Product, Source, Stock
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ _UNSET: object = object()
 _MAX_COST = Decimal(10) ** (COST["max_digits"] - COST["decimal_places"])
 _COST_STEP = Decimal(1).scaleb(-COST["decimal_places"])
 _REGION_SEPARATORS = re.compile(r"[;；\n]+")
+# The task (orders/routing/jobs.py, a layer above) that re-routes held orders after a mapping changed.
+REROUTE_HELD_FOR_LISTINGS = "orders.reroute_held_for_listings"
 
 
 # ------------------------------------------------------------------ cleaning
@@ -322,22 +325,8 @@ def listing_unmap(*, listing: Listing, actor=None) -> None:
 
 
 def _reroute_after_commit(*, listing_skus: list[str], actor) -> None:
-    """After the commit, hand held orders waiting for these SKUs to the order lifecycle to re-route.
-
-    Skipped where the lifecycle cannot re-route yet, so the catalog works on its own.
-    """
-    reroute = _reroute_function()
-    if reroute is None:
-        return
-    transaction.on_commit(lambda: reroute(listing_skus=list(listing_skus), actor=actor))
-
-
-def _reroute_function():
-    try:
-        from orders import lifecycle
-    except ImportError:
-        return None
-    return getattr(lifecycle, "reroute_held_for_listings", None)
+    """After the commit, ask the order lifecycle (a layer above) to re-route held orders waiting for these SKUs."""
+    enqueue_named(REROUTE_HELD_FOR_LISTINGS, listing_skus=sorted(listing_skus), actor_id=getattr(actor, "pk", None))
 
 
 # ------------------------------------------------------------------ sources

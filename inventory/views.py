@@ -53,7 +53,6 @@ def product_list(request):
             "filtered": bool(base),
             "next_query": urlencode({**base, "after": page.next_cursor}) if page.next_cursor else "",
             "prev_query": urlencode({**base, "before": page.prev_cursor}) if page.prev_cursor else "",
-            "unmapped": len(selectors.unmapped_listing_skus(user=request.user, limit=100)),
         },
     )
 
@@ -223,15 +222,20 @@ def source_stock(request, pk: int, source_id: int):
 
 @area_required("console")
 def listings(request):
-    tab = request.GET.get("tab") or "unmapped"
-    if tab not in ("unmapped", "mapped"):
+    """The mapped listing SKUs. The unmapped ones are a queue of the orders waiting for them (orders:unmapped)."""
+    tab = request.GET.get("tab") or "mapped"
+    if tab == "unmapped":
+        return redirect(reverse("orders:unmapped") + (f"?{urlencode({'q': q})}" if (q := request.GET.get("q")) else ""))
+    if tab != "mapped":
         raise Http404
     q = request.GET.get("q", "")
-    unmapped = selectors.unmapped_listing_skus(user=request.user, q=q if tab == "unmapped" else "", limit=500)
-    context = {"tab": tab, "q": q, "unmapped": unmapped, "page_title": _("Listings")}
-    if tab == "mapped":
-        qs = selectors.listings_filter(selectors.listings_for(user=request.user), q=q).order_by("listing_sku")
-        context["listings"] = Paginator(qs, 50).get_page(request.GET.get("page"))
+    qs = selectors.listings_filter(selectors.listings_for(user=request.user), q=q).order_by("listing_sku")
+    context = {
+        "tab": tab,
+        "q": q,
+        "page_title": _("Listings"),
+        "listings": Paginator(qs, 50).get_page(request.GET.get("page")),
+    }
     return render(request, "inventory/listings.html", context)
 
 

@@ -53,9 +53,7 @@ class OrderDetailSerializer(OrderSerializer):
 @permission_classes([Console])
 def order_list(request):
     """Orders, newest first, cursor-paginated (`next` is the cursor of the following page)."""
-    from channels.models import Store
-
-    form = OrderFilterForm(request.query_params or None, stores=Store.objects.only("pk", "name"))
+    form = OrderFilterForm(request.query_params or None, stores=selectors.stores_for_choices(user=request.user))
     filters = selectors.OrderFilters()
     if form.is_bound:
         if not form.is_valid():

@@ -123,7 +123,13 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-placed_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["store", "external_id"], name="order_once_per_store")]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "external_id"], name="order_once_per_store"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["new", "held", "routed", "partially_shipped", "shipped", "cancelled"]),
+                name="order_status_valid",
+            ),
+        ]
         indexes = [
             models.Index(fields=["-placed_at", "-id"], name="order_placed_idx"),
             models.Index(fields=["store", "-placed_at", "-id"], name="order_store_placed_idx"),
@@ -267,12 +273,9 @@ class RoutingDecision(models.Model):
 
 
 class Transition(models.Model):
-    """One change of state of an order or a dispatch: who or what, when, from, to, why."""
+    """One change of state of an order: who or what, when, from, to, why (a dispatch's are DispatchEvents)."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
-    dispatch = models.ForeignKey(
-        "suppliers.Dispatch", on_delete=models.CASCADE, null=True, blank=True, related_name="transitions"
-    )  # set when the dispatch changed, not the order
     from_state = models.CharField(max_length=20, blank=True)
     to_state = models.CharField(max_length=20)
     actor = models.ForeignKey(
@@ -339,6 +342,11 @@ class Simulation(models.Model):
 
     class Meta:
         ordering = ["-created", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["running", "done", "failed"]), name="simulation_status_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"simulation {self.pk} of {self.ruleset}"

@@ -17,7 +17,7 @@ from core.bulk import copy_rows
 from core.states import IllegalTransition, actor_name, transition_problem
 from orders.models import Order, Transition
 
-_TRANSITION_COLUMNS = ("order_id", "dispatch_id", "from_state", "to_state", "actor_id", "actor_label", "reason", "at")
+_TRANSITION_COLUMNS = ("order_id", "from_state", "to_state", "actor_id", "actor_label", "reason", "at")
 
 S = Order.Status
 
@@ -41,6 +41,20 @@ _WHY: dict[str, str] = {
     S.SHIPPED: "it has shipped; only a cancellation (with returns) can follow",
     S.CANCELLED: "a cancelled order is final",
 }
+
+
+def orders_lock(*, order_ids: Iterable[int]) -> list[Order]:
+    """Lock these orders FOR UPDATE in id order (the first lock of every lifecycle path), with store and lines."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return []
+    return list(
+        Order.objects.select_for_update(of=("self",))
+        .select_related("store")
+        .prefetch_related("lines")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
 
 
 def check_order_transition(order: Order, to: str) -> None:
@@ -102,9 +116,7 @@ def orders_transition(
     label = actor_name(actor, actor_label)
     actor_id = getattr(actor, "pk", None)
     reasons = reasons or {}
-    rows = [
-        (order.pk, None, order.status, to, actor_id, label, reasons.get(order.pk, "")[:500], now) for order in orders
-    ]
+    rows = [(order.pk, order.status, to, actor_id, label, reasons.get(order.pk, "")[:500], now) for order in orders]
     for order in orders:
         for field, value in values.items():
             setattr(order, field, value)

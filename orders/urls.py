@@ -5,10 +5,11 @@ from orders.routing import views as routing_views
 
 app_name = "orders"
 urlpatterns = [
-    path("dashboard/", views.dashboard, name="dashboard"),
     path("orders/", views.order_list, name="list"),
     path("orders/holds/", routing_views.holds, name="holds"),
+    path("orders/holds/jobs/<str:job_id>/", routing_views.routing_job, name="routing_job"),
     path("orders/<int:pk>/", views.order_detail, name="detail"),
+    path("products/listings/unmapped/", routing_views.unmapped, name="unmapped"),
     path("routing/", routing_views.routing_index, name="routing"),
     path("routing/draft/", routing_views.draft_create, name="routing_draft"),
     path("routing/versions/<int:pk>/", routing_views.ruleset_detail, name="ruleset"),

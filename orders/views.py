@@ -3,16 +3,13 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, Sum
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from channels.models import QuarantinedPayload, Store
 from orders import selectors
 from orders.forms import OrderFilterForm
-from orders.models import Order
 from orders.routing import explain
+from orders.routing import selectors as routing_selectors
 from tenants.accounts.permissions import area_required
 
 
@@ -22,7 +19,7 @@ def _tz(request):
 
 @area_required("console")
 def order_list(request):
-    stores = list(Store.objects.only("pk", "name"))
+    stores = selectors.stores_for_choices(user=request.user)
     form = OrderFilterForm(request.GET or None, stores=stores)
     filters = selectors.OrderFilters()
     if form.is_bound and form.is_valid():
@@ -52,7 +49,7 @@ def order_list(request):
 def order_detail(request, pk: int):
     order = selectors.order_get_for(user=request.user, pk=pk)
     lines = list(order.lines.all())
-    routing = selectors.order_routing_for(user=request.user, order=order)
+    routing = routing_selectors.order_routing_for(user=request.user, order=order)
     names = explain.Names(suppliers=routing.suppliers, products=routing.products)
     decision = routing.decision
     return render(
@@ -68,45 +65,11 @@ def order_detail(request, pk: int):
             if decision
             else [],
             "hold_reasons": [explain.reason_text(r, names) for r in decision.hold_reasons] if decision else [],
-            "fired_rules": selectors.rule_names(decision.fired_rule_ids) if decision else [],
+            "fired_rules": routing_selectors.rule_names(decision.fired_rule_ids) if decision else [],
             "earlier_decisions": routing.earlier,
             "dispatches": routing.dispatches,
-            "timeline": explain.timeline(routing.transitions),
+            "timeline": explain.timeline(routing.transitions, routing.dispatch_events),
             "page_title": order.order_number,
             "raw": json.dumps(order.raw_payload(), indent=2, ensure_ascii=False),
-        },
-    )
-
-
-@area_required("console")
-def dashboard(request):
-    tz = _tz(request)
-    today = timezone.localtime(timezone=tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    orders = selectors.orders_for(user=request.user)
-    figures = orders.aggregate(
-        today=Count("pk", filter=Q(placed_at__gte=today)),
-        week=Count("pk", filter=Q(placed_at__gte=today - timezone.timedelta(days=6))),
-        cancelled_week=Count(
-            "pk", filter=Q(placed_at__gte=today - timezone.timedelta(days=6), cancelled_at__isnull=False)
-        ),
-    )
-    revenue = (
-        orders.filter(placed_at__gte=today - timezone.timedelta(days=6), cancelled_at__isnull=True)
-        .values("currency")
-        .annotate(total=Sum("total"), count=Count("pk"))
-        .order_by("-count")
-    )
-    return render(
-        request,
-        "orders/dashboard.html",
-        {
-            "page_title": _("Dashboard"),
-            "figures": figures,
-            "revenue": revenue,
-            "stores_attention": Store.objects.filter(Q(status=Store.Status.NEEDS_REAUTH) | Q(last_sync_ok=False)),
-            "quarantined": QuarantinedPayload.objects.filter(resolved_at__isnull=True).count(),
-            "store_count": Store.objects.count(),
-            "auto_routed": selectors.auto_routed_share(user=request.user, since=today - timezone.timedelta(days=29)),
-            "held_count": orders.filter(status=Order.Status.HELD).count(),
         },
     )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from suppliers import selectors, services
@@ -14,10 +12,6 @@ from suppliers.models import Supplier
 from tenants.accounts.permissions import area_permission
 
 Console = area_permission("console")
-
-
-def _raise(exc: DjangoValidationError):
-    raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
 
 
 class SupplierSerializer(serializers.ModelSerializer):
@@ -46,10 +40,7 @@ def supplier_list(request):
         return Response(SupplierSerializer(qs.order_by("name", "id")[:1000], many=True).data)
     serializer = SupplierSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    try:
-        supplier = services.supplier_create(**serializer.validated_data)
-    except DjangoValidationError as exc:
-        _raise(exc)
+    supplier = services.supplier_create(**serializer.validated_data)
     return Response(SupplierSerializer(supplier).data, status=status.HTTP_201_CREATED)
 
 
@@ -61,8 +52,5 @@ def supplier_detail(request, pk: int):
     if request.method == "PATCH":
         serializer = SupplierSerializer(supplier, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        try:
-            services.supplier_update(supplier=supplier, **serializer.validated_data)
-        except DjangoValidationError as exc:
-            _raise(exc)
+        services.supplier_update(supplier=supplier, **serializer.validated_data)
     return Response(SupplierSerializer(supplier).data)

@@ -2,8 +2,8 @@
 
 A dispatch waits for its supplier (pending), is accepted, and ships; before
 shipping it can be rejected by the supplier or cancelled (intercepted) by the
-merchant. Each change is written to the timeline of every order the dispatch
-carries, as a Transition with ``dispatch`` set.
+merchant. Each change is written as a DispatchEvent (who or what, when, from,
+to, why); the order page reads them into the order's timeline.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.states import IllegalTransition, actor_name, transition_problem
-from orders.models import Transition
-from suppliers.models import Dispatch, DispatchLine
+from suppliers.models import Dispatch, DispatchEvent
 
 S = Dispatch.Status
 
@@ -36,7 +35,14 @@ _WHY: dict[str, str] = {
     S.CANCELLED: "it was cancelled (intercepted) and its stock released",
 }
 
-__all__ = ["ALLOWED", "IllegalTransition", "check_dispatch_transition", "dispatch_transition", "dispatches_transition"]
+__all__ = [
+    "ALLOWED",
+    "IllegalTransition",
+    "check_dispatch_transition",
+    "dispatch_note",
+    "dispatch_transition",
+    "dispatches_transition",
+]
 
 
 def check_dispatch_transition(dispatch: Dispatch, to: str) -> None:
@@ -50,20 +56,11 @@ def check_dispatch_transition(dispatch: Dispatch, to: str) -> None:
 
 def _record(
     dispatches: Sequence[tuple[Dispatch, str]], *, to: str, actor, actor_label: str, reason: str
-) -> list[Transition]:
-    """A Transition per (dispatch, order it carries); ``dispatches`` pairs each with the state it left."""
-    by_dispatch: dict[int, list[int]] = {}
-    for dispatch_id, order_id in (
-        DispatchLine.objects.filter(dispatch_id__in=[d.pk for d, _ in dispatches])
-        .values_list("dispatch_id", "order_id")
-        .distinct()
-        .order_by("dispatch_id", "order_id")
-    ):
-        by_dispatch.setdefault(dispatch_id, []).append(order_id)
+) -> list[DispatchEvent]:
+    """A DispatchEvent per dispatch; ``dispatches`` pairs each with the state it left."""
     label = actor_name(actor, actor_label)
-    rows = [
-        Transition(
-            order_id=order_id,
+    return DispatchEvent.objects.bulk_create(
+        DispatchEvent(
             dispatch_id=dispatch.pk,
             from_state=from_state,
             to_state=to,
@@ -72,20 +69,38 @@ def _record(
             reason=reason[:500],
         )
         for dispatch, from_state in dispatches
-        for order_id in by_dispatch.get(dispatch.pk, ())
-    ]
-    return Transition.objects.bulk_create(rows)
+    )
+
+
+def dispatch_note(*, notes: Sequence[tuple[int, str]], actor=None, actor_label: str) -> list[DispatchEvent]:
+    """Record something that happened to dispatches without a change of state (lines taken off …).
+
+    ``notes`` pairs a dispatch id with its reason; the event's from and to are the state it is in.
+    """
+    states = dict(Dispatch.objects.filter(pk__in=[pk for pk, _ in notes]).values_list("pk", "status"))
+    label = actor_name(actor, actor_label)
+    return DispatchEvent.objects.bulk_create(
+        DispatchEvent(
+            dispatch_id=pk,
+            from_state=states[pk],
+            to_state=states[pk],
+            actor=actor,
+            actor_label=label,
+            reason=reason[:500],
+        )
+        for pk, reason in notes
+    )
 
 
 @transaction.atomic
 def dispatch_transition(
     *, dispatch: Dispatch, to: str, actor=None, actor_label: str = "supplier", reason: str = ""
 ) -> Dispatch:
-    """Move one dispatch to ``to`` and record it on every order it carries; returns it as saved.
+    """Move one dispatch to ``to`` and record it; returns it as saved.
 
     Locks the row and checks the state it really has. Raises IllegalTransition,
     changing nothing, when the move is not allowed. Stock and order states are
-    the lifecycle services' business (orders.lifecycle), not this function's.
+    not this function's business: see suppliers.dispatches.
     """
     locked = Dispatch.objects.select_for_update().get(pk=dispatch.pk)
     check_dispatch_transition(locked, to)
@@ -103,7 +118,7 @@ def dispatch_transition(
 
 def dispatches_transition(
     *, dispatches: Sequence[Dispatch], to: str, actor=None, actor_label: str, reason: str = ""
-) -> list[Transition]:
+) -> list[DispatchEvent]:
     """Move many dispatches, already locked by the caller, to one state: checked first, then one UPDATE.
 
     Raises IllegalTransition before writing anything when one of them may not move.

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -91,3 +93,45 @@ class DispatchLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dispatch} {self.product_id} × {self.quantity}"
+
+
+class DispatchEvent(models.Model):
+    """One change of a dispatch's state (or a note on it, from = to): who or what, when, from, to, why.
+
+    Written only by suppliers.dispatch_states; the order page shows the
+    events of the order's dispatches in its timeline.
+    """
+
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=16)
+    to_state = models.CharField(max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=120)  # "routing", "channel", "supplier", a user's e-mail
+    reason = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["dispatch", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.dispatch_id}: {self.from_state} → {self.to_state}"
+
+
+class SupplierUser(models.Model):
+    """A supplier user: the link from a tenant user (role "supplier") to the one supplier they
+    work for. It lives here, not on the user's profile, so tenancy knows no supplier; create
+    it through suppliers.members.supplier_user_create."""
+
+    # "auth.User": the project's user model (not swappable; the services import it directly).
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="supplier_link")
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="users")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["supplier", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.supplier}"

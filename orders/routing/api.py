@@ -8,27 +8,22 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from orders import selectors
+from orders import selectors as order_selectors
 from orders.models import Order, RoutingDecision, Rule, RuleSet, Simulation
-from orders.routing import explain, rulesets, simulation
+from orders.routing import explain, jobs, rulesets, selectors, simulation
 from orders.routing.core.rules import RULE_KINDS
 from tenants.accounts.permissions import area_permission
 
 Console = area_permission("console")
 HOLDS_PAGE_SIZE = 50
 MAX_IDS = 500
-
-
-def _raise(exc: DjangoValidationError):
-    raise ValidationError({"detail": exc.messages}) from exc
 
 
 class RuleSerializer(serializers.ModelSerializer):
@@ -131,10 +126,7 @@ def ruleset_detail(request, pk: int):
     """GET: a version with its rules and the problems that keep it from activation. DELETE: discard a draft."""
     ruleset = selectors.ruleset_get_for(user=request.user, pk=pk)
     if request.method == "DELETE":
-        try:
-            rulesets.ruleset_draft_discard(ruleset=ruleset, actor=request.user)
-        except DjangoValidationError as exc:
-            _raise(exc)
+        rulesets.ruleset_draft_discard(ruleset=ruleset, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
     return Response(_ruleset_detail(ruleset))
 
@@ -148,13 +140,10 @@ def rule_create(request, pk: int):
     serializer = RuleInputSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
-    try:
-        rule = rulesets.rule_add(
-            ruleset=ruleset, kind=data["kind"], params=data["params"], name=data["name"], enabled=data["enabled"],
-            actor=request.user,
-        )  # fmt: skip
-    except DjangoValidationError as exc:
-        _raise(exc)
+    rule = rulesets.rule_add(
+        ruleset=ruleset, kind=data["kind"], params=data["params"], name=data["name"], enabled=data["enabled"],
+        actor=request.user,
+    )  # fmt: skip
     return Response(RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 
@@ -168,19 +157,16 @@ def rule_detail(request, pk: int, rule_id: int):
         raise serializers.ValidationError({"detail": ["The rule is not in this rule set."]})
     if request.method == "GET":
         return Response(RuleSerializer(rule).data)
-    try:
-        if request.method == "DELETE":
-            rulesets.rule_delete(rule=rule, actor=request.user)
-            return Response(status=status.HTTP_204_NO_CONTENT)
-        serializer = RuleUpdateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        rule = rulesets.rule_update(
-            rule=rule, params=data.get("params"), name=data.get("name"), enabled=data.get("enabled"),
-            actor=request.user,
-        )  # fmt: skip
-    except DjangoValidationError as exc:
-        _raise(exc)
+    if request.method == "DELETE":
+        rulesets.rule_delete(rule=rule, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    serializer = RuleUpdateSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    rule = rulesets.rule_update(
+        rule=rule, params=data.get("params"), name=data.get("name"), enabled=data.get("enabled"),
+        actor=request.user,
+    )  # fmt: skip
     return Response(RuleSerializer(rule).data)
 
 
@@ -195,10 +181,7 @@ def rule_move(request, pk: int, rule_id: int):
         raise ValidationError({"detail": ["The rule is not in this rule set."]})
     serializer = MoveSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    try:
-        rulesets.rule_move(rule=rule, position=serializer.validated_data["position"], actor=request.user)
-    except DjangoValidationError as exc:
-        _raise(exc)
+    rulesets.rule_move(rule=rule, position=serializer.validated_data["position"], actor=request.user)
     return Response(_ruleset_detail(selectors.ruleset_get_for(user=request.user, pk=pk)))
 
 
@@ -210,10 +193,7 @@ def ruleset_activate(request, pk: int):
     ruleset = selectors.ruleset_get_for(user=request.user, pk=pk)
     serializer = ActivateSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    try:
-        rulesets.ruleset_activate(ruleset=ruleset, actor=request.user, note=serializer.validated_data.get("note"))
-    except DjangoValidationError as exc:
-        _raise(exc)
+    rulesets.ruleset_activate(ruleset=ruleset, actor=request.user, note=serializer.validated_data.get("note"))
     return Response(_ruleset_detail(selectors.ruleset_get_for(user=request.user, pk=pk)))
 
 
@@ -225,10 +205,7 @@ def ruleset_simulate(request, pk: int):
     ruleset = selectors.ruleset_get_for(user=request.user, pk=pk)
     serializer = SimulateSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    try:
-        run = simulation.simulation_start(ruleset=ruleset, days=serializer.validated_data["days"], actor=request.user)
-    except DjangoValidationError as exc:
-        _raise(exc)
+    run = simulation.simulation_start(ruleset=ruleset, days=serializer.validated_data["days"], actor=request.user)
     return Response(SimulationSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -283,36 +260,70 @@ def _ids(request) -> list[int]:
     serializer = IdsSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     ids = serializer.validated_data["ids"]
-    return list(selectors.orders_by_ids_for(user=request.user, ids=ids).values_list("pk", flat=True))
+    return list(order_selectors.orders_by_ids_for(user=request.user, ids=ids).values_list("pk", flat=True))
 
 
-def _summary(summary, requested: int) -> dict:
-    fields = ("routed", "held", "dispatches_created", "skipped")
-    return {"requested": requested, **{name: getattr(summary, name, 0) for name in fields}}
+class UnmappedSerializer(serializers.Serializer):
+    listing_sku = serializers.CharField()
+    title = serializers.CharField()
+    held_orders = serializers.IntegerField()
+    orders = serializers.IntegerField()
+    units = serializers.IntegerField()
+    first_seen = serializers.DateTimeField()
+    product_id = serializers.IntegerField(allow_null=True, help_text="a product with exactly this SKU, if any")
 
 
-@extend_schema(request=IdsSerializer, responses={200: None})
+class RoutingJobSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    kind = serializers.ChoiceField(choices=jobs.KINDS)
+    state = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    routed = serializers.IntegerField()
+    held = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    dispatches_created = serializers.IntegerField()
+    error = serializers.CharField()
+
+
+def _start(request, kind: str) -> Response:
+    ids = _ids(request)
+    job = jobs.routing_job_start(kind=kind, order_ids=ids, actor=request.user)
+    return Response(jobs.routing_job_progress(job_id=job["id"]), status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(request=IdsSerializer, responses={202: RoutingJobSerializer})
 @api_view(["POST"])
 @permission_classes([Console])
 def hold_release(request):
-    """Release held orders: route them despite their holds (unmapped SKUs and missing sources still hold)."""
-    from orders import lifecycle
+    """Release held orders: route them despite their holds (unmapped SKUs and missing sources still hold).
 
-    ids = _ids(request)
-    summary = lifecycle.release_holds(order_ids=ids, actor=request.user)
-    return Response(_summary(summary, len(ids)))
+    Runs in the background: 202 with the job; follow it at /api/v1/routing/jobs/<id>/.
+    """
+    return _start(request, "release")
 
 
-@extend_schema(request=IdsSerializer, responses={200: None})
+@extend_schema(request=IdsSerializer, responses={202: RoutingJobSerializer})
 @api_view(["POST"])
 @permission_classes([Console])
 def order_reroute(request):
-    """Route orders again with the active rules (after a mapping or rule change); never duplicates a dispatch."""
-    from orders import lifecycle
+    """Route orders again with the active rules (after a mapping or rule change); never duplicates a dispatch.
 
-    ids = _ids(request)
-    summary = lifecycle.reroute_orders(order_ids=ids, actor=request.user)
-    return Response(_summary(summary, len(ids)))
+    Runs in the background: 202 with the job; follow it at /api/v1/routing/jobs/<id>/.
+    """
+    return _start(request, "reroute")
+
+
+@extend_schema(responses={200: RoutingJobSerializer})
+@api_view(["GET"])
+@permission_classes([Console])
+def routing_job(request, job_id: str):
+    """A routing job's progress, then its counts."""
+    job = jobs.routing_job_progress(job_id=job_id)
+    if job is None:
+        raise NotFound()
+    return Response(RoutingJobSerializer(job).data)
 
 
 def _decision(decision: RoutingDecision | None, names: explain.Names, listing_skus: dict[int, str]) -> dict | None:
@@ -339,7 +350,7 @@ def _decision(decision: RoutingDecision | None, names: explain.Names, listing_sk
 @permission_classes([Console])
 def order_routing(request, pk: int):
     """An order's current decision (in codes and in words), earlier decisions, dispatches and timeline."""
-    order = selectors.order_get_for(user=request.user, pk=pk)
+    order = order_selectors.order_get_for(user=request.user, pk=pk)
     routing = selectors.order_routing_for(user=request.user, order=order)
     names = explain.Names(suppliers=routing.suppliers, products=routing.products)
     listing_skus = {line.pk: line.listing_sku for line in order.lines.all()}
@@ -386,16 +397,39 @@ def order_routing(request, pk: int):
                 }
                 for dispatch in routing.dispatches
             ],
-            "timeline": [
-                {
-                    "at": t.at,
-                    "dispatch": t.dispatch.number if t.dispatch_id else None,
-                    "from": t.from_state,
-                    "to": t.to_state,
-                    "actor": t.actor_label,
-                    "reason": t.reason,
-                }
-                for t in routing.transitions
-            ],
+            "timeline": sorted(
+                [
+                    {
+                        "at": t.at,
+                        "dispatch": None,
+                        "from": t.from_state,
+                        "to": t.to_state,
+                        "actor": t.actor_label,
+                        "reason": t.reason,
+                    }
+                    for t in routing.transitions
+                ]
+                + [
+                    {
+                        "at": e.at,
+                        "dispatch": e.dispatch.number,
+                        "from": e.from_state,
+                        "to": e.to_state,
+                        "actor": e.actor_label,
+                        "reason": e.reason,
+                    }
+                    for e in routing.dispatch_events
+                ],
+                key=lambda entry: entry["at"],
+            ),
         }
     )
+
+
+@extend_schema(parameters=[OpenApiParameter("q", str)], responses=UnmappedSerializer(many=True))
+@api_view(["GET"])
+@permission_classes([Console])
+def listing_unmapped(request):
+    """Listing SKUs that open orders wait on, most held orders first (at most 500)."""
+    rows = selectors.unmapped_listing_skus(user=request.user, q=request.query_params.get("q", ""), limit=500)
+    return Response(UnmappedSerializer(rows, many=True).data)

@@ -15,6 +15,8 @@ urlpatterns: list = [
     path("routing/simulations/<int:pk>/", routing_api.simulation_detail, name="routing-simulation"),
     path("routing/holds/", routing_api.hold_list, name="routing-holds"),
     path("routing/holds/release/", routing_api.hold_release, name="routing-holds-release"),
+    path("routing/jobs/<str:job_id>/", routing_api.routing_job, name="routing-job"),
+    path("listings/unmapped/", routing_api.listing_unmapped, name="listings-unmapped"),
     path("routing/reroute/", routing_api.order_reroute, name="routing-reroute"),
     path("orders/<int:pk>/routing/", routing_api.order_routing, name="routing-order"),
 ]

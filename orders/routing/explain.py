@@ -17,7 +17,9 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from orders.models import Order
 from orders.routing.core.types import Reason, describe
+from suppliers.models import Dispatch
 
 STRATEGY_LABELS = {
     "path_order": gettext_lazy("source path order"),
@@ -340,9 +342,6 @@ def money(value: Any) -> str:
 
 def state_label(value: str, *, of_dispatch: bool) -> str:
     """An order or dispatch state as the status lists name it."""
-    from orders.models import Order
-    from suppliers.models import Dispatch
-
     if not value:
         return "—"
     choices = Dispatch.Status if of_dispatch else Order.Status
@@ -362,19 +361,39 @@ class TimelineEntry:
     reason: str
 
 
-def timeline(transitions) -> list[TimelineEntry]:
-    """Transition rows (dispatch selected) as the order page shows them."""
-    entries = []
-    for t in transitions:
-        of_dispatch = t.dispatch_id is not None
-        entries.append(
+def timeline(transitions, dispatch_events=()) -> list[TimelineEntry]:
+    """The order's Transition rows and its dispatches' DispatchEvent rows (dispatch selected), by time,
+    as the order page shows them."""
+    entries = [
+        (
+            t.at,
+            0,
+            t.pk,
             TimelineEntry(
                 at=t.at,
                 actor=t.actor_label,
-                subject=_("Dispatch %(number)s") % {"number": t.dispatch.number} if of_dispatch else _("Order"),
-                from_label=state_label(t.from_state, of_dispatch=of_dispatch),
-                to_label=state_label(t.to_state, of_dispatch=of_dispatch),
+                subject=_("Order"),
+                from_label=state_label(t.from_state, of_dispatch=False),
+                to_label=state_label(t.to_state, of_dispatch=False),
                 reason=t.reason,
-            )
+            ),
         )
-    return entries
+        for t in transitions
+    ]
+    entries += [
+        (
+            e.at,
+            1,
+            e.pk,
+            TimelineEntry(
+                at=e.at,
+                actor=e.actor_label,
+                subject=_("Dispatch %(number)s") % {"number": e.dispatch.number},
+                from_label=state_label(e.from_state, of_dispatch=True),
+                to_label=state_label(e.to_state, of_dispatch=True),
+                reason=e.reason,
+            ),
+        )
+        for e in dispatch_events
+    ]
+    return [entry for *_key, entry in sorted(entries, key=lambda item: item[:3])]

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from django.db.models import Count, Q
 
 from inventory import models as inventory
+from inventory.listings import listing_components
+from inventory.stock import stock_levels
 from orders import models
 from orders.routing.core.types import (
     AddressSnapshot,
@@ -202,15 +204,10 @@ def load_catalog(*, listing_skus: Iterable[str], product_ids: Iterable[int] = ()
     ``product_ids`` adds products routed without a listing (gift products of
     the rule set, lines re-routed after a rejection). Four queries at most.
     """
-    skus = sorted({sku for sku in listing_skus if sku})
-    components: dict[str, list[Component]] = defaultdict(list)
-    if skus:
-        for sku, product_id, quantity in (
-            inventory.ListingComponent.objects.filter(listing__listing_sku__in=skus)
-            .order_by("listing_id", "product_id")
-            .values_list("listing__listing_sku", "product_id", "quantity")
-        ):
-            components[sku].append(Component(product_id=product_id, quantity=quantity))
+    components = {
+        sku: [Component(product_id=product_id, quantity=quantity) for product_id, quantity in parts]
+        for sku, parts in listing_components(listing_skus=listing_skus).items()
+    }
     listings = {sku: ListingTarget(components=tuple(parts)) for sku, parts in components.items()}
 
     wanted = {c.product_id for parts in components.values() for c in parts} | set(product_ids)
@@ -253,20 +250,6 @@ def load_catalog(*, listing_skus: Iterable[str], product_ids: Iterable[int] = ()
         sources={product_id: tuple(path) for product_id, path in sources.items()},
         supplier_records=supplier_records(supplier_ids=suppliers),
     )
-
-
-def stock_levels(*, source_ids: Iterable[int], lock: bool) -> dict[int, tuple[int, int]]:
-    """(on_hand, reserved) per source that has a Stock row; ``lock`` holds the rows FOR UPDATE, in id order."""
-    ids = sorted(set(source_ids))
-    if not ids:
-        return {}
-    rows = inventory.Stock.objects.filter(source_id__in=ids).order_by("id")
-    if lock:
-        rows = rows.select_for_update()
-    return {
-        source_id: (on_hand, reserved)
-        for source_id, on_hand, reserved in rows.values_list("source_id", "on_hand", "reserved")
-    }
 
 
 def load_stock(*, source_ids: Iterable[int], lock: bool) -> StockLedger:

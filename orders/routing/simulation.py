@@ -37,7 +37,10 @@ from django.utils.translation import gettext as _
 
 from core.tasks import enqueue, tenant_task
 from orders.models import Order, OrderLine, RuleSet, Simulation
+from orders.routing.core import engine
 from orders.routing.core.types import LineDecision, RoutingResult, StockLedger
+from orders.routing.loading import active_ruleset, load_catalog, load_stock, order_snapshots, ruleset_snapshot
+from suppliers.models import Supplier
 
 logger = logging.getLogger(__name__)
 
@@ -192,8 +195,6 @@ class _Tally:
 
 
 def _supplier_names(keys: set[str]) -> dict[str, str]:
-    from suppliers.models import Supplier
-
     ids = [int(k) for k in keys if k.isdigit()]
     names = {str(pk): name for pk, name in Supplier.objects.filter(pk__in=ids).values_list("pk", "name")}
     names.update({OWN: _("Own warehouse"), NONE: _("No source"), ABSENT: _("Not in the order")})
@@ -208,9 +209,6 @@ def simulation_run(*, simulation: Simulation) -> Simulation:
     the Simulation row. On an unexpected error the simulation is marked failed
     with a message, and the error is raised again for the task's log.
     """
-    from orders.routing.core import route_batch
-    from orders.routing.loading import active_ruleset, load_catalog, load_stock, order_snapshots, ruleset_snapshot
-
     simulation.refresh_from_db()
     if simulation.status != Simulation.Status.RUNNING:
         return simulation
@@ -250,8 +248,8 @@ def simulation_run(*, simulation: Simulation) -> Simulation:
             snapshots = order_snapshots(
                 Order.objects.filter(pk__in=chunk).select_related("store").prefetch_related("lines").defer("raw")
             )
-            before = route_batch(orders=snapshots, ruleset=active, catalog=catalog, stock=ledger_active, now=now)
-            after = route_batch(orders=snapshots, ruleset=draft, catalog=catalog, stock=ledger_draft, now=now)
+            before = engine.route_batch(orders=snapshots, ruleset=active, catalog=catalog, stock=ledger_active, now=now)
+            after = engine.route_batch(orders=snapshots, ruleset=draft, catalog=catalog, stock=ledger_draft, now=now)
             drafted = {result.order_id: result for result in after}
             for old in before:
                 tally.add(old, drafted[old.order_id])

@@ -12,11 +12,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from orders import selectors
-from orders.forms import RULE_FORMS, ActivateForm, SimulateForm, rule_form
+from orders import selectors as order_selectors
 from orders.models import Rule, RuleSet
-from orders.routing import rulesets, simulation
+from orders.routing import jobs, rulesets, selectors, simulation
 from orders.routing.explain import hold_code_label, reason_text, rule_summary
+from orders.routing.forms import RULE_FORMS, ActivateForm, SimulateForm, rule_form
 from tenants.accounts.permissions import area_required
 
 HOLDS_PAGE_SIZE = 50
@@ -50,10 +50,11 @@ def _rule_rows(rules: list[Rule]) -> list[dict]:
     ]
 
 
-def _stores():
-    from channels.models import Store
-
-    return list(Store.objects.only("pk", "name"))
+def _choices(request) -> dict:
+    return {
+        "stores": order_selectors.stores_for_choices(user=request.user),
+        "channels": order_selectors.channel_choices(),
+    }
 
 
 @area_required("console")
@@ -115,7 +116,7 @@ def draft_discard(request, pk: int):
 
 
 def _rule_form_page(request, *, ruleset: RuleSet, kind: str, rule: Rule | None):
-    form = rule_form(kind, request.POST if request.method == "POST" else None, rule=rule, stores=_stores())
+    form = rule_form(kind, request.POST if request.method == "POST" else None, rule=rule, **_choices(request))
     if request.method == "POST" and form.is_valid():
         try:
             if rule is None:
@@ -316,6 +317,7 @@ def holds(request):
     qs = selectors.held_orders_for(user=request.user, code=code)
     page = Paginator(qs, HOLDS_PAGE_SIZE).get_page(request.GET.get("page"))
     counts = selectors.hold_code_counts(user=request.user)
+    recent = jobs.routing_jobs_recent()
     return render(
         request,
         "orders/holds.html",
@@ -326,36 +328,52 @@ def holds(request):
             "code": code,
             "codes": [(c, hold_code_label(c), n) for c, n in counts],
             "page_query": urlencode({"reason": code}) if code else "",
+            "jobs": recent,
+            "jobs_running": any(job["state"] in ("queued", "running") for job in recent),
         },
     )
 
 
 def _holds_action(request):
-    from orders import lifecycle
-
     action = request.POST.get("action")
     back = request.POST.get("next") or ""
-    target = "orders:holds"
-    ids = list(selectors.orders_by_ids_for(user=request.user, ids=_selected_ids(request)).values_list("pk", flat=True))
+    ids = list(
+        order_selectors.orders_by_ids_for(user=request.user, ids=_selected_ids(request)).values_list("pk", flat=True)
+    )
     if not ids:
         messages.error(request, _("Select at least one order."))
-    elif action == "release":
-        summary = lifecycle.release_holds(order_ids=ids, actor=request.user)
-        messages.success(
-            request,
-            _("%(routed)s released and routed; %(held)s still held.")
-            % {"routed": summary.routed, "held": summary.held},
+    elif action in ("release", "reroute"):
+        jobs.routing_job_start(kind=action, order_ids=ids, actor=request.user)
+        text = (
+            _("Releasing %(count)s orders in the background; the progress is shown below.")
+            if action == "release"
+            else _("Re-routing %(count)s orders in the background; the progress is shown below.")
         )
-    elif action == "reroute":
-        summary = lifecycle.reroute_orders(order_ids=ids, actor=request.user)
-        messages.success(
-            request,
-            _("%(routed)s routed; %(held)s still held.")
-            % {"routed": getattr(summary, "routed", 0), "held": getattr(summary, "held", 0)},
-        )
+        messages.success(request, text % {"count": len(ids)})
     else:
         messages.error(request, _("Choose Release or Re-route."))
-    response = redirect(target)
+    response = redirect("orders:holds")
     if back.startswith("?"):
         response["Location"] += back
     return response
+
+
+@area_required("console")
+def routing_job(request, job_id: str):
+    """A routing job's progress as JSON, for the holds page's progress bars."""
+    job = jobs.routing_job_progress(job_id=job_id)
+    if job is None:
+        raise Http404
+    return JsonResponse(job)
+
+
+@area_required("console")
+def unmapped(request):
+    """The listing SKUs that open orders carry and nothing maps, most held orders first."""
+    q = request.GET.get("q", "")
+    rows = selectors.unmapped_listing_skus(user=request.user, q=q, limit=500)
+    return render(
+        request,
+        "inventory/listings.html",
+        {"tab": "unmapped", "q": q, "unmapped": rows, "page_title": _("Unmapped listing SKUs")},
+    )

@@ -269,8 +269,9 @@ def bench_route():
     from django_tenants.utils import schema_context
 
     from channels.models import Channel, Store
-    from orders.lifecycle import RouteSummary, route_orders
     from orders.models import Order
+    from orders.routing.batch import RouteSummary
+    from orders.routing.services import route_orders
     from suppliers.models import Dispatch, DispatchLine
 
     rng = random.Random(11)

@@ -119,7 +119,8 @@ def test_sources_crud_order_and_stock(api, make_product, make_source):
     Stock.objects.filter(source=a).update(reserved=5)
     refused = api.put(f"/api/v1/sources/{a.pk}/stock/", {"on_hand": 4}, content_type="application/json")
     assert refused.status_code == 400
-    assert refused.json() == {"on_hand": ["5 units are reserved for orders; on hand cannot be set below that."]}
+    message = "5 units are reserved for orders; on hand cannot be set below that."
+    assert refused.json() == {"on_hand": [message], "detail": [message]}
     assert Stock.objects.get(source=a).on_hand == 8
 
     assert api.delete(f"/api/v1/sources/{b}/").status_code == 204

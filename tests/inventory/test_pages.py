@@ -137,9 +137,10 @@ def test_listings_unmapped_tab_shows_what_held_orders_wait_on(console, make_orde
     make_product("EXACT")
     make_order(Order.Status.NEW, [("EXACT", 1)])
 
-    response = console.get("/products/listings/")
+    response = console.get("/products/listings/unmapped/")
 
     assert response.status_code == 200
+    assert console.get("/products/listings/?tab=unmapped")["Location"] == "/products/listings/unmapped/"
     assert [(r["listing_sku"], r["held_orders"]) for r in response.context["unmapped"]] == [("GHOST", 2), ("EXACT", 0)]
     body = response.content.decode()
     assert "Map to the product with this SKU" in body  # EXACT only
@@ -156,7 +157,7 @@ def test_one_click_mapping_from_the_queue(console, make_order, make_product):
     assert list(Listing.objects.get(listing_sku="EXACT").components.values_list("product", "quantity")) == [
         (product.pk, 1)
     ]
-    assert console.get("/products/listings/").context["unmapped"] == []
+    assert console.get("/products/listings/unmapped/").context["unmapped"] == []
 
 
 def _map_post(listing_sku, rows):

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 
 from inventory import selectors, services
 from orders.models import Order
+from orders.routing.selectors import unmapped_listing_skus
 
 
 def test_unmapped_queue_lists_skus_of_new_and_held_orders_without_listing(make_order, make_product, operator):
@@ -16,7 +17,7 @@ def test_unmapped_queue_lists_skus_of_new_and_held_orders_without_listing(make_o
     services.listing_map(listing_sku="MAPPED", components=[(make_product("MAPPED"), 1)])
     make_product("GHOST-2")  # a product with exactly the listing SKU: offered as one-click mapping
 
-    rows = selectors.unmapped_listing_skus(user=operator)
+    rows = unmapped_listing_skus(user=operator)
 
     assert [(r["listing_sku"], r["held_orders"], r["orders"], r["units"]) for r in rows] == [
         ("GHOST-1", 2, 3, 4),
@@ -26,14 +27,14 @@ def test_unmapped_queue_lists_skus_of_new_and_held_orders_without_listing(make_o
     assert rows[1]["product_id"] is not None
     assert rows[0]["first_seen"] is not None
     assert rows[0]["title"] == "Title GHOST-1"
-    assert [r["listing_sku"] for r in selectors.unmapped_listing_skus(user=operator, q="ghost-2")] == ["GHOST-2"]
+    assert [r["listing_sku"] for r in unmapped_listing_skus(user=operator, q="ghost-2")] == ["GHOST-2"]
 
 
 def test_unmapped_queue_is_one_query(make_order, django_assert_num_queries):
     for i in range(5):
         make_order(Order.Status.HELD, [(f"G-{i}", 1), (f"H-{i}", 1)])
     with django_assert_num_queries(1):
-        assert len(selectors.unmapped_listing_skus()) == 10
+        assert len(unmapped_listing_skus()) == 10
 
 
 def test_selectors_refuse_roles_outside_the_console(tenant_a, make_user, make_supplier, in_a):
@@ -41,7 +42,7 @@ def test_selectors_refuse_roles_outside_the_console(tenant_a, make_user, make_su
         with pytest.raises(PermissionDenied):
             selectors.products_for(user=user)
         with pytest.raises(PermissionDenied):
-            selectors.unmapped_listing_skus(user=user)
+            unmapped_listing_skus(user=user)
 
 
 def test_products_page_walks_every_product_once_both_ways(make_product, operator):

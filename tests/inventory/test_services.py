@@ -1,13 +1,16 @@
 """Catalog writes: products, listing mappings (bundles), source paths, stock never below reserved, re-route hook."""
 
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
+from celery import current_app
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from inventory import services
 from inventory.models import Listing, ListingComponent, Product, Source, Stock
+from orders.models import Order
+from orders.routing import jobs
 
 
 def test_product_create_trims_and_refuses_taken_or_blank_sku(make_product):
@@ -77,50 +80,57 @@ def test_unmap_removes_listing_and_components(make_product):
     assert not ListingComponent.objects.exists()
 
 
-def test_mapping_reroutes_held_orders_after_commit_when_lifecycle_offers_it(
+def _sent_to_broker(monkeypatch) -> list[tuple[str, dict, str]]:
+    """Tasks sent by name, recorded instead of reaching the broker (the outside world here)."""
+    sent: list[tuple[str, dict, str]] = []
+
+    def send_task(name, args=None, kwargs=None, headers=None, **_options):
+        sent.append((name, kwargs or {}, (headers or {}).get("_schema_name", "")))
+
+    monkeypatch.setattr(current_app, "send_task", send_task)
+    return sent
+
+
+def test_mapping_sends_the_reroute_task_after_commit_and_only_when_it_changed(
     make_product, monkeypatch, django_capture_on_commit_callbacks, operator
 ):
-    calls = []
-    fake = SimpleNamespace(reroute_held_for_listings=lambda **kwargs: calls.append(kwargs))
-    monkeypatch.setattr(services, "_reroute_function", lambda: fake.reroute_held_for_listings)
+    sent = _sent_to_broker(monkeypatch)
     tee = make_product("TEE")
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.listing_map(listing_sku="SHOP-TEE", components=[(tee, 1)], actor=operator)
-        assert calls == []  # not before the commit
+        assert sent == []  # not before the commit
     assert len(callbacks) == 1
-    assert calls == [{"listing_skus": ["SHOP-TEE"], "actor": operator}]
+    assert sent == [
+        (
+            services.REROUTE_HELD_FOR_LISTINGS,
+            {"listing_skus": ["SHOP-TEE"], "actor_id": operator.pk},
+            connection.schema_name,
+        )
+    ]
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.listing_map(listing_sku="SHOP-TEE", components=[(tee, 1)], actor=operator)
     assert callbacks == []  # nothing changed, nothing to re-route
 
 
-def test_mapping_works_without_the_lifecycle_reroute(make_product, monkeypatch, django_capture_on_commit_callbacks):
-    import orders
-
-    monkeypatch.setattr(orders, "lifecycle", SimpleNamespace(), raising=False)
-    monkeypatch.setitem(__import__("sys").modules, "orders.lifecycle", SimpleNamespace())
-    assert services._reroute_function() is None
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        services.listing_map(listing_sku="L", components=[(make_product(), 1)])
-    assert callbacks == []
-
-
-def test_real_lifecycle_reroutes_held_orders_if_it_exists(make_product, make_order, django_capture_on_commit_callbacks):
-    """Integration with orders.lifecycle once it exists: the held order waiting on the SKU leaves the hold."""
-    reroute = services._reroute_function()
-    if reroute is None:
-        pytest.skip("orders.lifecycle.reroute_held_for_listings is not there yet")
-    from orders.models import Order
-
+def test_the_reroute_task_named_by_inventory_frees_the_held_order(
+    make_product, make_order, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given: an order held because its listing SKU maps to nothing
     held = make_order(Order.Status.HELD, [("SHOP-TEE", 1)])
     tee = make_product("TEE")
     services.source_create(product=tee, cost_price=Decimal("1"), currency="USD")
+    sent = _sent_to_broker(monkeypatch)
+    # when: the SKU is mapped and the task it names runs (as the worker would)
     with django_capture_on_commit_callbacks(execute=True):
         services.listing_map(listing_sku="SHOP-TEE", components=[(tee, 1)])
+    [(name, kwargs, _schema)] = sent
+    assert name == jobs.reroute_after_mapping.name
+    jobs.reroute_after_mapping.run(**kwargs)
+    # then: the order left the hold
     held.refresh_from_db()
-    assert held.status != Order.Status.HELD
+    assert held.status == Order.Status.ROUTED
 
 
 def test_sources_append_to_the_path_and_reorder(make_product, make_source, make_supplier, tenant_a):

@@ -12,9 +12,12 @@ from decimal import Decimal
 from channels.models import Store
 from inventory.models import Listing, ListingComponent, Product, Source, Stock
 from orders.canonical import Address, ChannelOrder, ChannelOrderLine
+from orders.lifecycle import dispatch_changed
 from orders.models import Order, Rule, RuleSet
+from orders.routing.batch import RouteSummary
 from orders.services import orders_upsert
-from suppliers.models import Supplier
+from suppliers.dispatches import dispatch_reject, dispatch_ship
+from suppliers.models import Dispatch, Supplier
 
 T = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 _seq = itertools.count(1)
@@ -133,3 +136,16 @@ def make_order(
     )
     result = orders_upsert(store_id=store.pk, orders=[(order, {"id": external_id})])
     return Order.objects.get(pk=result.changed_ids[external_id])
+
+
+def supplier_rejects(*, dispatch: Dispatch, reason: str = "", actor=None) -> RouteSummary:
+    """A supplier rejects, and the order lifecycle follows it as the worker does after the commit."""
+    dispatch_reject(dispatch=dispatch, reason=reason, actor=actor)
+    return dispatch_changed(dispatch_id=dispatch.pk, actor=actor)
+
+
+def supplier_ships(*, dispatch: Dispatch, actor=None, carrier: str = "", tracking_number: str = "") -> Dispatch:
+    """A supplier ships, and the order lifecycle follows it as the worker does after the commit."""
+    shipped = dispatch_ship(dispatch=dispatch, actor=actor, carrier=carrier, tracking_number=tracking_number)
+    dispatch_changed(dispatch_id=dispatch.pk, actor=actor)
+    return shipped

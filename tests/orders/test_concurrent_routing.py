@@ -7,11 +7,18 @@ import threading
 from django.db import connections
 
 from inventory.models import Listing, Product, Source, Stock
-from orders.lifecycle import dispatch_reject, route_orders
 from orders.models import Order, RoutingDecision
+from orders.routing.services import route_orders
 from suppliers.models import Dispatch, DispatchLine, Supplier
 from tests.conftest import in_tenant
-from tests.orders.routing_factories import add_source, make_order, make_product, make_store, make_supplier
+from tests.orders.routing_factories import (
+    add_source,
+    make_order,
+    make_product,
+    make_store,
+    make_supplier,
+    supplier_rejects,
+)
 
 WORKERS = 4
 
@@ -111,7 +118,7 @@ def test_rejections_and_routing_racing_keep_the_books_straight(django_db_setup, 
                         route_orders(order_ids=[o.pk for o in late], trigger="ingest")
                     else:
                         for dispatch in dispatches[kind::2]:
-                            dispatch_reject(dispatch=dispatch, reason="Race")
+                            supplier_rejects(dispatch=dispatch, reason="Race")
 
             errors = _run(["route", 0, 1], work)
 

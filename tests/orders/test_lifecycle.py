@@ -10,20 +10,13 @@ import time_machine
 from django.db import connection
 
 from inventory.models import Listing, Stock
-from orders.lifecycle import (
-    dispatch_accept,
-    dispatch_reject,
-    dispatch_ship,
-    orders_cancelled_on_channel,
-    orders_ingested,
-    release_holds,
-    reroute_held_for_listings,
-    reroute_orders,
-    route_orders,
-)
+from orders.cancellation import orders_cancelled_on_channel
+from orders.lifecycle import orders_ingested
 from orders.models import Order, ReturnRecord, RoutingDecision, Transition
 from orders.routing.core import Reason, describe
-from suppliers.models import Dispatch, DispatchLine
+from orders.routing.services import release_holds, reroute_held_for_listings, reroute_orders, route_orders
+from suppliers.dispatches import dispatch_accept
+from suppliers.models import Dispatch, DispatchEvent, DispatchLine
 from tests.conftest import in_tenant
 from tests.orders.routing_factories import (
     T,
@@ -34,6 +27,8 @@ from tests.orders.routing_factories import (
     make_store,
     make_supplier,
     map_listing,
+    supplier_rejects,
+    supplier_ships,
 )
 
 S = Order.Status
@@ -386,7 +381,7 @@ def test_rejection_falls_through_the_path_and_holds_when_none_is_left(store, acm
     route_orders(order_ids=[order.pk], trigger="ingest")
     first = Dispatch.objects.get(lines__order=order)
 
-    summary = dispatch_reject(dispatch=first, reason="Out of stock at our end")
+    summary = supplier_rejects(dispatch=first, reason="Out of stock at our end")
 
     assert (summary.routed, summary.dispatches_created) == (1, 1)
     assert reload(first).status == Dispatch.Status.REJECTED
@@ -400,7 +395,7 @@ def test_rejection_falls_through_the_path_and_holds_when_none_is_left(store, acm
     assert reload(order).status == S.ROUTED
 
     second = Dispatch.objects.get(lines__order=order, status="pending")
-    summary = dispatch_reject(dispatch=second, reason="No")
+    summary = supplier_rejects(dispatch=second, reason="No")
 
     assert summary.held == 1
     order = reload(order)
@@ -409,7 +404,12 @@ def test_rejection_falls_through_the_path_and_holds_when_none_is_left(store, acm
     assert stock_of(at_bolt) == (5, 0)
     assert lines_of(order) == []
     timeline = list(Transition.objects.filter(order=order).values_list("from_state", "to_state"))
-    assert timeline == [("new", "routed"), ("pending", "rejected"), ("pending", "rejected"), ("routed", "held")]
+    assert timeline == [("new", "routed"), ("routed", "held")]
+    rejections = DispatchEvent.objects.filter(dispatch__in=[first, second]).order_by("at", "id")
+    assert list(rejections.values_list("dispatch", "from_state", "to_state", "reason")) == [
+        (first.pk, "pending", "rejected", "Out of stock at our end"),
+        (second.pk, "pending", "rejected", "No"),
+    ]
 
 
 def test_rejection_of_one_dispatch_leaves_the_accepted_one_alone(store, acme, bolt):
@@ -422,7 +422,7 @@ def test_rejection_of_one_dispatch_leaves_the_accepted_one_alone(store, acme, bo
     tee_dispatch = Dispatch.objects.get(supplier=bolt)
     dispatch_accept(dispatch=tee_dispatch)
 
-    dispatch_reject(dispatch=Dispatch.objects.get(supplier=acme), reason="No")
+    supplier_rejects(dispatch=Dispatch.objects.get(supplier=acme), reason="No")
 
     assert reload(tee_dispatch).status == Dispatch.Status.ACCEPTED
     assert lines_of(order) == [(bolt.pk, "MUG", 1, False, 0), (bolt.pk, "TEE", 1, False, 1)]
@@ -440,13 +440,13 @@ def test_shipping_consumes_the_reservation_and_moves_the_order(store, acme, bolt
     mugs, tees = Dispatch.objects.get(supplier=acme), Dispatch.objects.get(supplier=bolt)
 
     dispatch_accept(dispatch=mugs)
-    dispatch_ship(dispatch=mugs, carrier="UPS", tracking_number="1Z999")
+    supplier_ships(dispatch=mugs, carrier="UPS", tracking_number="1Z999")
 
     assert stock_of(at_acme) == (3, 0)
     assert reload(order).status == S.PARTIALLY_SHIPPED
-    dispatch_ship(dispatch=tees)
+    supplier_ships(dispatch=tees)
     assert reload(order).status == S.SHIPPED
-    shipped = Transition.objects.get(dispatch=mugs, to_state="shipped")
+    shipped = DispatchEvent.objects.get(dispatch=mugs, to_state="shipped")
     assert "1Z999" in shipped.reason
 
 
@@ -466,11 +466,12 @@ def test_cancelled_before_shipping_intercepts_the_dispatch_and_releases_stock(st
     assert reload(dispatch).status == Dispatch.Status.CANCELLED
     assert stock_of(source) == (5, 0)
     assert reload(order).status == S.CANCELLED
-    assert Transition.objects.filter(dispatch=dispatch, to_state="cancelled", actor_label="channel").exists()
+    assert DispatchEvent.objects.filter(dispatch=dispatch, to_state="cancelled", actor_label="channel").exists()
 
     again = orders_cancelled_on_channel(order_ids=[order.pk])
     assert (again.cancelled, again.skipped) == (0, 1)
-    assert Transition.objects.filter(order=order).count() == 3
+    assert Transition.objects.filter(order=order).count() == 2  # routed, cancelled
+    assert DispatchEvent.objects.filter(dispatch=dispatch).count() == 1  # cancelled once
 
 
 def test_cancelled_after_shipping_becomes_a_return_record_per_line(store, acme):
@@ -478,7 +479,7 @@ def test_cancelled_after_shipping_becomes_a_return_record_per_line(store, acme):
     add_source(make_product("TEE"), acme)
     order = make_order(store, ("MUG", 2, "12.50"), ("TEE", 1, "20.00"))
     route_orders(order_ids=[order.pk], trigger="ingest")
-    dispatch_ship(dispatch=Dispatch.objects.get())
+    supplier_ships(dispatch=Dispatch.objects.get())
 
     summary = orders_cancelled_on_channel(order_ids=[order.pk])
 

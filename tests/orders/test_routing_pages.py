@@ -5,8 +5,8 @@ import re
 import pytest
 from django.db import connection
 
-from orders.lifecycle import route_orders
 from orders.models import Order, Rule, RuleSet, Simulation
+from orders.routing.services import route_orders
 from tests.conftest import in_tenant
 from tests.orders.routing_data import active_ruleset, order, product
 
@@ -229,21 +229,39 @@ def test_holds_queue_lists_reasons_in_plain_words_and_filters(console, held):
     assert [row["order"].pk for row in filtered.context["rows"]] == [held[2].pk]
 
 
-def test_bulk_release_routes_the_selected_orders(console, held):
-    response = console.post("/orders/holds/", {"action": "release", "ids": [held[0].pk, held[2].pk]}, follow=True)
+def test_bulk_release_routes_the_selected_orders(console, held, run_enqueued):
+    with run_enqueued() as sent:
+        response = console.post("/orders/holds/", {"action": "release", "ids": [held[0].pk, held[2].pk]}, follow=True)
+        assert Order.objects.get(pk=held[0].pk).status == "held"  # nothing routed in the request
 
+    assert len(sent) == 1
     assert response.status_code == 200
     statuses = dict(Order.objects.filter(pk__in=[o.pk for o in held]).values_list("pk", "status"))
     assert statuses[held[0].pk] == "routed"
     assert statuses[held[1].pk] == "held"  # not selected
     assert statuses[held[2].pk] == "held"  # an unmapped SKU still holds
-    assert any("released" in m for m in messages_of(response))
+    assert any("Releasing 2 orders in the background" in m for m in messages_of(response))
+    job = console.get("/orders/holds/").context["jobs"][0]  # the newest
+    assert (job["kind"], job["state"], job["done"], job["total"], job["routed"], job["held"]) == (
+        "release", "done", 2, 2, 1, 1,
+    )  # fmt: skip
+    assert console.get(f"/orders/holds/jobs/{job['id']}/").json()["percent"] == 100
 
 
-def test_bulk_reroute_after_the_rule_changed(console, held):
+def test_holds_page_refreshes_itself_while_a_job_waits(console, held, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        console.post("/orders/holds/", {"action": "reroute", "ids": [held[0].pk]})
+
+    page = console.get("/orders/holds/").content.decode()
+    assert '<meta http-equiv="refresh"' in page
+    assert "waiting for a worker" in page
+
+
+def test_bulk_reroute_after_the_rule_changed(console, held, run_enqueued):
     active_ruleset(("hold", {"tags": ["other"]}))
 
-    console.post("/orders/holds/", {"action": "reroute", "ids": [held[0].pk, held[1].pk]})
+    with run_enqueued():
+        console.post("/orders/holds/", {"action": "reroute", "ids": [held[0].pk, held[1].pk]})
 
     assert set(Order.objects.filter(pk__in=[held[0].pk, held[1].pk]).values_list("status", flat=True)) == {"routed"}
 

@@ -203,8 +203,8 @@ def test_discarding_a_draft_removes_it_and_its_rules(operator):
 
 def test_decisions_record_the_version_they_used(operator, make_supplier, tenant_a):
     from channels.models import Store
-    from orders.lifecycle import route_orders
     from orders.models import RoutingDecision
+    from orders.routing.services import route_orders
     from tests.orders.routing_data import order, product
 
     supplier = make_supplier(tenant_a)

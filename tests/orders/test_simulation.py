@@ -9,6 +9,7 @@ from django.utils import timezone
 from inventory.models import Stock
 from orders.models import Order, RoutingDecision, Simulation
 from orders.routing import simulation
+from orders.routing.core import engine
 from suppliers.models import Dispatch
 from tests.orders.routing_data import active_ruleset, order, product
 
@@ -125,12 +126,11 @@ def test_running_twice_keeps_the_first_result(history, monkeypatch):
 
 
 def test_an_error_marks_the_simulation_failed(history, monkeypatch):
-    import orders.routing.core
-
+    # The engine never fails on data (a bad rule becomes a problem, not an error): a fault is injected.
     def broken(**kwargs):
         raise RuntimeError("engine exploded")
 
-    monkeypatch.setattr(orders.routing.core, "route_batch", broken)
+    monkeypatch.setattr(engine, "route_batch", broken)
     sim = Simulation.objects.create(ruleset=history["draft"], days=30)
 
     with pytest.raises(RuntimeError):

@@ -1,0 +1,314 @@
+"""Dispatch services: what routing writes in bulk, and what a supplier does with a dispatch.
+
+Routing (orders.routing, a layer above) decides; this module writes the
+dispatches and their lines, takes lines off, and cancels dispatches left
+empty, always through the dispatch state machine (suppliers.dispatch_states).
+
+A supplier accepts, rejects or ships (``dispatch_accept``, ``dispatch_reject``,
+``dispatch_ship``). What that means for the orders and the stock (reservations
+given back or consumed, rejected lines routed on, the order shipped) is the
+order lifecycle's business: it runs as the task DISPATCH_CHANGED, sent after
+the commit, which is safe to run twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.db import connection, transaction
+from django.db.models import Count
+
+from core.bulk import copy_rows
+from core.tasks import enqueue_named
+from suppliers.dispatch_states import dispatch_note, dispatch_transition, dispatches_transition
+from suppliers.models import Dispatch, DispatchLine
+
+D = Dispatch.Status
+
+# The order lifecycle's task (orders/tasks.py) that follows a supplier's rejection or shipment.
+DISPATCH_CHANGED = "orders.dispatch_changed"
+
+OPEN = (D.PENDING, D.ACCEPTED)
+LIVE = (D.PENDING, D.ACCEPTED, D.SHIPPED)
+
+_DISPATCH_COLUMNS = (
+    "id", "number", "supplier_id", "status", "merge_key", "ruleset_version", "reason", "created", "updated",
+)  # fmt: skip
+_LINE_COLUMNS = (
+    "dispatch_id", "order_id", "order_line_id", "listing_sku", "product_id", "source_id", "quantity", "is_gift",
+    "unit_cost", "cost_currency", "reserved",
+)  # fmt: skip
+
+
+class StoredLine(NamedTuple):
+    """A dispatch line as routing reads it, with its dispatch's status."""
+
+    pk: int
+    dispatch_id: int
+    order_id: int
+    order_line_id: int | None
+    product_id: int
+    source_id: int
+    quantity: int
+    is_gift: bool
+    reserved: int
+    listing_sku: str
+    status: str
+
+
+_STORED_FIELDS = (
+    "pk", "dispatch_id", "order_id", "order_line_id", "product_id", "source_id", "quantity",
+    "is_gift", "reserved", "listing_sku", "dispatch__status",
+)  # fmt: skip
+
+
+class LockedDispatch(NamedTuple):
+    """A dispatch locked for routing (its own, or one its orders may merge into), as far as routing reads it."""
+
+    pk: int
+    supplier_id: int | None
+    status: str
+    merge_key: str
+    created: dt.datetime
+
+
+class NewLine(NamedTuple):
+    """A line routing adds to a dispatch."""
+
+    dispatch_id: int
+    order_id: int
+    order_line_id: int | None
+    listing_sku: str
+    product_id: int
+    source_id: int
+    quantity: int
+    is_gift: bool
+    unit_cost: Decimal
+    cost_currency: str
+    reserved: int
+
+
+# ---------------------------------------------------------------------------
+# Reads for routing
+
+
+def dispatch_number(dispatch_id: int) -> str:
+    """The dispatch's readable number: D and its id, zero-padded to eight digits."""
+    return f"D{dispatch_id:08d}"
+
+
+def dispatch_lines_of_orders(*, order_ids: Sequence[int]) -> list[StoredLine]:
+    """Every dispatch line of these orders, in id order, with its dispatch's status. One query."""
+    return [
+        StoredLine(*row)
+        for row in DispatchLine.objects.filter(order_id__in=order_ids).order_by("pk").values_list(*_STORED_FIELDS)
+    ]
+
+
+def dispatch_order_ids(*, dispatch_id: int) -> list[int]:
+    """The orders a dispatch carries lines of."""
+    return list(
+        DispatchLine.objects.filter(dispatch_id=dispatch_id).values_list("order_id", flat=True).distinct().order_by()
+    )
+
+
+def dispatch_statuses_of_orders(*, order_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The status of the dispatch of each line, per order."""
+    statuses: dict[int, list[str]] = defaultdict(list)
+    for order_id, status in DispatchLine.objects.filter(order_id__in=order_ids).values_list(
+        "order_id", "dispatch__status"
+    ):
+        statuses[order_id].append(status)
+    return statuses
+
+
+def dispatches_lock(*, ids: Sequence[int], merge_keys: Sequence[str], since: dt.datetime) -> dict[int, LockedDispatch]:
+    """Lock, in id order, these dispatches and the pending ones of these merge keys created since ``since``.
+
+    Arrays, not IN lists: a batch's thousand merge keys are one parameter.
+    Plain rows, not models: a batch locks thousands of merge candidates and
+    reads five columns of them.
+    """
+    if not (ids or merge_keys):
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT id, supplier_id, status, merge_key, created FROM suppliers_dispatch
+            WHERE id = ANY(%s) OR (status = %s AND merge_key = ANY(%s) AND created >= %s)
+            ORDER BY id FOR UPDATE
+            """,
+            [list(ids), D.PENDING, list(merge_keys), since],
+        )
+        return {row[0]: LockedDispatch(*row) for row in cursor.fetchall()}
+
+
+def dispatches_lock_by_id(*, ids: Sequence[int]) -> dict[int, Dispatch]:
+    """Lock these dispatches, in id order; their status as locked is the truth from now on."""
+    return {d.pk: d for d in Dispatch.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+
+
+# ---------------------------------------------------------------------------
+# Writes for routing
+
+
+def dispatch_ids_allocate(*, count: int) -> list[int]:
+    """Ids for new dispatches, from the table's own sequence: unique under any concurrency, no lock needed."""
+    if not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('suppliers_dispatch', 'id')) FROM generate_series(1, %s)", [count]
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def dispatches_insert(*, dispatches: Iterable[tuple[int, int | None, str, int | None]], now: dt.datetime) -> int:
+    """Write new pending dispatches, (id, supplier id, merge key, rule set version) each, in one COPY."""
+    return copy_rows(
+        "suppliers_dispatch",
+        _DISPATCH_COLUMNS,
+        (
+            (pk, dispatch_number(pk), supplier_id, D.PENDING, merge_key, version, "", now, now)
+            for pk, supplier_id, merge_key, version in dispatches
+        ),
+    )
+
+
+def dispatch_lines_insert(*, lines: Iterable[NewLine]) -> int:
+    """Write new dispatch lines in one COPY; their reservations are the caller's to take (inventory.stock)."""
+    return copy_rows("suppliers_dispatchline", _LINE_COLUMNS, lines)
+
+
+def dispatch_lines_release(
+    *, released: Sequence[StoredLine], receiving: set[int], actor=None, actor_label: str, reason: str
+) -> None:
+    """Take released pending lines off their dispatches; a dispatch left with none is cancelled.
+
+    A cancelled dispatch keeps its lines as the record, holding nothing; from a
+    dispatch that keeps others (or receives new ones, ``receiving``) they are
+    deleted. The dispatches must be locked by the caller. Stock is the caller's.
+    """
+    if not released:
+        return
+    totals = dict(
+        DispatchLine.objects.filter(dispatch_id__in={line.dispatch_id for line in released})
+        .values("dispatch_id")
+        .annotate(n=Count("id"))
+        .values_list("dispatch_id", "n")
+        .order_by()
+    )
+    gone: dict[int, int] = defaultdict(int)
+    for line in released:
+        gone[line.dispatch_id] += 1
+    emptied = sorted(pk for pk, n in gone.items() if n == totals.get(pk) and pk not in receiving)
+    kept_as_record = {line.pk for line in released if line.dispatch_id in set(emptied)}
+    DispatchLine.objects.filter(pk__in=sorted(kept_as_record)).update(reserved=0)
+    taken_off = sorted({line.pk for line in released} - kept_as_record)
+    if taken_off:
+        DispatchLine.objects.filter(pk__in=taken_off).delete()
+    if emptied:
+        dispatches_transition(
+            dispatches=list(Dispatch.objects.filter(pk__in=emptied).order_by("pk")),
+            to=D.CANCELLED,
+            actor=actor,
+            actor_label=actor_label,
+            reason=reason,
+        )
+
+
+def dispatches_intercept(
+    *, open_lines: Sequence[StoredLine], locked: dict[int, Dispatch], order_ids: Sequence[int], reason: str
+) -> tuple[int, dict[int, int]]:
+    """Release the open lines of cancelled orders: their dispatches are cancelled, or, when merged with
+    other orders, the lines are taken off. Returns how many dispatches were cancelled and the units
+    each source must give back (the caller's, in inventory.stock)."""
+    given_back: dict[int, int] = defaultdict(int)
+    for line in open_lines:
+        given_back[line.source_id] += line.reserved
+    open_ids = sorted({line.dispatch_id for line in open_lines})
+    shared = set(
+        DispatchLine.objects.filter(dispatch_id__in=open_ids)
+        .exclude(order_id__in=order_ids)
+        .values_list("dispatch_id", flat=True)
+    )
+    intercepted = [locked[pk] for pk in open_ids if pk not in shared]
+    DispatchLine.objects.filter(pk__in=[line.pk for line in open_lines if line.dispatch_id not in shared]).update(
+        reserved=0
+    )
+    taken_off = [line for line in open_lines if line.dispatch_id in shared]
+    if taken_off:
+        dispatch_note(
+            notes=[
+                (dispatch_id, f"{reason} The lines of order {order_id} were taken off this merged dispatch.")
+                for dispatch_id, order_id in sorted({(line.dispatch_id, line.order_id) for line in taken_off})
+            ],
+            actor_label="channel",
+        )
+        DispatchLine.objects.filter(pk__in=[line.pk for line in taken_off]).delete()
+    dispatches_transition(dispatches=intercepted, to=D.CANCELLED, actor_label="channel", reason=reason)
+    return len(intercepted), dict(given_back)
+
+
+def dispatch_lines_unreserve(*, dispatch_id: int) -> dict[int, int]:
+    """Clear what a dispatch's lines hold in stock; returns those units per source, for the caller to give
+    back or consume. Run again it returns nothing: the lines hold nothing any more."""
+    lines = DispatchLine.objects.filter(dispatch_id=dispatch_id, reserved__gt=0)
+    units: dict[int, int] = defaultdict(int)
+    for source_id, reserved in lines.values_list("source_id", "reserved"):
+        units[source_id] += reserved
+    if units:
+        lines.update(reserved=0)
+    return dict(units)
+
+
+# ---------------------------------------------------------------------------
+# What a supplier does
+
+
+@transaction.atomic
+def dispatch_accept(*, dispatch: Dispatch, actor=None) -> Dispatch:
+    """The supplier will ship it. Raises IllegalTransition (nothing changed) unless the dispatch is pending."""
+    return dispatch_transition(dispatch=dispatch, to=D.ACCEPTED, actor=actor, actor_label="supplier")
+
+
+@transaction.atomic
+def dispatch_reject(*, dispatch: Dispatch, reason: str, actor=None) -> Dispatch:
+    """The supplier will not ship: the dispatch is rejected.
+
+    After the commit the order lifecycle gives its stock back and routes its
+    lines to the next usable source on their paths (DISPATCH_CHANGED). Raises
+    IllegalTransition (nothing changed) unless the dispatch is pending or accepted.
+    """
+    dispatch = dispatch_transition(
+        dispatch=dispatch, to=D.REJECTED, actor=actor, actor_label="supplier", reason=reason or "Rejected."
+    )
+    enqueue_named(DISPATCH_CHANGED, dispatch.pk, actor_id=getattr(actor, "pk", None))
+    return dispatch
+
+
+@transaction.atomic
+def dispatch_ship(*, dispatch: Dispatch, actor=None, carrier: str = "", tracking_number: str = "") -> Dispatch:
+    """The supplier shipped it.
+
+    After the commit the order lifecycle consumes its reservations (on hand
+    and reserved both drop) and marks each order it carries shipped, or partly
+    shipped while other dispatches are open (DISPATCH_CHANGED). Raises
+    IllegalTransition (nothing changed) unless the dispatch is pending or accepted.
+    """
+    detail = ", ".join(
+        part for part in (carrier and f"carrier {carrier}", tracking_number and f"tracking {tracking_number}") if part
+    )
+    dispatch = dispatch_transition(
+        dispatch=dispatch,
+        to=D.SHIPPED,
+        actor=actor,
+        actor_label="supplier",
+        reason=f"Shipped ({detail})." if detail else "Shipped.",
+    )
+    enqueue_named(DISPATCH_CHANGED, dispatch.pk, actor_id=getattr(actor, "pk", None))
+    return dispatch
