@@ -106,72 +106,6 @@ def column_name(cell: Cell) -> str | None:
     return _ALIASES.get(spreadsheets.header_key(cell)) if isinstance(cell, str) else None
 
 
-# ------------------------------------------------------------------ templates
-
-
-def _example_rows() -> list[dict[str, object]]:
-    return [
-        {
-            "sku": "TEE-RED-M",
-            "name": "T恤 红色 M 码",
-            "weight_grams": 180,
-            "active": "yes",
-            "source_position": 1,
-            "supplier_code": "SUP-HZ",
-            "cost_price": Decimal("18.50"),
-            "currency": "CNY",
-            "regions": "CN:Zhejiang;CN:Shanghai",
-            "lead_time_days": 2,
-            "source_active": "yes",
-            "on_hand": 120,
-        },
-        {
-            "sku": "TEE-RED-M",
-            "source_position": 2,
-            "supplier_code": "",
-            "cost_price": Decimal("21.00"),
-            "currency": "CNY",
-            "regions": "",
-            "lead_time_days": 1,
-            "source_active": "yes",
-            "on_hand": 40,
-        },
-        {
-            "sku": "MUG-01",
-            "name": "马克杯",
-            "weight_grams": 350,
-            "active": "yes",
-            "source_position": 1,
-            "supplier_code": "SUP-US",
-            "cost_price": Decimal("3.2500"),
-            "currency": "USD",
-            "regions": "US",
-            "lead_time_days": 5,
-            "source_active": "yes",
-            "on_hand": "",
-        },
-    ]
-
-
-def template_csv() -> bytes:
-    return spreadsheets.template_csv(columns=COLUMNS, rows=_example_rows())
-
-
-def template_xlsx() -> bytes:
-    return spreadsheets.template_xlsx(
-        columns=COLUMNS,
-        rows=_example_rows(),
-        sheet_title="products",
-        number_formats={
-            "weight_grams": "0",
-            "source_position": "0",
-            "cost_price": "0.00##",
-            "lead_time_days": "0",
-            "on_hand": "0",
-        },
-    )
-
-
 # ------------------------------------------------------------------ the report
 
 
@@ -612,4 +546,4 @@ def _write_stock(stock_for: list[tuple[Source, int]], stocks: dict[int, Stock], 
     return len(new) + changed
 
 
-__all__ = ["COLUMNS", "COLUMN_HELP", "ImportReport", "products_import", "regions_text", "template_csv", "template_xlsx"]
+__all__ = ["COLUMNS", "COLUMN_HELP", "ImportReport", "products_import", "regions_text"]

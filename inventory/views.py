@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.forms import form_add_service_errors
-from inventory import imports, selectors, services
+from inventory import import_templates, imports, selectors, services
 from inventory.forms import (
     ComponentFormSet,
     ImportForm,
@@ -347,10 +347,11 @@ def product_import(request):
 def import_template(request, fmt: str):
     if fmt == "xlsx":
         response = HttpResponse(
-            imports.template_xlsx(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            import_templates.template_xlsx(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     elif fmt == "csv":
-        response = HttpResponse(imports.template_csv(), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(import_templates.template_csv(), content_type="text/csv; charset=utf-8")
     else:
         raise Http404
     response["Content-Disposition"] = f'attachment; filename="relay-products-template.{fmt}"'

@@ -16,6 +16,7 @@ import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.bulk import execute_large
 from orders.apportionment import apportion_order
 from orders.canonical import ChannelOrder
 from orders.models import pack_payload
@@ -213,7 +214,7 @@ def orders_write(prepared: PreparedOrders) -> UpsertResult:
 
     result = UpsertResult()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.cursor.execute(_UPSERT, [orders_json, lines_json])
+        execute_large(cursor, _UPSERT, [orders_json, lines_json])
         for order_id, external_id, inserted in cursor.fetchall():
             result.changed_ids[external_id] = order_id
             if inserted:

@@ -1,6 +1,7 @@
 """Routing: a pure engine that decides, per order line, which source ships it and why."""
 
-from orders.routing.core.engine import merge_key, route_batch, route_order
+from orders.routing.core.engine import route_batch, route_order
+from orders.routing.core.merging import merge_key
 from orders.routing.core.rules import STRATEGIES, compile_rules, validate_rule, validate_ruleset
 from orders.routing.core.types import (
     AddressSnapshot,
