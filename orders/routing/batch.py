@@ -39,6 +39,7 @@ from inventory.listings import listings_auto_map
 from inventory.stock import stock_levels, stock_reserve
 from orders.models import Order, RoutingDecision, pack_json
 from orders.routing.core import engine
+from orders.routing.core.merging import merge_key
 from orders.routing.core.rules import GIFT, HOLD, compile_rules
 from orders.routing.core.types import (
     Catalog,
@@ -260,7 +261,7 @@ class _Batch:
             )
         }
         snapshots = {row["pk"]: snapshot_from_row(row, lines_of.get(row["pk"], ())) for row in rows}
-        merge_keys = {engine.merge_key(order=snap) for snap in snapshots.values()} if self.window else set()
+        merge_keys = {merge_key(order=snap) for snap in snapshots.values()} if self.window else set()
         self._lock_dispatches(sorted(k for k in merge_keys if k))
 
         excluded, whole, remainders = self._modes(ids)
