@@ -26,7 +26,8 @@ ROUTE_CHUNK = 1000
 ROUTING_TASKS = (reroute_after_mapping, run_routing_job, simulate_ruleset)
 
 
-def _chunks(ids: Iterable[int], size: int = ROUTE_CHUNK) -> Iterator[list[int]]:
+def _chunks(ids: Iterable[int], size: int | None = None) -> Iterator[list[int]]:
+    size = size or ROUTE_CHUNK
     ordered = sorted(set(ids))
     for start in range(0, len(ordered), size):
         yield ordered[start : start + size]

@@ -1,17 +1,22 @@
-"""Shared fixtures: one test database, two tenants provisioned once per session.
+"""Shared fixtures: one test database, two tenants provisioned once per session, and the people of tenant A.
 
-Tests run inside a transaction (pytest-django's ``db``) in the schema of
-tenant A unless they ask otherwise; nothing runs every migration per test.
+Tests run inside a transaction (pytest-django's ``db``); a fixture that makes rows of tenant A (``in_a``,
+``operator``, ``console``, ``api``, ``store``) leaves the test in A's schema. Nothing runs every migration
+per test. Factories for each app's rows are in tests/<app>/factories.py; fixtures used by one app only are
+in tests/<app>/conftest.py.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import itertools
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -21,12 +26,16 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from channels.models import Store
 from erp.celery import app
+from orders.models import Order
 from suppliers.members import supplier_user_create
-from suppliers.models import Supplier
-from tenants.accounts.services import user_create
+from tenants.accounts.services import token_create, user_create
 from tenants.models import Tenant
 from tenants.services import template_ensure, tenant_provision
+from tests.channels.factories import StoreFactory
+from tests.orders.factories import AddressFactory, ChannelOrderLineFactory, OrderFactory
+from tests.suppliers.factories import SupplierFactory
 
 PASSWORD = "correct-horse-battery-42"
 _counter = itertools.count(1)
@@ -89,10 +98,11 @@ def make_user(db):
 
 @pytest.fixture
 def make_supplier(db):
+    """make_supplier(tenant, name="Supplier") -> a supplier of that tenant named "<name> <n>"."""
+
     def make(tenant: Tenant, *, name: str = "Supplier"):
         with in_tenant(tenant):
-            n = next(_counter)
-            return Supplier.objects.create(name=f"{name} {n}", code=f"SUP-{n}")
+            return SupplierFactory(label=name)
 
     return make
 
@@ -114,6 +124,83 @@ def client_for(db):
 @pytest.fixture
 def public_client(db) -> Client:
     return Client(HTTP_HOST="localhost")
+
+
+@pytest.fixture
+def api_for(db):
+    """api_for(tenant, user) -> an API client on the tenant's host, authenticated with a new token of user."""
+
+    def make(tenant: Tenant, user) -> Client:
+        with in_tenant(tenant):
+            key = token_create(user=user)
+        return Client(HTTP_HOST=tenant.get_primary_domain().domain, HTTP_AUTHORIZATION=f"Token {key}")
+
+    return make
+
+
+# ---------------------------------------------------------------- tenant A and its people
+
+
+@pytest.fixture
+def in_a(tenant_a) -> Tenant:
+    """The test goes on in tenant A's schema."""
+    connection.set_tenant(tenant_a)
+    return tenant_a
+
+
+@pytest.fixture
+def operator(in_a, make_user):
+    """A console user of tenant A."""
+    return make_user(in_a, "operator")
+
+
+@pytest.fixture
+def console(in_a, operator, client_for) -> Client:
+    """The operator's browser on tenant A's host."""
+    return client_for(in_a, operator)
+
+
+@pytest.fixture
+def api(in_a, operator, api_for) -> Client:
+    """An API client of tenant A authenticated with the operator's token."""
+    return api_for(in_a, operator)
+
+
+@pytest.fixture
+def store(in_a) -> Store:
+    """A spreadsheet store of tenant A (no credentials to keep)."""
+    return StoreFactory()
+
+
+@pytest.fixture
+def order_in_status(store):
+    """order_in_status(status, [(listing_sku, quantity), …]) -> an order of the store, ingested, put in that status.
+
+    Lines are titled "Title <sku>" at 5.00 each; every order is placed a minute after the one before.
+    """
+
+    def make(status: str, lines: list[tuple[str, int]]) -> Order:
+        n = next(_counter)
+        order = OrderFactory(
+            store=store,
+            placed_at=dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=n),
+            lines=tuple(
+                ChannelOrderLineFactory(
+                    external_id=str(i), listing_sku=sku, title=f"Title {sku}", quantity=qty, unit_price=Decimal("5.00")
+                )
+                for i, (sku, qty) in enumerate(lines, start=1)
+            ),
+            buyer_name="Ada",
+            buyer_email="",
+            shipping_address=AddressFactory(name="", province="", postal_code=""),
+            raw={},
+        )
+        # The status a test needs, set directly: how an order gets there is tested in tests/orders.
+        Order.objects.filter(pk=order.pk).update(status=status)
+        order.refresh_from_db()
+        return order
+
+    return make
 
 
 @pytest.fixture
@@ -159,24 +246,23 @@ class Worker:
         return self.log.read_text(errors="replace")
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real Celery worker process on the test database and the test Redis."""
-    workdir = tmp_path_factory.mktemp("worker")
-    mail_dir = workdir / "mail"
-    mail_dir.mkdir()
+@contextlib.contextmanager
+def worker_process(workdir: Path, **env: str) -> Iterator[Worker]:
+    """A real Celery worker process on the test database and the test Redis, until the block ends.
+
+    The caller purges the broker first (``app.control.purge()``) if tasks of earlier runs may be waiting there.
+    """
     log = workdir / "worker.log"
+    mail_dir = workdir / "mail"
+    mail_dir.mkdir(exist_ok=True)
     db = connection.settings_dict
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
         "RELAY_TESTING": "1",
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "EMAIL_FILE_PATH": str(mail_dir),
+        **env,
     }
-    with django_db_blocker.unblock():
-        app.control.purge()  # tasks left in the test broker by earlier runs
     with open(log, "w") as handle:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "erp", "worker", "-Q", "short,long", "--pool", "solo",
@@ -184,10 +270,35 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
             cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
         )  # fmt: skip
     worker = Worker(process, log, mail_dir)
-    worker.wait_for(lambda: "ready" in worker.log_text(), timeout=60)
-    yield worker
-    process.terminate()
     try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        worker.wait_for(lambda: "ready" in worker.log_text(), timeout=60)
+        yield worker
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real Celery worker process on the test database and the test Redis, for the whole session."""
+    workdir = tmp_path_factory.mktemp("worker")
+    with django_db_blocker.unblock():
+        app.control.purge()  # tasks left in the test broker by earlier runs
+    with worker_process(
+        workdir,
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(workdir / "mail"),
+    ) as worker:
+        yield worker
+
+
+def require_test_database() -> None:
+    # pytest-django creates the test database only when a selected test asks for `db`;
+    # without one these tests would write to the development database.
+    if not connection.settings_dict["NAME"].startswith("test_"):
+        pytest.fail(
+            f"needs the test database, not {connection.settings_dict['NAME']}: select at least one test that uses `db` with it"
+        )

@@ -1,36 +1,28 @@
+"""Channels fixtures: the Shopify double and a store connected to it, the sandbox shop, committed stores."""
+
+from __future__ import annotations
+
 import datetime as dt
+import uuid
+from collections.abc import Iterator
+from types import SimpleNamespace
 
+import httpx
 import pytest
-from django.db import connection
 
+from channels.sandbox.generator import SandboxShop
 from channels.services import store_create
-from tenants.accounts.services import token_create
+from orders.models import Order
+from tenants.models import Tenant
 from tests.channels.fake_shopify import BASE, TOKEN, FakeShopify, shopify_order
-from tests.conftest import in_tenant
+from tests.channels.helpers import WEBHOOK_SECRET
+from tests.channels.sandbox_helpers import FakeClock, http_client, running
+from tests.conftest import in_tenant, require_test_database
 
 T0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-def operator(tenant_a, make_user):
-    """A console user of tenant A."""
-    return make_user(tenant_a, "operator")
-
-
-@pytest.fixture
-def console(tenant_a, operator, client_for):
-    """The operator's browser on tenant A's host."""
-    return client_for(tenant_a, operator)
-
-
-@pytest.fixture
-def api(tenant_a, operator, client_for):
-    """An API client of tenant A authenticated with the operator's token."""
-    with in_tenant(tenant_a):
-        key = token_create(user=operator)
-    client = client_for(tenant_a)
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {key}"
-    return client
+# ------------------------------------------------------------------ a Shopify double and a store on it
 
 
 @pytest.fixture
@@ -39,17 +31,18 @@ def shop() -> FakeShopify:
 
 
 @pytest.fixture
-def shopify_store(tenant_a):
-    """A Shopify store of tenant A; the test runs in A's schema."""
-    connection.set_tenant(tenant_a)
+def shopify_store(in_a):
+    """A Shopify store of tenant A connected to the double; the test runs in A's schema."""
     return store_create(
         name="Fake Shopify", channel="shopify", base_url=BASE,
-        credentials={"access_token": TOKEN, "webhook_secret": "whsec-test-0123456789"},
+        credentials={"access_token": TOKEN, "webhook_secret": WEBHOOK_SECRET},
     )  # fmt: skip
 
 
 @pytest.fixture
 def orders_in(shop):
+    """orders_in(n, start=1001, at=T0, step=1 minute): n orders on the double, each updated a step after the last."""
+
     def add(n: int, *, start: int = 1001, at: dt.datetime = T0, step: dt.timedelta = dt.timedelta(minutes=1)):
         for i in range(n):
             shop.add(shopify_order(start + i, updated_at=at + i * step))
@@ -57,4 +50,50 @@ def orders_in(shop):
     return add
 
 
-__all__ = ["in_tenant", "shopify_order"]
+# ------------------------------------------------------------------ the sandbox shop on a fake clock
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sandbox(clock: FakeClock) -> SandboxShop:
+    return SandboxShop(seed=7, clock=clock)
+
+
+@pytest.fixture
+def sandbox_api(sandbox: SandboxShop) -> Iterator[httpx.Client]:
+    """A Shopify Admin API client of the sandbox shop, served on a free local port for the test."""
+    with running(sandbox) as base_url, http_client(base_url) as client:
+        yield client
+
+
+# ------------------------------------------------------------------ committed data for threads and processes
+
+
+@pytest.fixture
+def committed(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
+    """Tenant A with stores really committed, so other threads and the worker see them; removed afterwards.
+
+    ``committed.store(**store_create's arguments)`` connects one; ``committed.tenant``, ``committed.host``.
+    """
+    with django_db_blocker.unblock():
+        require_test_database()
+        tenant = Tenant.objects.get(slug="alpha")
+        made = []
+
+        def make_store(**kwargs):
+            with in_tenant(tenant):
+                store = store_create(name=f"Paths {uuid.uuid4().hex[:8]}", **kwargs)
+            made.append(store)
+            return store
+
+        try:
+            yield SimpleNamespace(tenant=tenant, store=make_store, host=tenant.get_primary_domain().domain)
+        finally:
+            with in_tenant(tenant):
+                for store in made:
+                    Order.objects.filter(store=store).delete()
+                    store.delete()

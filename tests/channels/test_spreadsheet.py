@@ -4,7 +4,6 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,8 +20,9 @@ from channels.adapters.spreadsheet import (
     template_xlsx,
 )
 from orders.canonical import Address, ChannelOrder, ChannelOrderLine
+from tests.channels.helpers import FIXTURES as CHANNEL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "spreadsheet"
+FIXTURES = CHANNEL_FIXTURES / "spreadsheet"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 D = Decimal
 HEADER = ",".join(TEMPLATE_COLUMNS)

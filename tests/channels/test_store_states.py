@@ -7,9 +7,9 @@ from channels.models import Store, StoreEvent, SyncRun
 from channels.services import store_set_paused, store_sync, store_test_connection, store_update
 from channels.store_states import store_transition
 from core.states import IllegalTransition
+from tests.channels.factories import StoreFactory
+from tests.channels.helpers import FAST
 from tests.conftest import in_tenant
-
-FAST = {"sleep": lambda seconds: None}
 
 
 def events(store: Store) -> list[tuple[str, str, str]]:
@@ -213,7 +213,7 @@ def test_a_status_outside_its_choices_is_refused_by_the_database(shopify_store, 
 
 def test_the_store_page_lists_the_last_status_changes(console, tenant_a, operator):
     with in_tenant(tenant_a):
-        store = Store.objects.create(name="Hist", channel="shopify", base_url="https://h.myshopify.com")
+        store = StoreFactory(name="Hist", channel="shopify", base_url="https://h.myshopify.com")
     console.post(f"/stores/{store.pk}/pause/")
     console.post(f"/stores/{store.pk}/pause/", {"action": "resume"})
 

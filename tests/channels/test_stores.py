@@ -5,7 +5,7 @@ from django.db import connection
 
 from channels.models import Store, SyncRun
 from channels.vault import decrypt_credentials
-from tenants.accounts.services import token_create
+from tests.channels.factories import StoreFactory
 from tests.conftest import in_tenant
 
 SECRET = "shpat_super_secret_value_9876"
@@ -64,14 +64,14 @@ def test_editing_with_blank_credentials_keeps_the_stored_ones(console, tenant_a)
 
 def test_stores_list_paginates_nothing_and_shows_each_store(console, tenant_a):
     with in_tenant(tenant_a):
-        Store.objects.create(name="Alpha Woo", channel="woocommerce", base_url="https://a.example")
+        StoreFactory(name="Alpha Woo", channel="woocommerce", base_url="https://a.example")
     body = console.get("/stores/").content.decode()
     assert "Alpha Woo" in body
 
 
 def test_sync_now_enqueues_a_manual_sync_after_commit(console, tenant_a, django_capture_on_commit_callbacks):
     with in_tenant(tenant_a):
-        store = Store.objects.create(name="S1", channel="shopify", base_url="https://s.myshopify.com")
+        store = StoreFactory(name="S1", channel="shopify", base_url="https://s.myshopify.com")
     with django_capture_on_commit_callbacks() as callbacks:
         response = console.post(f"/stores/{store.pk}/sync/")
     assert response.status_code == 302
@@ -80,7 +80,7 @@ def test_sync_now_enqueues_a_manual_sync_after_commit(console, tenant_a, django_
 
 def test_paused_store_cannot_be_synced_and_can_be_resumed(console, tenant_a, django_capture_on_commit_callbacks):
     with in_tenant(tenant_a):
-        store = Store.objects.create(name="P", channel="shopify", base_url="https://p.myshopify.com")
+        store = StoreFactory(name="P", channel="shopify", base_url="https://p.myshopify.com")
     console.post(f"/stores/{store.pk}/pause/")
     with django_capture_on_commit_callbacks() as callbacks:
         page = console.post(f"/stores/{store.pk}/sync/", follow=True)
@@ -93,7 +93,7 @@ def test_paused_store_cannot_be_synced_and_can_be_resumed(console, tenant_a, dja
 
 def test_sync_status_json_reports_progress(console, tenant_a):
     with in_tenant(tenant_a):
-        store = Store.objects.create(name="Prog", channel="shopify", base_url="https://p.myshopify.com")
+        store = StoreFactory(name="Prog", channel="shopify", base_url="https://p.myshopify.com")
         SyncRun.objects.create(store=store, kind="manual", orders_seen=50, channel_count=200)
     assert console.get(f"/stores/{store.pk}/sync/status/").json()["percent"] == 25
 
@@ -128,28 +128,27 @@ def test_api_refuses_bad_input_with_reasons(api, tenant_a):
 
 def test_api_sync_of_a_spreadsheet_store_is_refused(api, tenant_a):
     with in_tenant(tenant_a):
-        store = Store.objects.create(name="Sheet", channel="spreadsheet")
+        store = StoreFactory(name="Sheet")
     response = api.post(f"/api/v1/stores/{store.pk}/sync/")
     assert response.status_code == 400
     assert "imported from files" in response.content.decode()
 
 
 @pytest.mark.parametrize("role", ["finance", "supplier"])
-def test_other_roles_cannot_reach_stores(tenant_a, make_user, make_supplier, client_for, role):
+def test_other_roles_cannot_reach_stores(tenant_a, make_user, make_supplier, client_for, api_for, role):
     supplier = make_supplier(tenant_a) if role == "supplier" else None
     user = make_user(tenant_a, role, supplier=supplier)
     with in_tenant(tenant_a):
-        store = Store.objects.create(name="Hidden", channel="spreadsheet")
-        key = token_create(user=user)
+        store = StoreFactory(name="Hidden")
     client = client_for(tenant_a, user)
     assert client.get("/stores/").status_code == 403
     assert client.get(f"/stores/{store.pk}/").status_code == 403
-    assert client_for(tenant_a).get("/api/v1/stores/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 403
+    assert api_for(tenant_a, user).get("/api/v1/stores/").status_code == 403
 
 
 def test_a_store_of_tenant_b_is_not_found_from_tenant_a(console, api, tenant_b):
     with in_tenant(tenant_b):
-        other = Store.objects.create(name="B's store", channel="spreadsheet")
+        other = StoreFactory(name="B's store")
     assert console.get(f"/stores/{other.pk}/").status_code == 404
     assert api.get(f"/api/v1/stores/{other.pk}/").status_code == 404
     assert "B&#x27;s store" not in console.get("/stores/").content.decode()
@@ -170,7 +169,7 @@ API_WINDOW = {"window_start": "2026-11-01T08:00:00Z", "window_end": "2026-11-02T
 
 def _store(tenant, channel: str, status: str) -> Store:
     with in_tenant(tenant):
-        return Store.objects.create(
+        return StoreFactory(
             name=f"{channel} {status}", channel=channel, status=status,
             base_url="https://r.myshopify.com" if channel == "shopify" else "",
         )  # fmt: skip

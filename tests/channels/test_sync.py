@@ -2,19 +2,20 @@
 
 import datetime as dt
 
+import httpx
 import pytest
 import time_machine
 
 from channels.adapters.base import ChannelUnavailable
 from channels.models import QuarantinedPayload, Store, SyncRun
 from channels.services import SYNC_OVERLAP, _lock, quarantine_reprocess, store_sync, stores_due_for_sync
-from orders.lifecycle import orders_ingested
 from orders.models import Order, OrderLine
+from orders.tasks import after_ingest
 from tests.channels.conftest import T0
-from tests.channels.fake_shopify import shopify_order
+from tests.channels.fake_shopify import FakeShopify, shopify_order
+from tests.channels.helpers import FAST
 
 NOW = T0 + dt.timedelta(hours=2)
-FAST = {"sleep": lambda seconds: None}
 
 
 def sync(store, shop, **kwargs):
@@ -238,20 +239,58 @@ def test_due_stores_respect_interval_and_status(shopify_store):
 
 
 def test_ingested_orders_are_handed_on_to_routing_and_a_reread_hands_on_nothing(
-    shopify_store, shop, orders_in, monkeypatch
+    shopify_store, shop, orders_in, run_enqueued
 ):
-    # given: routing hand-offs recorded instead of sent to the broker
-    handed: list[list[int]] = []
-    monkeypatch.setattr("channels.services.enqueue_after_ingest", lambda *, order_ids: handed.append(list(order_ids)))
+    # given: three orders on the channel, whose SKUs no product maps yet
     orders_in(3)
 
-    sync(shopify_store, shop)
-    ids = sorted(i for batch in handed for i in batch)
-    orders_ingested(order_ids=ids)
+    # when: a sync, and the tasks it sends after its commit run as the worker would
+    with run_enqueued() as sent:
+        sync(shopify_store, shop)
 
     # then: every new order was handed on once, and routing held them (no product maps their SKUs yet)
+    ids = sorted(i for ids in routing_hand_offs(sent) for i in ids)
     assert ids == sorted(Order.objects.filter(store=shopify_store).values_list("pk", flat=True))
     assert set(Order.objects.filter(store=shopify_store).values_list("status", flat=True)) == {"held"}
-    handed.clear()
-    sync(shopify_store, shop, at=NOW + dt.timedelta(minutes=1))
-    assert [i for batch in handed for i in batch] == []
+    with run_enqueued() as sent_again:
+        sync(shopify_store, shop, at=NOW + dt.timedelta(minutes=1))
+    assert routing_hand_offs(sent_again) == []
+
+
+def routing_hand_offs(sent) -> list[list[int]]:
+    """The order ids of each routing task (orders.tasks.after_ingest) among the tasks sent after a commit."""
+    return [callback.keywords["args"][0] for callback in sent if callback.func.__self__.name == after_ingest.name]
+
+
+# ------------------------------------------------------------------ the count the channel gives: a gap check
+
+
+def counting_more(shop: FakeShopify, extra: int) -> httpx.Client:
+    """The shop, but its orders/count.json counts ``extra`` orders its listing never serves."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        response = shop.handle(request)
+        if request.url.path.endswith("/orders/count.json") and response.status_code == 200:
+            return httpx.Response(200, json={"count": response.json()["count"] + extra})
+        return response
+
+    return httpx.Client(transport=httpx.MockTransport(handle))
+
+
+@pytest.mark.parametrize(("extra", "gap"), [(2, True), (0, False)])
+def test_a_channel_count_above_relays_is_a_gap_on_the_run_and_the_store_page(
+    shopify_store, shop, orders_in, console, extra, gap
+):
+    # given: 3 orders listed; the channel counts 3 + extra in the window
+    orders_in(3)
+
+    with time_machine.travel(NOW, tick=False):
+        run = store_sync(store_id=shopify_store.pk, client=counting_more(shop, extra), adapter_options=FAST)
+
+    run.refresh_from_db()
+    assert (run.channel_count, run.relay_count, run.has_gap) == (3 + extra, 3, gap)
+    page = console.get(f"/stores/{shopify_store.pk}/").content.decode()
+    assert f"{3 + extra} / 3" in page
+    assert ('badge-error">gap</span>' in page) is gap
+    assert run.message == ("The channel counts 5 orders in this window, Relay holds 3." if gap else "")
+    assert ("Relay holds 3" in page) is gap

@@ -1,33 +1,13 @@
 """Shopify webhooks: signed, de-duplicated, never older than what we hold; a fast path beside the pull."""
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
-import json
 
 from channels.models import WebhookDelivery
 from orders.models import Order
 from tests.channels.conftest import T0
 from tests.channels.fake_shopify import shopify_order
-
-SECRET = "whsec-test-0123456789"
-
-
-def deliver(client, store, payload, *, event_id="evt-1", secret=SECRET, topic="orders/updated", signature=None):
-    body = json.dumps(payload).encode()
-    digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-    return client.post(
-        f"/webhooks/{store.webhook_token}/",
-        data=body,
-        content_type="application/json",
-        HTTP_X_SHOPIFY_HMAC_SHA256=signature if signature is not None else digest,
-        HTTP_X_SHOPIFY_TOPIC=topic,
-        HTTP_X_SHOPIFY_EVENT_ID=event_id,
-        HTTP_X_SHOPIFY_WEBHOOK_ID=event_id,
-        HTTP_X_SHOPIFY_TRIGGERED_AT=payload["updated_at"],
-        HTTP_X_SHOPIFY_SHOP_DOMAIN="fake-shop.myshopify.com",
-    )
+from tests.channels.helpers import deliver_shopify as deliver
+from tests.channels.helpers import sign
 
 
 def test_signed_webhook_creates_the_order(shopify_store, client_for, tenant_a):
@@ -86,9 +66,8 @@ def test_webhook_token_of_tenant_a_means_nothing_on_tenant_b(shopify_store, clie
 
 def test_unreadable_body_is_a_400(shopify_store, client_for, tenant_a):
     body = b"not json"
-    digest = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
     response = client_for(tenant_a).post(
         f"/webhooks/{shopify_store.webhook_token}/", data=body, content_type="application/json",
-        HTTP_X_SHOPIFY_HMAC_SHA256=digest, HTTP_X_SHOPIFY_TOPIC="orders/create", HTTP_X_SHOPIFY_EVENT_ID="evt-x",
+        HTTP_X_SHOPIFY_HMAC_SHA256=sign(body), HTTP_X_SHOPIFY_TOPIC="orders/create", HTTP_X_SHOPIFY_EVENT_ID="evt-x",
     )  # fmt: skip
     assert response.status_code == 400

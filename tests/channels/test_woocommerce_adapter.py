@@ -8,10 +8,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import hmac
 import json
 from decimal import Decimal
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -20,17 +18,13 @@ import pytest
 from channels.adapters.base import ChannelAuthError, ChannelError, ChannelUnavailable, WebhookDelivery
 from channels.adapters.woocommerce import WooCommerceAdapter
 from orders.canonical import Address, ChannelOrderLine, NormalisationError
+from tests.channels.helpers import fixture, sign
 
-FIXTURES = Path(__file__).parent / "fixtures" / "woocommerce"
 BASE = "https://example.com"
 KEY = "ck_0123456789abcdef0123456789abcdef01234567"
 SECRET = "cs_fedcba9876543210fedcba9876543210fedcba98"
 WEBHOOK_SECRET = "wc-webhook-secret-42"
 UTC = dt.UTC
-
-
-def fixture(name: str):
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
 class FakeWoo:
@@ -68,16 +62,12 @@ def query(request: httpx.Request) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(str(request.url)).query).items()}
 
 
-def sign(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
 # ------------------------------------------------------------------ normalise
 
 
 def test_the_documented_order_normalises_to_exact_amounts_times_address_and_lines():
     # given WooCommerce's documented order 727 ("Retrieve an order")
-    payload = fixture("order.json")
+    payload = fixture("woocommerce/order.json")
 
     order = normalise(payload)
 
@@ -108,7 +98,7 @@ def test_the_documented_order_normalises_to_exact_amounts_times_address_and_line
 
 
 def test_the_documented_list_normalises_both_orders():
-    page = fixture("orders_page.json")
+    page = fixture("woocommerce/orders_page.json")
 
     orders = [normalise(payload) for payload in page]
 
@@ -125,7 +115,7 @@ def test_the_documented_list_normalises_both_orders():
 
 def test_cancelled_order_with_coupons_and_fees_falls_back_to_the_billing_address():
     # given a cancelled EUR order: coupon on both lines, a gift-wrap fee, a negative loyalty fee, no shipping address
-    payload = fixture("order_cancelled.json")
+    payload = fixture("woocommerce/order_cancelled.json")
 
     order = normalise(payload)
 
@@ -149,7 +139,7 @@ def test_cancelled_order_with_coupons_and_fees_falls_back_to_the_billing_address
 
 def test_chinese_address_and_a_price_that_does_not_divide_evenly():
     # given 3 cups for 10.00 CNY
-    payload = fixture("order_china.json")
+    payload = fixture("woocommerce/order_china.json")
 
     order = normalise(payload)
 
@@ -171,7 +161,7 @@ def test_chinese_address_and_a_price_that_does_not_divide_evenly():
 
 
 def test_malformed_fixture_is_refused_naming_the_line_and_the_amount():
-    payload = fixture("order_malformed.json")
+    payload = fixture("woocommerce/order_malformed.json")
 
     with pytest.raises(NormalisationError) as refused:
         normalise(payload)
@@ -195,7 +185,7 @@ def test_malformed_fixture_is_refused_naming_the_line_and_the_amount():
     ],
 )
 def test_unusable_payloads_are_refused_with_a_plain_reason(break_it, reason):
-    payload = fixture("order.json")
+    payload = fixture("woocommerce/order.json")
     break_it(payload)
 
     with pytest.raises(NormalisationError) as refused:
@@ -217,7 +207,7 @@ def test_unusable_payloads_are_refused_with_a_plain_reason(break_it, reason):
     ],
 )
 def test_statuses_become_financial_and_fulfillment_words(status, words):
-    payload = fixture("order.json")
+    payload = fixture("woocommerce/order.json")
     payload["status"] = status
 
     order = normalise(payload)
@@ -284,7 +274,7 @@ def test_count_orders_is_none_when_woocommerce_does_not_say():
 
 
 def test_test_connection_reads_one_order_and_describes_the_store():
-    store = FakeWoo(httpx.Response(200, json=fixture("orders_page.json")[:1], headers={"X-WP-Total": "2"}))
+    store = FakeWoo(httpx.Response(200, json=fixture("woocommerce/orders_page.json")[:1], headers={"X-WP-Total": "2"}))
 
     assert adapter(store).test_connection() == "example.com (2 orders)"
     assert query(store.requests[0]) == {"per_page": "1"}
@@ -379,7 +369,8 @@ def test_an_answer_that_is_not_json_is_a_channel_error():
 
 def test_push_fulfillment_completes_the_order_then_notes_the_tracking_for_the_buyer():
     store = FakeWoo(
-        httpx.Response(200, json=fixture("orders_page.json")[1]), httpx.Response(201, json=fixture("order_note.json"))
+        httpx.Response(200, json=fixture("woocommerce/orders_page.json")[1]),
+        httpx.Response(201, json=fixture("woocommerce/order_note.json")),
     )
 
     note_id = adapter(store).push_fulfillment(
@@ -418,13 +409,13 @@ def test_push_fulfillment_of_an_unknown_order_is_a_channel_error():
 
 
 def test_webhook_with_the_right_signature_is_verified_whatever_the_header_case():
-    body = json.dumps(fixture("order.json")).encode()
+    body = json.dumps(fixture("woocommerce/order.json")).encode()
 
     assert adapter(FakeWoo(httpx.Response(200))).verify_webhook(
-        headers={"X-WC-Webhook-Signature": sign(body)}, body=body
+        headers={"X-WC-Webhook-Signature": sign(body, WEBHOOK_SECRET)}, body=body
     )
     assert adapter(FakeWoo(httpx.Response(200))).verify_webhook(
-        headers={"x-wc-webhook-signature": sign(body)}, body=body
+        headers={"x-wc-webhook-signature": sign(body, WEBHOOK_SECRET)}, body=body
     )
 
 
@@ -432,8 +423,8 @@ def test_webhook_with_the_right_signature_is_verified_whatever_the_header_case()
     "headers",
     [
         {"X-WC-Webhook-Signature": sign(b'{"id": 727}', "not-the-secret")},
-        {"X-WC-Webhook-Signature": sign(b'{"id": 728}')},
-        {"X-Shopify-Hmac-Sha256": sign(b'{"id": 727}')},  # another channel's header
+        {"X-WC-Webhook-Signature": sign(b'{"id": 728}', WEBHOOK_SECRET)},
+        {"X-Shopify-Hmac-Sha256": sign(b'{"id": 727}', WEBHOOK_SECRET)},  # another channel's header
         {},
     ],
 )
@@ -442,7 +433,7 @@ def test_webhook_with_a_wrong_or_missing_signature_is_refused(headers):
 
 
 def test_parse_webhook_reads_delivery_topic_and_order():
-    body = json.dumps(fixture("order.json")).encode()
+    body = json.dumps(fixture("woocommerce/order.json")).encode()
     headers = {
         "X-WC-Webhook-Source": "https://example.com/",
         "X-WC-Webhook-Topic": "order.updated",
@@ -458,7 +449,7 @@ def test_parse_webhook_reads_delivery_topic_and_order():
         delivery_id="f4b5e0d1c2a3b4c5d6e7f8a9b0c1d2e3",
         topic="order.updated",
         triggered_at=None,
-        payload=fixture("order.json"),
+        payload=fixture("woocommerce/order.json"),
     )
 
 

@@ -59,6 +59,7 @@ def test_tenant_task_refuses_to_run_in_the_public_schema(db):
 
 def test_enqueue_waits_for_commit_and_carries_the_tenant(tenant_a, django_capture_on_commit_callbacks, monkeypatch):
     sent = []
+    # Celery's send to the broker (the outside world), replaced by a list.
     monkeypatch.setattr(send_password_reset, "apply_async", lambda **kw: sent.append(kw))
 
     with in_tenant(tenant_a), django_capture_on_commit_callbacks(execute=True):

@@ -1,4 +1,5 @@
-"""Catalog fixtures: tests run in tenant A's schema; factories for products, sources, orders waiting on SKUs."""
+"""Catalog fixtures: tests run in tenant A's schema and make products and sources through the catalog's services,
+which are what these tests are about (tests elsewhere use tests/inventory/factories.py)."""
 
 from __future__ import annotations
 
@@ -6,34 +7,19 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from inventory import services
 from inventory.models import Product, Source
+from suppliers.models import Supplier
+from suppliers.services import supplier_create
 
 _n = itertools.count(1)
 
 
 @pytest.fixture
-def in_a(tenant_a):
-    connection.set_tenant(tenant_a)
-    return tenant_a
-
-
-@pytest.fixture
-def operator(tenant_a, make_user):
-    return make_user(tenant_a, "operator")
-
-
-@pytest.fixture
-def console(tenant_a, operator, client_for):
-    client = client_for(tenant_a, operator)
-    connection.set_tenant(tenant_a)
-    return client
-
-
-@pytest.fixture
 def make_product(in_a):
+    """make_product(sku=None, *, name="Product", active=True, **product_create's arguments) -> Product."""
+
     def make(sku: str | None = None, *, name: str = "Product", active: bool = True, **kwargs) -> Product:
         return services.product_create(sku=sku or f"P-{next(_n):05d}", name=name, active=active, **kwargs)
 
@@ -42,6 +28,8 @@ def make_product(in_a):
 
 @pytest.fixture
 def make_source(in_a):
+    """make_source(product, *, supplier=None, cost="10.00", currency="CNY", **source_create's arguments) -> Source."""
+
     def make(product: Product, *, supplier=None, cost: str = "10.00", currency: str = "CNY", **kwargs) -> Source:
         return services.source_create(
             product=product, supplier=supplier, cost_price=Decimal(cost), currency=currency, **kwargs
@@ -51,39 +39,9 @@ def make_source(in_a):
 
 
 @pytest.fixture
-def store(in_a):
-    from channels.models import Store
-
-    return Store.objects.create(name="Sheet", channel="spreadsheet")
-
-
-@pytest.fixture
-def make_order(store):
-    """make_order(status, [(listing_sku, quantity), …]) -> an order of tenant A in that status."""
-    import datetime as dt
-
-    from orders.canonical import Address, ChannelOrder, ChannelOrderLine
-    from orders.models import Order
-    from orders.services import orders_upsert
-
-    def make(status: str, lines: list[tuple[str, int]]) -> Order:
-        n = next(_n)
-        order_lines = tuple(
-            ChannelOrderLine(
-                external_id=str(i), listing_sku=sku, title=f"Title {sku}", quantity=qty, unit_price=Decimal("5.00")
-            )
-            for i, (sku, qty) in enumerate(lines, start=1)
-        )
-        subtotal = sum((line.unit_price * line.quantity for line in order_lines), Decimal(0))
-        at = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=n)
-        order = ChannelOrder(
-            external_id=f"O-{n}", order_number=f"#{n}", currency="USD", placed_at=at, updated_at=at,
-            lines=order_lines, subtotal=subtotal, discount_total=Decimal(0), shipping_total=Decimal(0),
-            tax_total=Decimal(0), total=subtotal, buyer_name="Ada",
-            shipping_address=Address(country="US", city="Springfield", line1="1 Main St"),
-        )  # fmt: skip
-        orders_upsert(store_id=store.pk, orders=[(order, {})])
-        Order.objects.filter(store=store, external_id=f"O-{n}").update(status=status)
-        return Order.objects.get(store=store, external_id=f"O-{n}")
-
-    return make
+def suppliers(in_a) -> dict[str, Supplier]:
+    """Two suppliers by code, as a merchant adds them on the Suppliers page."""
+    return {
+        "SUP-HZ": supplier_create(name="Hangzhou Textiles", code="SUP-HZ"),
+        "SUP-US": supplier_create(name="US Mugs", code="SUP-US"),
+    }

@@ -7,18 +7,7 @@ from django.db import connection
 from inventory import services
 from inventory.models import Listing, Product, Source, Stock
 from orders.models import Order
-from tenants.accounts.services import token_create
 from tests.conftest import in_tenant
-
-
-@pytest.fixture
-def api(tenant_a, operator, client_for):
-    with in_tenant(tenant_a):
-        key = token_create(user=operator)
-    client = client_for(tenant_a)
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {key}"
-    connection.set_tenant(tenant_a)
-    return client
 
 
 def test_create_product_with_sources_then_read_update_delete(api, make_supplier, tenant_a):
@@ -127,9 +116,9 @@ def test_sources_crud_order_and_stock(api, make_product, make_source):
     assert list(product.sources.values_list("pk", "position")) == [(a.pk, 1)]
 
 
-def test_listings_map_unmap_and_unmapped_queue(api, make_product, make_order):
+def test_listings_map_unmap_and_unmapped_queue(api, make_product, order_in_status):
     tee, mug = make_product("TEE"), make_product("MUG")
-    make_order(Order.Status.HELD, [("SET-1", 1), ("LOST", 2)])
+    order_in_status(Order.Status.HELD, [("SET-1", 1), ("LOST", 2)])
 
     unmapped = api.get("/api/v1/listings/unmapped/").json()
     assert [(r["listing_sku"], r["held_orders"]) for r in unmapped] == [("LOST", 1), ("SET-1", 1)]
@@ -174,18 +163,14 @@ ENDPOINTS = [
 
 
 @pytest.mark.parametrize("role", ["finance", "supplier"])
-def test_other_roles_get_403(role, tenant_a, make_user, make_supplier, client_for, make_product, make_source):
+def test_other_roles_get_403(role, tenant_a, make_user, make_supplier, api_for, make_product, make_source):
     product = make_product()
     source = make_source(product)
     supplier = make_supplier(tenant_a) if role == "supplier" else None
-    user = make_user(tenant_a, role, supplier=supplier)
-    with in_tenant(tenant_a):
-        key = token_create(user=user)
-    client = client_for(tenant_a)
-    auth = {"HTTP_AUTHORIZATION": f"Token {key}"}
+    client = api_for(tenant_a, make_user(tenant_a, role, supplier=supplier))
     for method, url in [*ENDPOINTS, ("get", f"/api/v1/products/{product.pk}/"), ("put", f"/api/v1/sources/{source.pk}/stock/"),
                         ("delete", f"/api/v1/products/{product.pk}/"), ("get", f"/api/v1/sources/{source.pk}/")]:  # fmt: skip
-        assert getattr(client, method)(url, {}, content_type="application/json", **auth).status_code == 403, url
+        assert getattr(client, method)(url, {}, content_type="application/json").status_code == 403, url
     connection.set_tenant(tenant_a)
     assert Product.objects.filter(pk=product.pk).exists()
 

@@ -3,23 +3,13 @@
 import io
 from decimal import Decimal
 
-import pytest
+from openpyxl import Workbook
 
-from inventory import imports, services
+from inventory import import_templates, imports, services
 from inventory.imports import products_import
 from inventory.models import Product, Source, Stock
 
 HEADER = "sku,name,weight_grams,active,source_position,supplier_code,cost_price,currency,regions,lead_time_days,source_active,on_hand\r\n"
-
-
-@pytest.fixture
-def suppliers(tenant_a, in_a):
-    from suppliers.services import supplier_create
-
-    return {
-        "SUP-HZ": supplier_create(name="Hangzhou Textiles", code="SUP-HZ"),
-        "SUP-US": supplier_create(name="US Mugs", code="SUP-US"),
-    }
 
 
 GOOD = (
@@ -175,8 +165,6 @@ def test_utf8_bom_and_utf16_files_are_read(in_a):
 
 
 def test_xlsx_file_imports_like_csv(suppliers):
-    from openpyxl import Workbook
-
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(list(imports.COLUMNS))
@@ -194,8 +182,8 @@ def test_xlsx_file_imports_like_csv(suppliers):
 
 
 def test_the_templates_import_once_their_suppliers_exist(suppliers):
-    report_csv = products_import(content=imports.template_csv(), filename="t.csv")
-    report_xlsx = products_import(content=imports.template_xlsx(), filename="t.xlsx")
+    report_csv = products_import(content=import_templates.template_csv(), filename="t.csv")
+    report_xlsx = products_import(content=import_templates.template_xlsx(), filename="t.xlsx")
 
     assert report_csv.ok, report_csv.errors
     assert (report_csv.products_created, report_csv.sources_created) == (2, 3)

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from inventory import services
@@ -131,11 +132,11 @@ def test_move_activate_and_set_stock_buttons(console, make_product, make_source)
     assert console.get(f"{base}/{a.pk}/move/").status_code == 405
 
 
-def test_listings_unmapped_tab_shows_what_held_orders_wait_on(console, make_order, make_product):
-    make_order(Order.Status.HELD, [("GHOST", 2)])
-    make_order(Order.Status.HELD, [("GHOST", 1)])
+def test_listings_unmapped_tab_shows_what_held_orders_wait_on(console, order_in_status, make_product):
+    order_in_status(Order.Status.HELD, [("GHOST", 2)])
+    order_in_status(Order.Status.HELD, [("GHOST", 1)])
     make_product("EXACT")
-    make_order(Order.Status.NEW, [("EXACT", 1)])
+    order_in_status(Order.Status.NEW, [("EXACT", 1)])
 
     response = console.get("/products/listings/unmapped/")
 
@@ -147,8 +148,8 @@ def test_listings_unmapped_tab_shows_what_held_orders_wait_on(console, make_orde
     assert body.count("Map to the product with this SKU") == 1
 
 
-def test_one_click_mapping_from_the_queue(console, make_order, make_product):
-    make_order(Order.Status.HELD, [("EXACT", 1)])
+def test_one_click_mapping_from_the_queue(console, order_in_status, make_product):
+    order_in_status(Order.Status.HELD, [("EXACT", 1)])
     product = make_product("EXACT")
     console.post("/products/listings/map/", {
         "listing_sku": "EXACT", "components-TOTAL_FORMS": "1", "components-INITIAL_FORMS": "0",
@@ -206,8 +207,6 @@ def test_import_page_reports_errors_and_imports_valid_files(console):
         assert download.status_code == 200
         assert download["Content-Disposition"] == f'attachment; filename="relay-products-template.{fmt}"'
     assert console.get("/products/import/template.pdf").status_code == 404
-
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     bad = console.post("/products/import/", {"file": SimpleUploadedFile("p.csv", b"sku,name\r\nA-1,\r\n")})
     assert bad.status_code == 200

@@ -1,48 +1,15 @@
-"""Catalog reads: the unmapped queue, product filters and keyset pages."""
+"""Catalog reads: product filters and keyset pages, for console users only (the unmapped queue: tests/orders)."""
 
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from inventory import selectors, services
-from orders.models import Order
-from orders.routing.selectors import unmapped_listing_skus
-
-
-def test_unmapped_queue_lists_skus_of_new_and_held_orders_without_listing(make_order, make_product, operator):
-    make_order(Order.Status.HELD, [("GHOST-1", 2), ("MAPPED", 1)])
-    make_order(Order.Status.HELD, [("GHOST-1", 1)])
-    make_order(Order.Status.NEW, [("GHOST-1", 1), ("GHOST-2", 3)])
-    make_order(Order.Status.ROUTED, [("GHOST-3", 1)])  # routed orders wait on nothing
-    make_order(Order.Status.HELD, [("", 1)])  # a line without SKU cannot be mapped
-    services.listing_map(listing_sku="MAPPED", components=[(make_product("MAPPED"), 1)])
-    make_product("GHOST-2")  # a product with exactly the listing SKU: offered as one-click mapping
-
-    rows = unmapped_listing_skus(user=operator)
-
-    assert [(r["listing_sku"], r["held_orders"], r["orders"], r["units"]) for r in rows] == [
-        ("GHOST-1", 2, 3, 4),
-        ("GHOST-2", 0, 1, 3),
-    ]
-    assert rows[0]["product_id"] is None
-    assert rows[1]["product_id"] is not None
-    assert rows[0]["first_seen"] is not None
-    assert rows[0]["title"] == "Title GHOST-1"
-    assert [r["listing_sku"] for r in unmapped_listing_skus(user=operator, q="ghost-2")] == ["GHOST-2"]
-
-
-def test_unmapped_queue_is_one_query(make_order, django_assert_num_queries):
-    for i in range(5):
-        make_order(Order.Status.HELD, [(f"G-{i}", 1), (f"H-{i}", 1)])
-    with django_assert_num_queries(1):
-        assert len(unmapped_listing_skus()) == 10
+from inventory import selectors
 
 
 def test_selectors_refuse_roles_outside_the_console(tenant_a, make_user, make_supplier, in_a):
     for user in (make_user(tenant_a, "finance"), make_user(tenant_a, "supplier", supplier=make_supplier(tenant_a))):
         with pytest.raises(PermissionDenied):
             selectors.products_for(user=user)
-        with pytest.raises(PermissionDenied):
-            unmapped_listing_skus(user=user)
 
 
 def test_products_page_walks_every_product_once_both_ways(make_product, operator):

@@ -115,10 +115,10 @@ def test_mapping_sends_the_reroute_task_after_commit_and_only_when_it_changed(
 
 
 def test_the_reroute_task_named_by_inventory_frees_the_held_order(
-    make_product, make_order, monkeypatch, django_capture_on_commit_callbacks
+    make_product, order_in_status, monkeypatch, django_capture_on_commit_callbacks
 ):
     # given: an order held because its listing SKU maps to nothing
-    held = make_order(Order.Status.HELD, [("SHOP-TEE", 1)])
+    held = order_in_status(Order.Status.HELD, [("SHOP-TEE", 1)])
     tee = make_product("TEE")
     services.source_create(product=tee, cost_price=Decimal("1"), currency="USD")
     sent = _sent_to_broker(monkeypatch)

@@ -1,6 +1,7 @@
-"""Factories for routing tests against the database: stores, orders, products with source paths, rule sets.
+"""Helpers for routing tests against the database: stores, orders, products with source paths, rule sets.
 
-All of them write in the current schema; tests set it with the ``routing_tenant`` fixture.
+Thin words over the factories (tests/<app>/factories.py), in the order a routing test tells its story.
+All of them write in the current schema; tests set it (the ``in_a`` or ``store`` fixture).
 """
 
 from __future__ import annotations
@@ -9,31 +10,49 @@ import datetime as dt
 import itertools
 from decimal import Decimal
 
+from django.db.models import Max
+from django.utils import timezone
+
 from channels.models import Store
-from inventory.models import Listing, ListingComponent, Product, Source, Stock
-from orders.canonical import Address, ChannelOrder, ChannelOrderLine
+from inventory.models import Listing, Product, Source
 from orders.lifecycle import dispatch_changed
-from orders.models import Order, Rule, RuleSet
+from orders.models import Order, RuleSet
 from orders.routing.batch import RouteSummary
-from orders.services import orders_upsert
 from suppliers.dispatches import dispatch_reject, dispatch_ship
 from suppliers.models import Dispatch, Supplier
+from tests.channels.factories import StoreFactory
+from tests.inventory.factories import ListingFactory, ProductFactory, SourceFactory
+from tests.orders.factories import AddressFactory, OrderFactory, RuleFactory, RuleSetFactory, T
+from tests.suppliers.factories import SupplierFactory
 
-T = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
+__all__ = [
+    "T",
+    "activate_rules",
+    "add_source",
+    "make_order",
+    "make_product",
+    "make_store",
+    "make_supplier",
+    "map_listing",
+    "mapped_product",
+    "recent_order",
+    "supplier_rejects",
+    "supplier_ships",
+]
+
 _seq = itertools.count(1)
 
 
 def make_store(*, channel: str = "spreadsheet", name: str = "Shop") -> Store:
-    return Store.objects.create(name=f"{name} {next(_seq)}", channel=channel)
+    return StoreFactory(name=f"{name} {next(_seq)}", channel=channel)
 
 
 def make_supplier(name: str = "Supplier") -> Supplier:
-    n = next(_seq)
-    return Supplier.objects.create(name=f"{name} {n}", code=f"RS-{n}")
+    return SupplierFactory(label=name)
 
 
 def make_product(sku: str, *, active: bool = True) -> Product:
-    return Product.objects.create(sku=sku, name=f"Product {sku}", active=active)
+    return ProductFactory(sku=sku, active=active)
 
 
 def add_source(
@@ -48,39 +67,48 @@ def add_source(
     active: bool = True,
 ) -> Source:
     """A source at the end of the product's path (or at ``position``), with a Stock row when ``stock`` is given."""
-    if position is None:
-        position = product.sources.count() + 1
-    source = Source.objects.create(
+    extra = {} if position is None else {"position": position}
+    return SourceFactory(
         product=product,
-        position=position,
         supplier=supplier,
         cost_price=Decimal(cost),
         currency=currency,
         regions=regions or [],
         active=active,
+        stock=stock,
+        **extra,
     )
-    if stock is not None:
-        Stock.objects.create(source=source, on_hand=stock)
-    return source
 
 
 def map_listing(listing_sku: str, *components: tuple[Product, int]) -> Listing:
-    listing = Listing.objects.create(listing_sku=listing_sku)
-    for product, quantity in components:
-        ListingComponent.objects.create(listing=listing, product=product, quantity=quantity)
-    return listing
+    return ListingFactory(listing_sku=listing_sku, components=components)
 
 
-def activate_rules(*rules: tuple[str, dict] | tuple[str, dict, bool]) -> RuleSet:
-    """A new active rule set (the previous active one retired) with rules (kind, params[, enabled]) in order."""
+def mapped_product(sku: str, *sources: tuple, active: bool = True) -> Product:
+    """A product mapped from the listing SKU of the same name; sources are (supplier or None, cost[, stock])."""
+    product = make_product(sku, active=active)
+    map_listing(sku, (product, 1))
+    for supplier, cost, *stock in sources:
+        add_source(product, supplier, cost=cost, stock=stock[0] if stock else None)
+    return product
+
+
+def activate_rules(*rules: tuple[str, dict] | tuple[str, dict, bool], version: int | None = None) -> RuleSet:
+    """A new active rule set (the previous active one retired) with rules (kind, params[, enabled]) in order.
+
+    Made directly: the rule set services (orders.routing.rulesets) are tested on their own.
+    """
     RuleSet.objects.filter(status=RuleSet.Status.ACTIVE).update(status=RuleSet.Status.RETIRED)
-    version = (RuleSet.objects.order_by("-version").values_list("version", flat=True).first() or 0) + 1
-    ruleset = RuleSet.objects.create(version=version, status=RuleSet.Status.ACTIVE)
-    for position, item in enumerate(rules, start=1):
-        kind, params = item[0], item[1]
-        enabled = item[2] if len(item) > 2 else True
-        Rule.objects.create(
-            ruleset=ruleset, position=position, kind=kind, name=f"{kind} {position}", enabled=enabled, params=params
+    version = version or (RuleSet.objects.aggregate(highest=Max("version"))["highest"] or 0) + 1
+    ruleset = RuleSetFactory(version=version, active=True)
+    for position, (kind, params, *enabled) in enumerate(rules, start=1):
+        RuleFactory(
+            ruleset=ruleset,
+            position=position,
+            kind=kind,
+            name=f"{kind} {position}",
+            enabled=enabled[0] if enabled else True,
+            params=params,
         )
     return ruleset
 
@@ -101,41 +129,33 @@ def make_order(
     updated_at: dt.datetime | None = None,
 ) -> Order:
     """An order ingested the way channels do it; lines are (listing SKU, quantity[, unit price])."""
-    external_id = external_id or f"O-{next(_seq)}"
-    channel_lines = tuple(
-        ChannelOrderLine(
-            external_id=str(n),
-            listing_sku=line[0],
-            title=line[0],
-            quantity=line[1],
-            unit_price=Decimal(line[2] if len(line) > 2 else "10.00"),
-        )
-        for n, line in enumerate(lines, start=1)
-    )
-    subtotal = sum((line.unit_price * line.quantity for line in channel_lines), Decimal(0))
-    order = ChannelOrder(
-        external_id=external_id,
-        order_number=f"#{external_id}",
-        currency="USD",
+    return OrderFactory(
+        store=store,
+        items=lines,
+        **({"external_id": external_id} if external_id else {}),
         placed_at=placed_at,
         updated_at=updated_at or placed_at,
-        lines=channel_lines,
-        subtotal=subtotal,
-        discount_total=Decimal(0),
-        shipping_total=Decimal(0),
-        tax_total=Decimal(0),
-        total=subtotal,
         buyer_name=name,
         buyer_email=email,
-        shipping_address=Address(
-            name=name, country=country, province=province, city="Springfield", line1=line1, postal_code="94000"
-        ),
+        shipping_address=AddressFactory(name=name, country=country, province=province, line1=line1),
         note=note,
         tags=tags,
         cancelled_at=cancelled_at,
     )
-    result = orders_upsert(store_id=store.pk, orders=[(order, {"id": external_id})])
-    return Order.objects.get(pk=result.changed_ids[external_id])
+
+
+def recent_order(store: Store, *lines: tuple[str, int], placed_at: dt.datetime | None = None, **kwargs) -> Order:
+    """An order placed an hour ago (inside every simulation window) by a buyer of its own; lines default to SKU-A."""
+    n = next(_seq)
+    return make_order(
+        store,
+        *(lines or (("SKU-A", 1),)),
+        external_id=f"R-{n}",
+        placed_at=placed_at or timezone.now() - dt.timedelta(hours=1),
+        email=f"ada{n}@shop.test",
+        name="Ada",
+        **kwargs,
+    )
 
 
 def supplier_rejects(*, dispatch: Dispatch, reason: str = "", actor=None) -> RouteSummary:

@@ -10,6 +10,7 @@ from inventory.models import Listing, Product, Source, Stock
 from orders.models import Order, RoutingDecision
 from orders.routing.services import route_orders
 from suppliers.models import Dispatch, DispatchLine, Supplier
+from tenants.models import Tenant
 from tests.conftest import in_tenant
 from tests.orders.routing_factories import (
     add_source,
@@ -57,8 +58,6 @@ def _cleanup(store, skus):
 
 
 def test_parallel_workers_never_reserve_more_than_is_on_hand(django_db_setup, django_db_blocker):
-    from tenants.models import Tenant
-
     with django_db_blocker.unblock():
         tenant = Tenant.objects.get(slug="alpha")
         with in_tenant(tenant):
@@ -97,8 +96,6 @@ def test_parallel_workers_never_reserve_more_than_is_on_hand(django_db_setup, dj
 
 
 def test_rejections_and_routing_racing_keep_the_books_straight(django_db_setup, django_db_blocker):
-    from tenants.models import Tenant
-
     with django_db_blocker.unblock():
         tenant = Tenant.objects.get(slug="alpha")
         with in_tenant(tenant):

@@ -3,41 +3,28 @@
 import datetime as dt
 from decimal import Decimal
 
-import pytest
-from django.db import connection
-
-from channels.models import Store
 from orders.models import Order
 from orders.services import orders_upsert
-from tenants.accounts.services import token_create
+from tests.channels.factories import StoreFactory
 from tests.conftest import in_tenant
-from tests.orders.test_upsert import canonical
+from tests.orders.factories import ChannelOrderFactory
 
 T = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def seed(store, n, *, prefix="N", start=T):
-    import dataclasses
-
-    batch = []
-    for i in range(n):
-        order = canonical(f"{prefix}-{i:04d}")
-        order = dataclasses.replace(
-            order, placed_at=start + dt.timedelta(minutes=i), buyer_name=f"Buyer {i}", buyer_email=f"b{i}@shop.test"
+    """n orders of the store, one a minute from start, each with the two discounted lines and its own buyer."""
+    batch = [
+        (
+            ChannelOrderFactory.build(
+                discounted=True, external_id=f"{prefix}-{i:04d}", placed_at=start + dt.timedelta(minutes=i),
+                updated_at=T, buyer_name=f"Buyer {i}", buyer_email=f"b{i}@shop.test",
+            ),
+            {"i": i},
         )
-        batch.append((order, {"i": i}))
+        for i in range(n)
+    ]  # fmt: skip
     orders_upsert(store_id=store.pk, orders=batch)
-
-
-@pytest.fixture
-def store(tenant_a):
-    connection.set_tenant(tenant_a)
-    return Store.objects.create(name="Main", channel="spreadsheet")
-
-
-@pytest.fixture
-def console(tenant_a, make_user, client_for):
-    return client_for(tenant_a, make_user(tenant_a, "operator"))
 
 
 def test_paging_through_every_order_sees_each_once(console, store):
@@ -80,7 +67,7 @@ def test_list_page_query_count_does_not_grow_with_orders(console, store, django_
 
 def test_filters_by_store_search_and_date(console, store, tenant_a):
     seed(store, 5)
-    other = Store.objects.create(name="Second", channel="spreadsheet")
+    other = StoreFactory(name="Second")
     seed(other, 3, prefix="O", start=T + dt.timedelta(days=3))
 
     by_store = console.get(f"/orders/?store={other.pk}").context["page"].orders
@@ -104,41 +91,31 @@ def test_order_detail_shows_apportioned_lines_and_raw_payload(console, store):
     assert "&quot;i&quot;: 0" in body
 
 
-def test_api_lists_and_shows_orders_with_lines(store, tenant_a, make_user, client_for):
+def test_api_lists_and_shows_orders_with_lines(store, tenant_a, make_user, api_for):
     seed(store, 3)
-    user = make_user(tenant_a, "owner")
-    with in_tenant(tenant_a):
-        key = token_create(user=user)
-    client = client_for(tenant_a)
-    listed = client.get("/api/v1/orders/", HTTP_AUTHORIZATION=f"Token {key}").json()
+    client = api_for(tenant_a, make_user(tenant_a, "owner"))
+    listed = client.get("/api/v1/orders/").json()
     assert len(listed["results"]) == 3
-    detail = client.get(f"/api/v1/orders/{listed['results'][0]['id']}/", HTTP_AUTHORIZATION=f"Token {key}").json()
+    detail = client.get(f"/api/v1/orders/{listed['results'][0]['id']}/").json()
     assert sum(Decimal(l["net_amount"]) for l in detail["lines"]) == Decimal(detail["subtotal"]) - Decimal(
         detail["discount_total"]
     ) + Decimal(detail["shipping_total"])
 
 
-def test_orders_of_tenant_b_are_invisible_from_tenant_a(console, tenant_b, tenant_a, make_user, client_for):
+def test_orders_of_tenant_b_are_invisible_from_tenant_a(console, api, tenant_b):
     with in_tenant(tenant_b):
-        other = Store.objects.create(name="B", channel="spreadsheet")
+        other = StoreFactory(name="B")
         seed(other, 2, prefix="B")
         b_order = Order.objects.first()
     assert console.get(f"/orders/{b_order.pk}/").status_code == 404
     assert console.get("/orders/").context["page"].orders == []
-    user = make_user(tenant_a, "operator")
-    with in_tenant(tenant_a):
-        key = token_create(user=user)
-    assert (
-        client_for(tenant_a).get(f"/api/v1/orders/{b_order.pk}/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 404
-    )
+    assert api.get(f"/api/v1/orders/{b_order.pk}/").status_code == 404
 
 
-def test_supplier_and_finance_cannot_see_orders(tenant_a, make_user, make_supplier, client_for, store):
+def test_supplier_and_finance_cannot_see_orders(tenant_a, make_user, make_supplier, client_for, api_for, store):
     seed(store, 1)
     supplier = make_user(tenant_a, "supplier", supplier=make_supplier(tenant_a))
     finance = make_user(tenant_a, "finance")
     for user in (supplier, finance):
         assert client_for(tenant_a, user).get("/orders/").status_code == 403
-        with in_tenant(tenant_a):
-            key = token_create(user=user)
-        assert client_for(tenant_a).get("/api/v1/orders/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 403
+        assert api_for(tenant_a, user).get("/api/v1/orders/").status_code == 403

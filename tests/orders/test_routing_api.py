@@ -3,48 +3,17 @@
 import pytest
 from django.db import connection
 
-from orders.models import Order, Rule, RuleSet, Simulation
+from orders.models import Order, Rule, RuleSet
 from orders.routing.services import route_orders
-from tenants.accounts.services import token_create
-from tests.conftest import in_tenant
-from tests.orders.routing_data import active_ruleset, order, product
+from orders.routing.simulation import simulate_ruleset
+from tests.orders.factories import RuleFactory, RuleSetFactory, SimulationFactory
+from tests.orders.routing_factories import activate_rules, recent_order
 
 API = "/api/v1"
 
 
-def api_client(tenant, user, client_for):
-    with in_tenant(tenant):
-        token = token_create(user=user)
-    client = client_for(tenant)
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {token}"
-    return client
-
-
-@pytest.fixture
-def api(tenant_a, make_user, client_for):
-    client = api_client(tenant_a, make_user(tenant_a, "operator"), client_for)
-    connection.set_tenant(tenant_a)
-    return client
-
-
-@pytest.fixture
-def store(tenant_a):
-    from channels.models import Store
-
-    connection.set_tenant(tenant_a)
-    return Store.objects.create(name="Main", channel="spreadsheet")
-
-
-@pytest.fixture
-def supplier(tenant_a, make_supplier):
-    made = make_supplier(tenant_a, name="Acme")
-    connection.set_tenant(tenant_a)
-    product("A", (made, "5.00"))
-    return made
-
-
 def test_draft_rules_and_activation_round_trip(api):
-    active_ruleset(("hold", {"total_above": "500"}), version=1)
+    activate_rules(("hold", {"total_above": "500"}), version=1)
 
     created = api.post(f"{API}/routing/rulesets/", content_type="application/json")
     assert created.status_code == 201
@@ -70,7 +39,7 @@ def test_draft_rules_and_activation_round_trip(api):
 
 
 def test_invalid_rule_is_refused_in_plain_words_and_nothing_saved(api):
-    draft = RuleSet.objects.create(version=1, status="draft")
+    draft = RuleSetFactory(version=1)
 
     response = api.post(
         f"{API}/routing/rulesets/{draft.pk}/rules/",
@@ -84,7 +53,7 @@ def test_invalid_rule_is_refused_in_plain_words_and_nothing_saved(api):
 
 
 def test_edits_of_the_active_set_are_refused(api):
-    active = active_ruleset(("hold", {"total_above": "500"}))
+    active = activate_rules(("hold", {"total_above": "500"}))
     rule = active.rules.get()
     base = f"{API}/routing/rulesets/{active.pk}"
 
@@ -104,8 +73,8 @@ def test_edits_of_the_active_set_are_refused(api):
 
 
 def test_activation_refused_with_the_problems(api):
-    draft = RuleSet.objects.create(version=1, status="draft")
-    Rule.objects.create(ruleset=draft, position=1, kind="split", params={"policy": "maybe"})
+    draft = RuleSetFactory(version=1)
+    RuleFactory(ruleset=draft, kind="split", params={"policy": "maybe"})
 
     detail = api.get(f"{API}/routing/rulesets/{draft.pk}/").json()
     response = api.post(f"{API}/routing/rulesets/{draft.pk}/activate/", content_type="application/json")
@@ -116,11 +85,9 @@ def test_activation_refused_with_the_problems(api):
     assert RuleSet.objects.get(pk=draft.pk).status == "draft"
 
 
-def test_simulate_returns_an_id_to_poll(api, supplier, store, django_capture_on_commit_callbacks):
-    from orders.routing.simulation import simulate_ruleset
-
-    draft = RuleSet.objects.create(version=1, status="draft")
-    order(store, ("A", 1))
+def test_simulate_returns_an_id_to_poll(api, catalog, store, django_capture_on_commit_callbacks):
+    draft = RuleSetFactory(version=1)
+    recent_order(store, ("A", 1))
 
     with django_capture_on_commit_callbacks() as callbacks:
         response = api.post(
@@ -140,9 +107,13 @@ def test_simulate_returns_an_id_to_poll(api, supplier, store, django_capture_on_
 
 
 @pytest.fixture
-def held(api, supplier, store):
-    active_ruleset(("hold", {"tags": ["review"]}))
-    orders = [order(store, ("A", 1), tags=("review",)), order(store, ("NOPE", 1)), order(store, ("A", 1))]
+def held(api, catalog, store):
+    activate_rules(("hold", {"tags": ["review"]}))
+    orders = [
+        recent_order(store, ("A", 1), tags=("review",)),
+        recent_order(store, ("NOPE", 1)),
+        recent_order(store, ("A", 1)),
+    ]
     route_orders(order_ids=[o.pk for o in orders], trigger="ingest")
     return orders
 
@@ -170,22 +141,22 @@ def test_holds_list_filter_release_and_reroute(api, held, run_enqueued):
     assert api.post(f"{API}/routing/holds/release/", {"ids": []}, content_type="application/json").status_code == 400
 
 
-def test_order_routing_has_codes_words_dispatches_and_timeline(api, held, supplier):
+def test_order_routing_has_codes_words_dispatches_and_timeline(api, held, catalog):
     body = api.get(f"{API}/orders/{held[2].pk}/routing/").json()
 
     decision = body["decision"]
     assert decision["held"] is False
-    assert decision["lines"][0]["supplier"] == supplier.name
-    assert decision["lines"][0]["reasons"][0].startswith(f"Routed to {supplier.name} ")
+    assert decision["lines"][0]["supplier"] == catalog.name
+    assert decision["lines"][0]["reasons"][0].startswith(f"Routed to {catalog.name} ")
     assert decision["raw_lines"][0]["reasons"][0]["code"] == "routed"
-    assert body["dispatches"][0]["supplier_name"] == supplier.name
+    assert body["dispatches"][0]["supplier_name"] == catalog.name
     assert body["dispatches"][0]["lines"][0]["sku"] == "A"
     assert (body["timeline"][0]["from"], body["timeline"][0]["to"]) == ("new", "routed")
 
 
-def test_holds_list_query_count_is_bounded(api, supplier, store, django_assert_max_num_queries):
-    active_ruleset(("hold", {"tags": ["review"]}))
-    orders = [order(store, ("A", 1), tags=("review",)) for _ in range(25)]
+def test_holds_list_query_count_is_bounded(api, catalog, store, django_assert_max_num_queries):
+    activate_rules(("hold", {"tags": ["review"]}))
+    orders = [recent_order(store, ("A", 1), tags=("review",)) for _ in range(25)]
     route_orders(order_ids=[o.pk for o in orders], trigger="ingest")
 
     with django_assert_max_num_queries(10):
@@ -210,18 +181,17 @@ ENDPOINTS = [
 
 
 @pytest.fixture
-def objects(tenant_a, store):
-    connection.set_tenant(tenant_a)
-    ruleset = RuleSet.objects.create(version=1, status="draft")
-    rule = Rule.objects.create(ruleset=ruleset, position=1, kind="merge", params={"window_hours": 2})
-    sim = Simulation.objects.create(ruleset=ruleset, days=3)
-    return {"ruleset": ruleset.pk, "rule": rule.pk, "simulation": sim.pk, "order": order(store).pk}
+def objects(store):
+    ruleset = RuleSetFactory(version=1)
+    rule = RuleFactory(ruleset=ruleset, kind="merge", params={"window_hours": 2})
+    sim = SimulationFactory(ruleset=ruleset, days=3)
+    return {"ruleset": ruleset.pk, "rule": rule.pk, "simulation": sim.pk, "order": recent_order(store).pk}
 
 
 @pytest.mark.parametrize("role", ["finance", "supplier"])
-def test_finance_and_supplier_tokens_are_refused(tenant_a, make_user, make_supplier, client_for, objects, role):
+def test_finance_and_supplier_tokens_are_refused(tenant_a, make_user, make_supplier, api_for, objects, role):
     supplier = make_supplier(tenant_a) if role == "supplier" else None
-    client = api_client(tenant_a, make_user(tenant_a, role, supplier=supplier), client_for)
+    client = api_for(tenant_a, make_user(tenant_a, role, supplier=supplier))
 
     for method, path in ENDPOINTS:
         response = getattr(client, method)(API + path.format(**objects), {}, content_type="application/json")
@@ -236,8 +206,8 @@ def test_anonymous_is_refused(tenant_a, client_for, objects):
         assert getattr(client, method)(API + path.format(**objects)).status_code in (401, 403), path
 
 
-def test_another_tenant_sees_none_of_it(tenant_b, make_user, client_for, objects):
-    client = api_client(tenant_b, make_user(tenant_b, "operator"), client_for)
+def test_another_tenant_sees_none_of_it(tenant_b, make_user, api_for, objects):
+    client = api_for(tenant_b, make_user(tenant_b, "operator"))
 
     for method, path in ENDPOINTS:
         if "{" not in path:

@@ -5,39 +5,13 @@ import re
 import pytest
 from django.db import connection
 
+from inventory.models import Source
 from orders.models import Order, Rule, RuleSet, Simulation
 from orders.routing.services import route_orders
+from orders.routing.simulation import simulate_ruleset
 from tests.conftest import in_tenant
-from tests.orders.routing_data import active_ruleset, order, product
-
-
-@pytest.fixture
-def operator(tenant_a, make_user):
-    return make_user(tenant_a, "operator")
-
-
-@pytest.fixture
-def console(tenant_a, operator, client_for):
-    client = client_for(tenant_a, operator)
-    connection.set_tenant(tenant_a)
-    return client
-
-
-@pytest.fixture
-def store(tenant_a):
-    from channels.models import Store
-
-    connection.set_tenant(tenant_a)
-    return Store.objects.create(name="Main", channel="spreadsheet")
-
-
-@pytest.fixture
-def catalog(tenant_a, make_supplier):
-    supplier = make_supplier(tenant_a, name="Acme")
-    connection.set_tenant(tenant_a)
-    product("A", (supplier, "5.00"))
-    product("GIFT", (supplier, "1.00"))
-    return supplier
+from tests.orders.factories import RuleFactory, RuleSetFactory, SimulationFactory
+from tests.orders.routing_factories import activate_rules, add_source, recent_order
 
 
 def messages_of(response) -> list[str]:
@@ -49,7 +23,7 @@ def messages_of(response) -> list[str]:
 
 
 def test_editor_shows_the_active_set_read_only_and_opens_a_draft(console):
-    active_ruleset(("hold", {"total_above": "500", "currency": "USD"}))
+    activate_rules(("hold", {"total_above": "500", "currency": "USD"}))
 
     page = console.get("/routing/")
     assert page.status_code == 200
@@ -63,7 +37,7 @@ def test_editor_shows_the_active_set_read_only_and_opens_a_draft(console):
 
 
 def test_adding_a_rule_with_errors_shows_them_and_saves_nothing(console):
-    draft = RuleSet.objects.create(version=1, status="draft")
+    draft = RuleSetFactory(version=1)
 
     response = console.post(f"/routing/versions/{draft.pk}/rules/add/hold/", {"name": "Nothing", "enabled": "on"})
 
@@ -78,7 +52,7 @@ def test_adding_a_rule_with_errors_shows_them_and_saves_nothing(console):
 
 
 def test_adding_editing_moving_toggling_and_deleting_rules(console, catalog):
-    draft = RuleSet.objects.create(version=1, status="draft")
+    draft = RuleSetFactory(version=1)
     base = f"/routing/versions/{draft.pk}/rules/add"
 
     assert console.get(f"{base}/gift/").status_code == 200
@@ -108,7 +82,7 @@ def test_adding_editing_moving_toggling_and_deleting_rules(console, catalog):
 
 
 def test_gift_with_an_unknown_sku_is_refused(console):
-    draft = RuleSet.objects.create(version=1, status="draft")
+    draft = RuleSetFactory(version=1)
 
     response = console.post(
         f"/routing/versions/{draft.pk}/rules/add/gift/",
@@ -121,7 +95,7 @@ def test_gift_with_an_unknown_sku_is_refused(console):
 
 
 def test_active_rules_cannot_be_edited_through_the_pages(console):
-    active = active_ruleset(("hold", {"total_above": "500"}))
+    active = activate_rules(("hold", {"total_above": "500"}))
     rule = active.rules.get()
 
     response = console.post(f"/routing/rules/{rule.pk}/disable/", follow=True)
@@ -133,9 +107,9 @@ def test_active_rules_cannot_be_edited_through_the_pages(console):
 
 
 def test_activation_needs_confirmation_and_refuses_with_the_reason(console):
-    old = active_ruleset(("hold", {"total_above": "500"}), version=1)
-    draft = RuleSet.objects.create(version=2, status="draft")
-    Rule.objects.create(ruleset=draft, position=1, kind="merge", params={"window_hours": "soon"})
+    old = activate_rules(("hold", {"total_above": "500"}), version=1)
+    draft = RuleSetFactory(version=2)
+    RuleFactory(ruleset=draft, kind="merge", params={"window_hours": "soon"})
 
     confirm = console.get(f"/routing/versions/{draft.pk}/activate/")
     assert "This draft cannot be activated" in confirm.content.decode()
@@ -156,11 +130,9 @@ def test_activation_needs_confirmation_and_refuses_with_the_reason(console):
 
 
 def test_simulate_shows_progress_then_the_diff_in_words(console, catalog, store, django_capture_on_commit_callbacks):
-    from orders.routing.simulation import simulate_ruleset
-
-    active_ruleset(("hold", {"total_above": "15"}))
-    draft = RuleSet.objects.create(version=9, status="draft")
-    order(store, ("A", 2))  # total 20: held now, not with the draft
+    activate_rules(("hold", {"total_above": "15"}))
+    draft = RuleSetFactory(version=9)
+    recent_order(store, ("A", 2))  # total 20: held now, not with the draft
 
     with django_capture_on_commit_callbacks() as callbacks:
         response = console.post(f"/routing/versions/{draft.pk}/simulate/", {"days": "7"})
@@ -181,7 +153,7 @@ def test_simulate_shows_progress_then_the_diff_in_words(console, catalog, store,
 
 
 def test_simulate_refuses_a_bad_number_of_days(console):
-    draft = RuleSet.objects.create(version=1, status="draft")
+    draft = RuleSetFactory(version=1)
 
     response = console.post(f"/routing/versions/{draft.pk}/simulate/", {"days": "0"}, follow=True)
 
@@ -190,10 +162,10 @@ def test_simulate_refuses_a_bad_number_of_days(console):
 
 
 def test_editor_query_count_is_bounded(console, django_assert_max_num_queries):
-    active_ruleset(*[("hold", {"tags": [f"t{i}"]}) for i in range(15)])
+    activate_rules(*[("hold", {"tags": [f"t{i}"]}) for i in range(15)])
     console.post("/routing/draft/")
     for version in range(3, 10):
-        RuleSet.objects.create(version=version + 10, status="retired")
+        RuleSetFactory(version=version + 10, status="retired")
 
     with django_assert_max_num_queries(16):
         assert console.get("/routing/").status_code == 200
@@ -206,12 +178,12 @@ def test_editor_query_count_is_bounded(console, django_assert_max_num_queries):
 @pytest.fixture
 def held(console, catalog, store):
     """Three orders: two held by the tag rule, one by an unmapped SKU; one routed."""
-    active_ruleset(("hold", {"tags": ["review"]}))
+    activate_rules(("hold", {"tags": ["review"]}))
     orders = [
-        order(store, ("A", 1), tags=("review",)),
-        order(store, ("A", 1), tags=("review",)),
-        order(store, ("UNKNOWN", 1)),
-        order(store, ("A", 1)),
+        recent_order(store, ("A", 1), tags=("review",)),
+        recent_order(store, ("A", 1), tags=("review",)),
+        recent_order(store, ("UNKNOWN", 1)),
+        recent_order(store, ("A", 1)),
     ]
     route_orders(order_ids=[o.pk for o in orders], trigger="ingest")
     return orders
@@ -258,7 +230,7 @@ def test_holds_page_refreshes_itself_while_a_job_waits(console, held, django_cap
 
 
 def test_bulk_reroute_after_the_rule_changed(console, held, run_enqueued):
-    active_ruleset(("hold", {"tags": ["other"]}))
+    activate_rules(("hold", {"tags": ["other"]}))
 
     with run_enqueued():
         console.post("/orders/holds/", {"action": "reroute", "ids": [held[0].pk, held[1].pk]})
@@ -274,8 +246,8 @@ def test_bulk_action_without_selection_changes_nothing(console, held):
 
 
 def test_holds_queue_query_count_is_bounded(console, catalog, store, django_assert_max_num_queries):
-    active_ruleset(("hold", {"tags": ["review"]}))
-    orders = [order(store, ("A", 1), tags=("review",)) for _ in range(30)]
+    activate_rules(("hold", {"tags": ["review"]}))
+    orders = [recent_order(store, ("A", 1), tags=("review",)) for _ in range(30)]
     route_orders(order_ids=[o.pk for o in orders], trigger="ingest")
 
     with django_assert_max_num_queries(12):
@@ -288,13 +260,9 @@ def test_holds_queue_query_count_is_bounded(console, catalog, store, django_asse
 
 def test_order_page_explains_the_decision_dispatches_and_timeline(console, catalog, store, make_supplier, tenant_a):
     second = make_supplier(tenant_a, name="Backup")
-    connection.set_tenant(tenant_a)
-    from inventory.models import Source
-
-    a = Source.objects.get(product__sku="A").product
-    Source.objects.create(product=a, position=2, supplier=second, cost_price="9.00", currency="USD")
-    active_ruleset(("sourcing", {"strategy": "cheapest"}))
-    placed = order(store, ("A", 3))
+    add_source(Source.objects.get(product__sku="A").product, second, cost="9.00")
+    activate_rules(("sourcing", {"strategy": "cheapest"}))
+    placed = recent_order(store, ("A", 3))
     route_orders(order_ids=[placed.pk], trigger="ingest")
 
     body = console.get(f"/orders/{placed.pk}/").content.decode()
@@ -315,7 +283,7 @@ def test_order_page_of_a_held_order_shows_the_hold_reasons(console, held):
 
 
 def test_order_page_query_count_is_bounded(console, catalog, store, django_assert_max_num_queries):
-    placed = order(store, *[("A", 1)] * 1)
+    placed = recent_order(store, *[("A", 1)] * 1)
     route_orders(order_ids=[placed.pk], trigger="ingest")
     with django_assert_max_num_queries(20):
         assert console.get(f"/orders/{placed.pk}/").status_code == 200
@@ -344,11 +312,10 @@ PAGES = [
 
 
 @pytest.fixture
-def objects(tenant_a):
-    connection.set_tenant(tenant_a)
-    ruleset = RuleSet.objects.create(version=1, status="draft")
-    rule = Rule.objects.create(ruleset=ruleset, position=1, kind="merge", params={"window_hours": 2})
-    sim = Simulation.objects.create(ruleset=ruleset, days=3)
+def objects(in_a):
+    ruleset = RuleSetFactory(version=1)
+    rule = RuleFactory(ruleset=ruleset, kind="merge", params={"window_hours": 2})
+    sim = SimulationFactory(ruleset=ruleset, days=3)
     return {"ruleset": ruleset.pk, "rule": rule.pk, "simulation": sim.pk}
 
 

@@ -10,28 +10,23 @@ from django.db import connection
 from core.tasks import TenantRequired
 from orders import tasks
 from orders.models import Order
-from tests.orders.routing_factories import add_source, make_order, make_product, make_store, make_supplier
+from tests.orders.routing_factories import add_source, make_order, make_product
 
 
-@pytest.fixture
-def store(tenant_a):
-    connection.set_tenant(tenant_a)
-    return make_store()
-
-
-def test_route_orders_task_routes_in_chunks(store, monkeypatch):
-    add_source(make_product("MUG"), make_supplier())
+def test_route_orders_task_routes_in_chunks(store, acme):
+    add_source(make_product("MUG"), acme)
     orders = [make_order(store, ("MUG", 1), email=f"t{i}@example.com") for i in range(5)]
-    monkeypatch.setattr(tasks, "ROUTE_CHUNK", 2)
 
     counts = tasks.route_orders([o.pk for o in orders], "manual")
 
     assert counts == {"routed": 5, "held": 0, "dispatches_created": 5, "skipped": 0}
     assert set(Order.objects.filter(pk__in=[o.pk for o in orders]).values_list("status", flat=True)) == {"routed"}
+    # the chunks the task routes one transaction each: sorted, without repeats
+    assert list(tasks._chunks([5, 3, 1, 3, 4], size=2)) == [[1, 3], [4, 5]]
 
 
-def test_after_ingest_task_routes_new_orders_as_ingest(store):
-    add_source(make_product("MUG"), make_supplier())
+def test_after_ingest_task_routes_new_orders_as_ingest(store, acme):
+    add_source(make_product("MUG"), acme)
     order = make_order(store, ("MUG", 1))
 
     assert tasks.after_ingest([order.pk])["routed"] == 1

@@ -2,18 +2,12 @@
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
-from orders.models import Rule, RuleSet
+from orders.models import RoutingDecision, Rule, RuleSet
 from orders.routing import rulesets
-from tests.orders.routing_data import active_ruleset
-
-
-@pytest.fixture
-def operator(tenant_a, make_user):
-    user = make_user(tenant_a, "operator")
-    connection.set_tenant(tenant_a)
-    return user
+from orders.routing.services import route_orders
+from tests.orders.factories import RuleFactory
+from tests.orders.routing_factories import activate_rules, mapped_product, recent_order
 
 
 def snapshot():
@@ -25,7 +19,7 @@ def snapshot():
 
 
 def test_draft_copies_the_active_rules_with_the_next_version(operator):
-    active = active_ruleset(("hold", {"total_above": "500"}), ("sourcing", {"strategy": "cheapest"}), version=3)
+    active = activate_rules(("hold", {"total_above": "500"}), ("sourcing", {"strategy": "cheapest"}), version=3)
 
     draft = rulesets.ruleset_draft_create(actor=operator)
 
@@ -133,7 +127,7 @@ def test_update_with_bad_params_saves_nothing(operator):
 
 
 def test_active_and_retired_sets_refuse_every_edit(operator):
-    active = active_ruleset(("hold", {"total_above": "500"}))
+    active = activate_rules(("hold", {"total_above": "500"}))
     rule = active.rules.get()
     before = snapshot()
 
@@ -152,7 +146,7 @@ def test_active_and_retired_sets_refuse_every_edit(operator):
 
 
 def test_activation_retires_the_previous_version(operator):
-    old = active_ruleset(("hold", {"total_above": "500"}), version=1)
+    old = activate_rules(("hold", {"total_above": "500"}), version=1)
     draft = rulesets.ruleset_draft_create(actor=operator)
     rulesets.rule_add(ruleset=draft, kind="sourcing", params={"strategy": "cheapest"}, actor=operator)
 
@@ -169,10 +163,10 @@ def test_activation_retires_the_previous_version(operator):
 
 
 def test_activation_refuses_an_invalid_draft_and_changes_nothing(operator):
-    active_ruleset(("hold", {"total_above": "500"}), version=1)
+    activate_rules(("hold", {"total_above": "500"}), version=1)
     draft = rulesets.ruleset_draft_create(actor=operator)
     # a rule made invalid behind the service's back (e.g. by an older release)
-    Rule.objects.create(ruleset=draft, position=5, kind="merge", params={"window_hours": "soon"})
+    RuleFactory(ruleset=draft, position=5, kind="merge", params={"window_hours": "soon"})
     before = snapshot()
 
     with pytest.raises(ValidationError) as refused:
@@ -201,20 +195,12 @@ def test_discarding_a_draft_removes_it_and_its_rules(operator):
     assert not Rule.objects.exists()
 
 
-def test_decisions_record_the_version_they_used(operator, make_supplier, tenant_a):
-    from channels.models import Store
-    from orders.models import RoutingDecision
-    from orders.routing.services import route_orders
-    from tests.orders.routing_data import order, product
-
-    supplier = make_supplier(tenant_a)
-    connection.set_tenant(tenant_a)
-    product("SKU-A", (supplier, "4.00"))
-    store = Store.objects.create(name="Main", channel="spreadsheet")
+def test_decisions_record_the_version_they_used(operator, acme, store):
+    mapped_product("SKU-A", (acme, "4.00"))
     draft = rulesets.ruleset_draft_create(actor=operator)
     rulesets.rule_add(ruleset=draft, kind="sourcing", params={"strategy": "cheapest"}, actor=operator)
     rulesets.ruleset_activate(ruleset=draft, actor=operator)
-    first = order(store, ("SKU-A", 1))
+    first = recent_order(store, ("SKU-A", 1))
 
     route_orders(order_ids=[first.pk], trigger="manual")
 

@@ -3,19 +3,21 @@
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from inventory.models import Stock
-from orders.models import Order, RoutingDecision, Simulation
+from inventory.models import Source, Stock
+from orders.models import Order, RoutingDecision, RuleSet, Simulation
 from orders.routing import simulation
 from orders.routing.core import engine
 from suppliers.models import Dispatch
-from tests.orders.routing_data import active_ruleset, order, product
+from tests.inventory.factories import StockFactory
+from tests.orders.factories import RuleFactory, RuleSetFactory, SimulationFactory
+from tests.orders.routing_factories import activate_rules, make_supplier, mapped_product, recent_order
 
 
 @pytest.fixture
-def history(tenant_a, make_supplier, make_user):
+def history(store, operator):
     """Two suppliers; A is cheaper at the second; the active set holds big orders, the draft holds VIPs and buys cheap.
 
     1. A×2 + B×1            active: A→S1, B→S1         draft: A→S2, B→S1
@@ -25,34 +27,27 @@ def history(tenant_a, make_supplier, make_user):
     5. placed 40 days ago   outside the window
     6. cancelled            left out
     """
-    from channels.models import Store
-
-    s1, s2 = make_supplier(tenant_a, name="First"), make_supplier(tenant_a, name="Second")
-    user = make_user(tenant_a, "operator")
-    connection.set_tenant(tenant_a)
-    product("A", (s1, "5.00"), (s2, "4.00"))
-    product("B", (s1, "3.00"))
-    store = Store.objects.create(name="Main", channel="spreadsheet")
-    active_ruleset(("hold", {"total_above": "100"}), version=1)
-    from orders.models import Rule, RuleSet
-
-    draft = RuleSet.objects.create(version=2, status="draft")
-    Rule.objects.create(ruleset=draft, position=1, kind="hold", name="VIP", params={"tags": ["vip"]})
-    Rule.objects.create(ruleset=draft, position=2, kind="sourcing", params={"strategy": "cheapest"})
+    s1, s2 = make_supplier("First"), make_supplier("Second")
+    mapped_product("A", (s1, "5.00"), (s2, "4.00"))
+    mapped_product("B", (s1, "3.00"))
+    activate_rules(("hold", {"total_above": "100"}), version=1)
+    draft = RuleSetFactory(version=2)
+    RuleFactory(ruleset=draft, position=1, kind="hold", name="VIP", params={"tags": ["vip"]})
+    RuleFactory(ruleset=draft, position=2, kind="sourcing", params={"strategy": "cheapest"})
     orders = [
-        order(store, ("A", 2), ("B", 1)),
-        order(store, ("A", 1), tags=("vip",)),
-        order(store, ("A", 20)),
-        order(store, ("C", 1)),
-        order(store, ("B", 1), placed_at=timezone.now() - dt.timedelta(days=40)),
-        order(store, ("A", 5)),
+        recent_order(store, ("A", 2), ("B", 1)),
+        recent_order(store, ("A", 1), tags=("vip",)),
+        recent_order(store, ("A", 20)),
+        recent_order(store, ("C", 1)),
+        recent_order(store, ("B", 1), placed_at=timezone.now() - dt.timedelta(days=40)),
+        recent_order(store, ("A", 5)),
     ]
     Order.objects.filter(pk=orders[5].pk).update(status=Order.Status.CANCELLED)
-    return {"s1": s1, "s2": s2, "draft": draft, "orders": orders, "user": user}
+    return {"s1": s1, "s2": s2, "draft": draft, "orders": orders, "user": operator}
 
 
 def run(history, days=30) -> Simulation:
-    sim = Simulation.objects.create(ruleset=history["draft"], days=days, created_by=history["user"])
+    sim = SimulationFactory(ruleset=history["draft"], days=days, created_by=history["user"])
     return simulation.simulation_run(simulation=sim)
 
 
@@ -91,6 +86,7 @@ def test_simulation_writes_nothing_but_its_own_row(history):
 
 def test_chunks_give_the_same_result_and_count_progress(history, monkeypatch):
     whole = run(history).result
+    # A module setting, not a function: one order a chunk without making thousands of orders.
     monkeypatch.setattr(simulation, "CHUNK", 1)
 
     chunked = run(history)
@@ -99,11 +95,10 @@ def test_chunks_give_the_same_result_and_count_progress(history, monkeypatch):
     assert (chunked.orders_total, chunked.orders_done) == (4, 4)
 
 
-def test_each_rule_set_gets_its_own_fresh_stock(history, tenant_a, make_supplier):
+def test_each_rule_set_gets_its_own_fresh_stock(history):
     """With 1 unit at each supplier, both sides can use it: one side's reservations never starve the other."""
-    from inventory.models import Source
-
-    Stock.objects.bulk_create(Stock(source=source, on_hand=1) for source in Source.objects.filter(product__sku="A"))
+    for source in Source.objects.filter(product__sku="A"):
+        StockFactory(source=source, on_hand=1)
     sim = run(history)
 
     # order 1 (A×2) finds no source with 2 units on either side and is held for it
@@ -115,7 +110,7 @@ def test_a_longer_window_takes_older_orders(history):
     assert run(history, days=60).orders_total == 5
 
 
-def test_running_twice_keeps_the_first_result(history, monkeypatch):
+def test_running_twice_keeps_the_first_result(history):
     sim = run(history)
     finished = sim.finished
 
@@ -131,7 +126,7 @@ def test_an_error_marks_the_simulation_failed(history, monkeypatch):
         raise RuntimeError("engine exploded")
 
     monkeypatch.setattr(engine, "route_batch", broken)
-    sim = Simulation.objects.create(ruleset=history["draft"], days=30)
+    sim = SimulationFactory(ruleset=history["draft"], days=30)
 
     with pytest.raises(RuntimeError):
         simulation.simulation_run(simulation=sim)
@@ -143,10 +138,6 @@ def test_an_error_marks_the_simulation_failed(history, monkeypatch):
 
 
 def test_start_refuses_an_active_set_and_enqueues_after_commit(history, django_capture_on_commit_callbacks):
-    from django.core.exceptions import ValidationError
-
-    from orders.models import RuleSet
-
     with pytest.raises(ValidationError):
         simulation.simulation_start(ruleset=RuleSet.objects.get(status="active"), days=30, actor=history["user"])
     with django_capture_on_commit_callbacks() as callbacks:
@@ -162,8 +153,6 @@ def test_start_refuses_an_active_set_and_enqueues_after_commit(history, django_c
 
 
 def test_without_an_active_set_the_draft_is_compared_with_the_defaults(history):
-    from orders.models import RuleSet
-
     RuleSet.objects.filter(status="active").update(status="retired")
 
     result = run(history).result

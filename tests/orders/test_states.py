@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from core.states import IllegalTransition
 from inventory.models import Stock
@@ -14,21 +13,15 @@ from orders.states import ALLOWED, order_transition
 from suppliers.dispatch_states import dispatch_transition
 from suppliers.dispatches import dispatch_accept, dispatch_reject, dispatch_ship
 from suppliers.models import Dispatch, DispatchEvent
-from tests.orders.routing_factories import add_source, make_order, make_product, make_store, make_supplier
+from tests.orders.routing_factories import add_source, make_order, make_product
 
 S = Order.Status
 
 
 @pytest.fixture
-def store(tenant_a):
-    connection.set_tenant(tenant_a)
-    return make_store()
-
-
-@pytest.fixture
-def routed(store):
+def routed(store, acme):
     """A routed order with one pending dispatch at a supplier holding 5 mugs (2 reserved)."""
-    add_source(make_product("MUG"), make_supplier(), stock=5)
+    add_source(make_product("MUG"), acme, stock=5)
     order = make_order(store, ("MUG", 2))
     route_orders(order_ids=[order.pk], trigger="ingest")
     order.refresh_from_db()
@@ -40,10 +33,7 @@ def test_every_state_has_a_row_and_cancelled_is_final():
     assert ALLOWED[S.CANCELLED] == frozenset()
 
 
-def test_an_allowed_transition_is_saved_and_recorded_with_who_and_why(routed, make_user, tenant_a):
-    operator = make_user(tenant_a, "operator")
-    connection.set_tenant(tenant_a)
-
+def test_an_allowed_transition_is_saved_and_recorded_with_who_and_why(routed, operator):
     order_transition(order=routed, to=S.HELD, actor=operator, actor_label="console", reason="Buyer called")
 
     routed.refresh_from_db()

@@ -4,36 +4,25 @@ import datetime as dt
 import threading
 from decimal import Decimal
 
-import pytest
-from django.db import connection, connections
+from django.db import connections
 
-from channels.models import Store
-from orders.canonical import Address, ChannelOrder, ChannelOrderLine
+from orders.canonical import Address, ChannelOrder
 from orders.models import Order, OrderLine
 from orders.services import orders_upsert
+from tenants.models import Tenant
+from tests.channels.factories import StoreFactory
 from tests.conftest import in_tenant
+from tests.orders.factories import ChannelOrderFactory, ChannelOrderLineFactory
 
 T = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def canonical(external_id="A-1", *, updated=T, lines=None, discount="3.00", shipping="5.00", note=""):
-    lines = lines or [
-        ChannelOrderLine(external_id="1", listing_sku="TEE-M", title="Tee", quantity=1, unit_price=Decimal("10.00")),
-        ChannelOrderLine(external_id="2", listing_sku="MUG", title="Mug", quantity=2, unit_price=Decimal("7.50")),
-    ]
-    subtotal = sum((l.unit_price * l.quantity for l in lines), Decimal(0))
-    return ChannelOrder(
-        external_id=external_id, order_number=f"#{external_id}", currency="USD", placed_at=T, updated_at=updated,
-        lines=tuple(lines), subtotal=subtotal, discount_total=Decimal(discount), shipping_total=Decimal(shipping),
-        tax_total=Decimal("0"), total=subtotal - Decimal(discount) + Decimal(shipping), buyer_name="Ada",
-        shipping_address=Address(country="US", city="Springfield", line1="1 Main St"), note=note,
+def canonical(external_id="A-1", *, updated=T, **overrides) -> ChannelOrder:
+    """Two lines (a tee at 10.00, two mugs at 7.50), 3.00 off and 5.00 shipping, placed at T."""
+    return ChannelOrderFactory.build(
+        discounted=True, external_id=external_id, placed_at=T, updated_at=updated, buyer_name="Ada", buyer_email="",
+        shipping_address=Address(country="US", city="Springfield", line1="1 Main St"), **overrides,
     )  # fmt: skip
-
-
-@pytest.fixture
-def store(tenant_a):
-    connection.set_tenant(tenant_a)
-    return Store.objects.create(name="S", channel="spreadsheet")
 
 
 def test_first_upsert_creates_order_lines_and_apportions_to_the_cent(store):
@@ -78,16 +67,14 @@ def test_a_line_the_channel_dropped_is_removed_on_update(store):
     orders_upsert(store_id=store.pk, orders=[(canonical(), {})])
     one_line = canonical(
         updated=T + dt.timedelta(minutes=1),
-        lines=[
-            ChannelOrderLine(external_id="1", listing_sku="TEE-M", title="Tee", quantity=3, unit_price=Decimal("10.00"))
-        ],
+        lines=(ChannelOrderLineFactory(external_id="1", listing_sku="TEE-M", title="Tee", quantity=3),),
     )
     orders_upsert(store_id=store.pk, orders=[(one_line, {})])
     assert list(OrderLine.objects.values_list("external_id", "quantity")) == [("1", 3)]
 
 
 def test_same_external_id_in_two_stores_is_two_orders(store):
-    other = Store.objects.create(name="Other", channel="spreadsheet")
+    other = StoreFactory()
     orders_upsert(store_id=store.pk, orders=[(canonical(), {})])
     orders_upsert(store_id=other.pk, orders=[(canonical(), {})])
     assert Order.objects.count() == 2
@@ -101,12 +88,10 @@ def test_orders_of_tenant_a_are_not_in_tenant_b(store, tenant_b):
 
 def test_concurrent_upserts_of_the_same_orders_make_each_order_once(django_db_blocker):
     """Pull and webhook (or two workers) racing on real connections: one order each."""
-    from tenants.models import Tenant
-
     with django_db_blocker.unblock():
         tenant = Tenant.objects.get(slug="alpha")
         with in_tenant(tenant):
-            store = Store.objects.create(name="Race", channel="spreadsheet")
+            store = StoreFactory(name="Race")
         batch = [(canonical(f"R-{i}", updated=T + dt.timedelta(seconds=i % 3)), {}) for i in range(200)]
         barrier = threading.Barrier(4)
         errors = []

@@ -65,6 +65,7 @@ def test_a_lagging_template_is_migrated_before_the_provisioning_transaction(db, 
         )
         return call_command(name, *args, **kwargs)
 
+    # A spy on Django's call_command that still runs it: what was open when it ran cannot be seen afterwards.
     monkeypatch.setattr(services, "call_command", recording_call_command)
 
     # when

@@ -1,5 +1,5 @@
-"""Supplier users: a user with the supplier role enters the portal only once linked to a supplier
-(suppliers.SupplierUser, made by suppliers.members.supplier_user_create)."""
+"""Supplier users (suppliers.members): a user with the supplier role enters the portal only once linked to a
+supplier (suppliers.SupplierUser, made by supplier_user_create)."""
 
 import pytest
 from django.contrib.auth.models import User
@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from suppliers.members import supplier_of, supplier_user_create
 from suppliers.models import SupplierUser
-from tenants.accounts.services import token_create, user_create
+from tenants.accounts.services import user_create
 from tests.conftest import PASSWORD, in_tenant
 
 
@@ -72,10 +72,7 @@ def test_account_page_names_the_linked_supplier(tenant_a, make_supplier, make_us
     assert 'href="/portal/dispatches/"' in body
 
 
-def test_me_of_a_supplier_user_without_a_supplier_has_no_supplier_id(tenant_a, client_for, unlinked_supplier_user):
-    with in_tenant(tenant_a):
-        key = token_create(user=unlinked_supplier_user)
-
-    body = client_for(tenant_a).get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {key}").json()
+def test_me_of_a_supplier_user_without_a_supplier_has_no_supplier_id(tenant_a, api_for, unlinked_supplier_user):
+    body = api_for(tenant_a, unlinked_supplier_user).get("/api/v1/me/").json()
 
     assert (body["role"], body["supplier_id"]) == ("supplier", None)
