@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 MONEY = {"max_digits": 14, "decimal_places": 3}
@@ -211,6 +212,34 @@ class RuleSet(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version} ({self.status})"
+
+
+class RuleSetEvent(models.Model):
+    """One change of a rule set's state (activated, retired): who, when, from, to, why."""
+
+    ruleset = models.ForeignKey(RuleSet, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=16)
+    to_state = models.CharField(max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=120)
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(from_state__in=["draft", "active", "retired"])
+                & models.Q(to_state__in=["draft", "active", "retired"])
+                & ~models.Q(from_state=models.F("to_state")),
+                name="rulesetevent_changes_state",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ruleset_id}: {self.from_state} → {self.to_state}"
 
 
 class Rule(models.Model):

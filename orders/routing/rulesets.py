@@ -20,7 +20,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders.models import Rule, RuleSet
+from orders.models import Rule, RuleSet, RuleSetEvent
 from orders.routing import core as routing
 from orders.routing.core.rules import RULE_KINDS, validate_rule, validate_ruleset
 
@@ -233,8 +233,9 @@ def ruleset_activate(*, ruleset: RuleSet, actor, note: str | None = None) -> Rul
     if problems:
         raise ValidationError(problems)
     now = timezone.now()
-    retired = [r.version for r in locked.values() if r.status == RuleSet.Status.ACTIVE]
-    RuleSet.objects.filter(status=RuleSet.Status.ACTIVE).update(status=RuleSet.Status.RETIRED)
+    previous = [r for r in locked.values() if r.status == RuleSet.Status.ACTIVE]
+    retired = [r.version for r in previous]
+    RuleSet.objects.filter(pk__in=[r.pk for r in previous]).update(status=RuleSet.Status.RETIRED)
     draft.status = RuleSet.Status.ACTIVE
     draft.activated_at = now
     fields = ["status", "activated_at"]
@@ -242,6 +243,23 @@ def ruleset_activate(*, ruleset: RuleSet, actor, note: str | None = None) -> Rul
         draft.note = note.strip()[:300]
         fields.append("note")
     draft.save(update_fields=fields)
+    label = _actor_label(actor)
+    actor_user = actor if getattr(actor, "pk", None) else None
+    RuleSetEvent.objects.bulk_create(
+        [
+            *(
+                RuleSetEvent(
+                    ruleset=r, from_state="active", to_state="retired", actor=actor_user, actor_label=label,
+                    reason=f"Version {draft.version} activated.", at=now,
+                )
+                for r in previous
+            ),
+            RuleSetEvent(
+                ruleset=draft, from_state="draft", to_state="active", actor=actor_user, actor_label=label,
+                reason=draft.note, at=now,
+            ),
+        ]
+    )  # fmt: skip
     logger.info(
         "rule set activated",
         extra={"version": draft.version, "retired": retired, "actor": _actor_label(actor)},

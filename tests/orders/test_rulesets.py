@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from orders.models import RoutingDecision, Rule, RuleSet
+from orders.models import RoutingDecision, Rule, RuleSet, RuleSetEvent
 from orders.routing import rulesets
 from orders.routing.services import route_orders
 from tests.orders.factories import RuleFactory
@@ -157,6 +157,13 @@ def test_activation_retires_the_previous_version(operator):
     assert activated.activated_at is not None
     assert old.status == "retired"
     assert list(RuleSet.objects.filter(status="active").values_list("version", flat=True)) == [2]
+    events = RuleSetEvent.objects.order_by("ruleset__version").values_list(
+        "ruleset__version", "from_state", "to_state", "actor", "actor_label"
+    )
+    assert list(events) == [
+        (1, "active", "retired", operator.pk, operator.email),
+        (2, "draft", "active", operator.pk, operator.email),
+    ]
     # the next draft starts from version 2's rules
     next_draft = rulesets.ruleset_draft_create(actor=operator)
     assert list(next_draft.rules.order_by("position").values_list("kind", flat=True)) == ["hold", "sourcing"]
@@ -174,6 +181,7 @@ def test_activation_refuses_an_invalid_draft_and_changes_nothing(operator):
 
     assert "window_hours" in " ".join(refused.value.messages)
     assert snapshot() == before
+    assert not RuleSetEvent.objects.exists()
 
 
 def test_activating_twice_is_refused(operator):
