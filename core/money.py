@@ -154,6 +154,26 @@ def round_money(amount: Decimal, currency: str, *, rounding: str = ROUND_HALF_UP
     return rounded if rounded else abs(rounded)
 
 
+def format_money(amount: Decimal | int | str | None, currency: str, *, code: bool = True) -> str:
+    """``amount`` as a person reads it: the currency's decimals, thousands grouped, the code after.
+
+    ``format_money(Decimal("1234.5"), "USD")`` gives "1,234.50 USD"; JPY shows no
+    decimals. A minus sign for a negative amount; never "-0.00". Empty for
+    None; the text as it is when it is not a number, or the currency is not a code.
+    """
+    if amount is None or amount == "":
+        return ""
+    try:
+        value = round_money(Decimal(str(amount)), currency)
+    except (ValueError, TypeError, InvalidOperation):
+        return f"{amount} {currency}".strip() if code else str(amount)
+    places = minor_unit(currency)
+    text = f"{abs(value):,.{places}f}"
+    if value < 0:
+        text = "−" + text  # the minus sign, not a hyphen
+    return f"{text} {currency.upper()}" if code else text
+
+
 def parse_money(text: str | int | Decimal, currency: str) -> Decimal:
     """An amount of ``currency`` from text, an int or a Decimal, with the currency's decimals.
 

@@ -121,6 +121,7 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",  # no models: its template tags (money)
     "erp",
 ]
 TENANT_APPS = [

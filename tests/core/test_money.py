@@ -6,7 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.money import CURRENCIES, MINOR_UNITS, minor_unit, parse_currency, parse_money, quantum, round_money
+from core.money import (
+    CURRENCIES,
+    MINOR_UNITS,
+    format_money,
+    minor_unit,
+    parse_currency,
+    parse_money,
+    quantum,
+    round_money,
+)
 
 
 @pytest.mark.parametrize(
@@ -244,3 +253,25 @@ def test_round_money_is_within_half_a_unit_and_idempotent(amount, currency):
     assert abs(rounded - amount) <= step / 2
     assert round_money(rounded, currency) == rounded
     assert round_money(-amount, currency) == -rounded
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        (Decimal("107.000"), "USD", "107.00 USD"),
+        (Decimal("1234.5"), "CNY", "1,234.50 CNY"),
+        (Decimal("3480"), "JPY", "3,480 JPY"),
+        (Decimal("-0.004"), "USD", "0.00 USD"),
+        (Decimal("-12.345"), "EUR", "−12.35 EUR"),
+        (Decimal("0.0005"), "KWD", "0.001 KWD"),
+        (None, "USD", ""),
+    ],
+)
+def test_format_money_shows_the_currency_decimals_grouped(amount, currency, shown):
+    assert format_money(amount, currency) == shown
+
+
+def test_format_money_without_the_code_and_with_a_bad_code():
+    assert format_money(Decimal("9.9"), "usd", code=False) == "9.90"
+    assert format_money("n/a", "USD") == "n/a USD"
+    assert format_money(Decimal("1"), "DOLLARS") == "1 DOLLARS"

@@ -87,7 +87,9 @@ def test_order_detail_shows_apportioned_lines_and_raw_payload(console, store):
     seed(store, 1)
     order = Order.objects.get()
     body = console.get(f"/orders/{order.pk}/").content.decode()
-    assert "1.20" in body and "1.80" in body  # discount shares
+    assert "−1.20" in body and "−1.80" in body  # discount shares
+    assert f"{order.total:,.2f} {order.currency}" in body  # money in the currency's decimals, never "107.000"
+    assert f"{order.total:.3f} " not in body
     assert "&quot;i&quot;: 0" in body
 
 
