@@ -222,7 +222,7 @@ def test_import_page_reports_errors_and_imports_valid_files(console):
 
 CONSOLE_PAGES = [
     "/products/", "/products/new/", "/products/import/", "/products/import/template.csv", "/products/listings/",
-    "/products/listings/map/",
+    "/products/listings/unmapped/", "/products/listings/map/",
 ]  # fmt: skip
 
 

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 
 from orders.models import Order, Rule, RuleSet
+from orders.routing import jobs
 from orders.routing.services import route_orders
 from orders.routing.simulation import simulate_ruleset
 from tests.orders.factories import RuleFactory, RuleSetFactory, SimulationFactory
@@ -177,6 +178,8 @@ ENDPOINTS = [
     ("post", "/routing/holds/release/"),
     ("post", "/routing/reroute/"),
     ("get", "/orders/{order}/routing/"),
+    ("get", "/routing/jobs/{job}/"),
+    ("get", "/listings/unmapped/"),
 ]
 
 
@@ -185,7 +188,10 @@ def objects(store):
     ruleset = RuleSetFactory(version=1)
     rule = RuleFactory(ruleset=ruleset, kind="merge", params={"window_hours": 2})
     sim = SimulationFactory(ruleset=ruleset, days=3)
-    return {"ruleset": ruleset.pk, "rule": rule.pk, "simulation": sim.pk, "order": recent_order(store).pk}
+    job = jobs.routing_job_start(kind="reroute", order_ids=[], actor=None)  # sent after a commit that never comes
+    return {
+        "ruleset": ruleset.pk, "rule": rule.pk, "simulation": sim.pk, "order": recent_order(store).pk, "job": job["id"],
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("role", ["finance", "supplier"])

@@ -7,6 +7,7 @@ from django.db import connection
 
 from inventory.models import Source
 from orders.models import Order, Rule, RuleSet, Simulation
+from orders.routing import jobs
 from orders.routing.services import route_orders
 from orders.routing.simulation import simulate_ruleset
 from tests.conftest import in_tenant
@@ -308,6 +309,7 @@ PAGES = [
     "/routing/versions/{ruleset}/rules/add/hold/",
     "/routing/rules/{rule}/",
     "/routing/simulations/{simulation}/",
+    "/orders/holds/jobs/{job}/",
 ]
 
 
@@ -316,7 +318,8 @@ def objects(in_a):
     ruleset = RuleSetFactory(version=1)
     rule = RuleFactory(ruleset=ruleset, kind="merge", params={"window_hours": 2})
     sim = SimulationFactory(ruleset=ruleset, days=3)
-    return {"ruleset": ruleset.pk, "rule": rule.pk, "simulation": sim.pk}
+    job = jobs.routing_job_start(kind="release", order_ids=[], actor=None)  # sent after a commit that never comes
+    return {"ruleset": ruleset.pk, "rule": rule.pk, "simulation": sim.pk, "job": job["id"]}
 
 
 @pytest.mark.parametrize("role", ["finance", "supplier"])
@@ -342,6 +345,7 @@ def test_another_tenants_rule_sets_are_not_found(tenant_b, make_user, client_for
         assert client.get(url.format(**objects)).status_code == 404, url
     assert client.post(f"/routing/rules/{objects['rule']}/delete/").status_code == 404
     assert client.get("/routing/").context["versions"] == []
+    assert all(job["id"] != objects["job"] for job in client.get("/orders/holds/").context["jobs"])
 
 
 def test_another_tenants_held_orders_are_not_listed_nor_released(tenant_b, make_user, client_for, held):
