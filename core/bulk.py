@@ -54,12 +54,16 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> i
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
     started = time.monotonic()
     with connection.cursor() as cursor:
-        # psycopg2's copy_expert is not on Django's cursor wrapper: log it the way the wrapper would,
-        # so that tests counting queries (CaptureQueriesContext) see every COPY.
         cursor.cursor.copy_expert(sql, buffer)
-    if connection.queries_logged:
-        connection.queries_log.append({"sql": f"{sql} -- {count} rows", "time": f"{time.monotonic() - started:.3f}"})
+    _log_raw(f"{sql} -- {count} rows", started)
     return count
+
+
+def _log_raw(sql: str, started: float) -> None:
+    # psycopg2's own cursor is not Django's wrapper: log the statement the way the wrapper would,
+    # so that tests counting queries (CaptureQueriesContext) see it.
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
 
 
 def execute_large(cursor, sql: str, params: Sequence) -> None:
@@ -72,10 +76,7 @@ def execute_large(cursor, sql: str, params: Sequence) -> None:
     """
     started = time.monotonic()
     cursor.cursor.execute(sql, params)
-    if connection.queries_logged:
-        connection.queries_log.append(
-            {"sql": f"{sql} -- parameters left out", "time": f"{time.monotonic() - started:.3f}"}
-        )
+    _log_raw(f"{sql} -- parameters left out", started)
 
 
 # Asynchronous commit for one transaction: its COMMIT returns before the WAL

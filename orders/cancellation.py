@@ -39,7 +39,7 @@ def orders_cancelled_on_channel(
     for settlement. The order ends cancelled; an order cancelled already is skipped.
     """
     requested = set(order_ids)
-    orders = [o for o in orders_lock(order_ids=requested) if o.status != S.CANCELLED]
+    orders = [o for o in orders_lock(order_ids=requested, with_lines=True) if o.status != S.CANCELLED]
     summary = CancelSummary(skipped=len(requested) - len(orders))
     if not orders:
         return summary

@@ -43,18 +43,14 @@ _WHY: dict[str, str] = {
 }
 
 
-def orders_lock(*, order_ids: Iterable[int]) -> list[Order]:
-    """Lock these orders FOR UPDATE in id order (the first lock of every lifecycle path), with store and lines."""
+def orders_lock(*, order_ids: Iterable[int], with_lines: bool = False) -> list[Order]:
+    """Lock these orders FOR UPDATE in id order (the first lock of every lifecycle path); ``with_lines``
+    fetches their lines too."""
     ids = sorted(set(order_ids))
     if not ids:
         return []
-    return list(
-        Order.objects.select_for_update(of=("self",))
-        .select_related("store")
-        .prefetch_related("lines")
-        .filter(pk__in=ids)
-        .order_by("pk")
-    )
+    orders = Order.objects.select_for_update().filter(pk__in=ids).defer("raw").order_by("pk")  # raw: the payload
+    return list(orders.prefetch_related("lines") if with_lines else orders)
 
 
 def check_order_transition(order: Order, to: str) -> None:

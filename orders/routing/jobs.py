@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -93,24 +94,30 @@ def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
         yield list(ids[start : start + CHUNK])
 
 
-def routing_job_run(*, job_id: str, kind: str, order_ids: Sequence[int], actor) -> dict:
+def _route_chunk(kind: str, listing_skus: Sequence[str]) -> Callable[..., RouteSummary]:
+    """The service a job of ``kind`` routes each chunk with (``order_ids=…, actor=…``)."""
+    if kind == "release":
+        return release_holds
+    if kind == "mapping":
+        return partial(reroute_held_for_listings, listing_skus=listing_skus)
+    return reroute_orders
+
+
+def routing_job_run(
+    *, job_id: str, kind: str, order_ids: Sequence[int], actor, listing_skus: Sequence[str] = ()
+) -> dict:
     """Route the orders a chunk per transaction, saving progress after each. Safe to run again: what a
     chunk routed is skipped or left unchanged the second time."""
     job = routing_job_progress(job_id=job_id) or _create(
         kind=kind, total=len(order_ids), label="", actor_id=getattr(actor, "pk", None)
     )
     job.pop("percent", None)
-    service: Callable[..., RouteSummary] = {"release": release_holds, "reroute": reroute_orders}.get(
-        kind, reroute_orders
-    )
+    route = _route_chunk(kind, listing_skus)
     job.update(state="running", done=0, routed=0, held=0, skipped=0, dispatches_created=0, error="")
     _save(job)
     try:
         for chunk in _chunks(sorted(set(order_ids))):
-            if kind == "mapping":
-                summary = reroute_held_for_listings(listing_skus=job["skus"], actor=actor, order_ids=chunk)
-            else:
-                summary = service(order_ids=chunk, actor=actor)
+            summary = route(order_ids=chunk, actor=actor)
             job["done"] += len(chunk)
             for name in ("routed", "held", "skipped", "dispatches_created"):
                 job[name] += getattr(summary, name)
@@ -139,6 +146,6 @@ def reroute_after_mapping(listing_skus: list[str], actor_id: int | None = None) 
     """Re-route the held orders that sell these listing SKUs, as a job the holds page shows."""
     ids = held_for_listings(listing_skus=listing_skus)
     job = _create(kind="mapping", total=len(ids), label=", ".join(sorted(listing_skus))[:200], actor_id=actor_id)
-    job["skus"] = sorted(listing_skus)
-    _save(job)
-    return routing_job_run(job_id=job["id"], kind="mapping", order_ids=ids, actor=_actor(actor_id))
+    return routing_job_run(
+        job_id=job["id"], kind="mapping", order_ids=ids, actor=_actor(actor_id), listing_skus=sorted(listing_skus)
+    )
