@@ -249,3 +249,45 @@ class OrderImport(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
+
+class PushStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PUSHED = "pushed", _("Pushed")
+    FAILED = "failed", _("Failed")
+    NOT_NEEDED = "not_needed", _("Not needed")  # spreadsheet stores: the shipped-orders export carries it
+
+
+class FulfillmentPush(models.Model):
+    """Telling one order's channel that one parcel shipped, with its tracking; retried until pushed or failed.
+
+    One row per (parcel, order): a parcel of a merged dispatch carries lines of
+    several orders. Written only by channels.fulfillment.
+    """
+
+    Status = PushStatus
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="fulfillment_pushes")
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="fulfillment_pushes")
+    parcel = models.ForeignKey("suppliers.Parcel", on_delete=models.CASCADE, related_name="pushes")
+    status = models.CharField(_("status"), max_length=16, choices=PushStatus.choices, default=PushStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    # The channel's answer: its fulfillment id once pushed, its message when it refused.
+    external_id = models.CharField(max_length=200, blank=True)
+    message = models.CharField(max_length=1000, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["parcel", "order"], name="fulfillment_push_once"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=PushStatus.values), name="fulfillment_push_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "updated"], name="fulfillment_push_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.parcel} → {self.order_id}: {self.status}"

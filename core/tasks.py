@@ -67,4 +67,4 @@ def enqueue_named(name: str, *args, **kwargs) -> None:
     name (a contract written down where the task is declared), not its code.
     """
     headers = _headers()
-    transaction.on_commit(lambda: current_app.send_task(name, args=args, kwargs=kwargs, headers=headers))
+    transaction.on_commit(partial(current_app.send_task, name, args=args, kwargs=kwargs, headers=headers))

@@ -1,6 +1,6 @@
 """API routes of this area, included under /api/v1/ by erp/urls.py."""
 
-from django.urls import path
+from django.urls import include, path
 
 from inventory import api
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("sources/<int:pk>/stock/", api.source_stock, name="inventory-source-stock"),
     path("listings/", api.listing_list, name="inventory-listings"),
     path("listings/<int:pk>/", api.listing_detail, name="inventory-listing"),
+    path("portal/", include("inventory.portal_api_urls")),
 ]

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from inventory import views
 
@@ -18,4 +18,6 @@ urlpatterns = [
     path("products/<int:pk>/sources/<int:source_id>/move/", views.source_move, name="source_move"),
     path("products/<int:pk>/sources/<int:source_id>/active/", views.source_active, name="source_active"),
     path("products/<int:pk>/sources/<int:source_id>/stock/", views.source_stock, name="source_stock"),
+    # The supplier portal's stock page: a supplier reports what it has of the products it sources.
+    path("portal/", include("inventory.portal_urls")),
 ]

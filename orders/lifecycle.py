@@ -5,7 +5,8 @@
 - ``dispatch_changed``: after a supplier rejected or shipped a dispatch
   (suppliers.dispatches sends it as a task after its commit): give back or
   consume the stock the dispatch held, route rejected lines on, and move the
-  orders it carries to shipped or partly shipped.
+  orders it carries to shipped or partly shipped, then have the channels
+  push the tracking (PUSH_FULFILLMENTS).
 
 Both are safe to run twice: a dispatch's lines hold their reservation until
 it is given back or consumed once, routing skips what it routed already, and
@@ -19,6 +20,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from core.tasks import enqueue_named
 from inventory.stock import stock_consume, stock_reserve
 from orders.cancellation import orders_cancelled_on_channel
 from orders.models import Order
@@ -36,6 +38,9 @@ from suppliers.models import Dispatch
 
 S = Order.Status
 D = Dispatch.Status
+
+# channels/tasks.py: push a shipped dispatch's parcels to its orders' channels (safe to send twice).
+PUSH_FULFILLMENTS = "channels.push_fulfillments"
 
 
 @transaction.atomic
@@ -110,4 +115,6 @@ def dispatch_changed(*, dispatch_id: int, actor=None) -> RouteSummary:
             actor_label="supplier",
             reasons={order.pk: f"Dispatch {dispatch.number} shipped." for order in group},
         )
+    # The channels (a layer above) tell each order's store what shipped, after this commits.
+    enqueue_named(PUSH_FULFILLMENTS, dispatch_id)
     return RouteSummary(order_ids=[order.pk for order in orders])

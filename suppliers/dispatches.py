@@ -4,11 +4,11 @@ Routing (orders.routing, a layer above) decides; this module writes the
 dispatches and their lines, takes lines off, and cancels dispatches left
 empty, always through the dispatch state machine (suppliers.dispatch_states).
 
-A supplier accepts, rejects or ships (``dispatch_accept``, ``dispatch_reject``,
-``dispatch_ship``). What that means for the orders and the stock (reservations
-given back or consumed, rejected lines routed on, the order shipped) is the
-order lifecycle's business: it runs as the task DISPATCH_CHANGED, sent after
-the commit, which is safe to run twice.
+What a supplier does with a dispatch is suppliers.actions (accept, reject,
+accept in part) and suppliers.shipping (parcels); what that means for the
+orders and the stock (reservations given back or consumed, rejected lines
+routed on, the order shipped) is the order lifecycle's business: it runs as
+the task DISPATCH_CHANGED, sent after the commit, which is safe to run twice.
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count
 
-from core.bulk import copy_rows
-from core.tasks import enqueue_named
-from suppliers.dispatch_states import dispatch_note, dispatch_transition, dispatches_transition
-from suppliers.models import Dispatch, DispatchLine
+from core.bulk import copy_rows, json_text
+from suppliers.dispatch_states import dispatch_note, dispatches_transition
+from suppliers.models import Dispatch, DispatchLine, Supplier
 
 D = Dispatch.Status
 
@@ -36,7 +35,8 @@ OPEN = (D.PENDING, D.ACCEPTED)
 LIVE = (D.PENDING, D.ACCEPTED, D.SHIPPED)
 
 _DISPATCH_COLUMNS = (
-    "id", "number", "supplier_id", "status", "merge_key", "ruleset_version", "reason", "created", "updated",
+    "id", "number", "supplier_id", "status", "merge_key", "ruleset_version", "reason", "reject_code", "ship_to",
+    "buyer_name", "buyer_email", "accept_by", "ship_by", "created", "updated",
 )  # fmt: skip
 _LINE_COLUMNS = (
     "dispatch_id", "order_id", "order_line_id", "listing_sku", "product_id", "source_id", "quantity", "is_gift",
@@ -167,16 +167,42 @@ def dispatch_ids_allocate(*, count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def dispatches_insert(*, dispatches: Iterable[tuple[int, int | None, str, int | None]], now: dt.datetime) -> int:
-    """Write new pending dispatches, (id, supplier id, merge key, rule set version) each, in one COPY."""
-    return copy_rows(
-        "suppliers_dispatch",
-        _DISPATCH_COLUMNS,
-        (
-            (pk, dispatch_number(pk), supplier_id, D.PENDING, merge_key, version, "", now, now)
-            for pk, supplier_id, merge_key, version in dispatches
-        ),
+class NewDispatch(NamedTuple):
+    """A dispatch routing writes: its id, supplier, merge key, rule set version and the snapshot of its buyer."""
+
+    pk: int
+    supplier_id: int | None
+    merge_key: str
+    ruleset_version: int | None
+    ship_to: dict
+    buyer_name: str
+    buyer_email: str
+
+
+def dispatches_insert(*, dispatches: Iterable[NewDispatch], now: dt.datetime) -> int:
+    """Write new pending dispatches in one COPY, with their deadlines from their suppliers' terms.
+
+    Accept-by and ship-by count from ``now`` (routing's moment); the own
+    warehouse (no supplier) has none.
+    """
+    dispatches = list(dispatches)
+    terms = dict(
+        (pk, (dt.timedelta(hours=accept), dt.timedelta(hours=ship)))
+        for pk, accept, ship in Supplier.objects.filter(
+            pk__in={d.supplier_id for d in dispatches if d.supplier_id is not None}
+        ).values_list("pk", "accept_within_hours", "ship_within_hours")
     )
+    rows = []
+    for d in dispatches:
+        accept, ship = terms.get(d.supplier_id, (None, None))  # type: ignore[arg-type]
+        rows.append(
+            (
+                d.pk, dispatch_number(d.pk), d.supplier_id, D.PENDING, d.merge_key, d.ruleset_version, "", "",
+                json_text(d.ship_to), d.buyer_name[:200], d.buyer_email[:254], accept and now + accept,
+                ship and now + ship, now, now,
+            )
+        )  # fmt: skip
+    return copy_rows("suppliers_dispatch", _DISPATCH_COLUMNS, rows)
 
 
 def dispatch_lines_insert(*, lines: Iterable[NewLine]) -> int:
@@ -264,51 +290,3 @@ def dispatch_lines_unreserve(*, dispatch_id: int) -> dict[int, int]:
     if units:
         lines.update(reserved=0)
     return dict(units)
-
-
-# ---------------------------------------------------------------------------
-# What a supplier does
-
-
-@transaction.atomic
-def dispatch_accept(*, dispatch: Dispatch, actor=None) -> Dispatch:
-    """The supplier will ship it. Raises IllegalTransition (nothing changed) unless the dispatch is pending."""
-    return dispatch_transition(dispatch=dispatch, to=D.ACCEPTED, actor=actor, actor_label="supplier")
-
-
-@transaction.atomic
-def dispatch_reject(*, dispatch: Dispatch, reason: str, actor=None) -> Dispatch:
-    """The supplier will not ship: the dispatch is rejected.
-
-    After the commit the order lifecycle gives its stock back and routes its
-    lines to the next usable source on their paths (DISPATCH_CHANGED). Raises
-    IllegalTransition (nothing changed) unless the dispatch is pending or accepted.
-    """
-    dispatch = dispatch_transition(
-        dispatch=dispatch, to=D.REJECTED, actor=actor, actor_label="supplier", reason=reason or "Rejected."
-    )
-    enqueue_named(DISPATCH_CHANGED, dispatch.pk, actor_id=getattr(actor, "pk", None))
-    return dispatch
-
-
-@transaction.atomic
-def dispatch_ship(*, dispatch: Dispatch, actor=None, carrier: str = "", tracking_number: str = "") -> Dispatch:
-    """The supplier shipped it.
-
-    After the commit the order lifecycle consumes its reservations (on hand
-    and reserved both drop) and marks each order it carries shipped, or partly
-    shipped while other dispatches are open (DISPATCH_CHANGED). Raises
-    IllegalTransition (nothing changed) unless the dispatch is pending or accepted.
-    """
-    detail = ", ".join(
-        part for part in (carrier and f"carrier {carrier}", tracking_number and f"tracking {tracking_number}") if part
-    )
-    dispatch = dispatch_transition(
-        dispatch=dispatch,
-        to=D.SHIPPED,
-        actor=actor,
-        actor_label="supplier",
-        reason=f"Shipped ({detail})." if detail else "Shipped.",
-    )
-    enqueue_named(DISPATCH_CHANGED, dispatch.pk, actor_id=getattr(actor, "pk", None))
-    return dispatch

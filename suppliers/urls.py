@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from suppliers import views
@@ -9,15 +9,11 @@ urlpatterns = [
     path("suppliers/", views.supplier_list, name="list"),
     path("suppliers/new/", views.supplier_create, name="create"),
     path("suppliers/<int:pk>/edit/", views.supplier_edit, name="edit"),
-    path(
-        "portal/dispatches/",
-        placeholder_page(
-            area="portal",
-            title=_("Dispatches"),
-            description=_("Orders routed to you will appear here for you to accept, ship and track."),
-        ),
-        name="portal_dispatches",
-    ),
+    # The merchant's side: dispatches across suppliers, scorecards, supplier users and invitations.
+    path("", include("suppliers.console_urls")),
+    # The supplier portal (supplier users only): dispatches, then shipping (parcels, tracking upload, documents).
+    path("portal/", include("suppliers.portal.urls")),
+    path("portal/", include("suppliers.portal.shipping_urls")),
     path(
         "portal/statements/",
         placeholder_page(

@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -213,8 +214,10 @@ def run_enqueued(django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             yield callbacks
         for callback in callbacks:
-            send = callback.func  # functools.partial(task.apply_async, args=…, kwargs=…, headers=…)
-            task = send.__self__
+            # functools.partial(task.apply_async, args=…, …) from enqueue,
+            # functools.partial(app.send_task, name, args=…, …) from enqueue_named
+            send = callback.func
+            task = current_app.tasks[callback.args[0]] if send.__name__ == "send_task" else send.__self__
             task.run(*callback.keywords.get("args") or (), **callback.keywords.get("kwargs") or {})
 
     return block

@@ -52,11 +52,19 @@ from orders.routing.core.types import (
     describe,
 )
 from orders.routing.decisions import JsonMemo, line_decision_json, reasons_json
-from orders.routing.loading import active_ruleset, load_catalog, order_rows, ruleset_snapshot, snapshot_from_row
+from orders.routing.loading import (
+    active_ruleset,
+    load_catalog,
+    order_rows,
+    ruleset_snapshot,
+    ship_to_snapshot,
+    snapshot_from_row,
+)
 from orders.states import orders_transition
 from suppliers.dispatches import (
     LIVE,
     LockedDispatch,
+    NewDispatch,
     NewLine,
     StoredLine,
     dispatch_ids_allocate,
@@ -217,6 +225,7 @@ class _Batch:
         self.now = timezone.now()
         self.summary = RouteSummary()
         self.orders: dict[int, _OrderState] = {}
+        self.rows: dict[int, dict] = {}  # order id -> its row (order_rows)
         self.sku_of_line: dict[int, str] = {}
         self.stored: dict[int, list[StoredLine]] = {}  # order id -> its dispatch lines
         self.current: dict[int, dict] = {}  # order id -> its current decision
@@ -224,7 +233,8 @@ class _Batch:
         self.window: int | None = None
         self.tracked: set[int] = set()
         # What _write collects, then _apply writes.
-        self.new_dispatches: list[tuple[int | None, str, int | None]] = []  # (supplier id, merge key, version)
+        # (supplier id, merge key, version, the order whose buyer and address the dispatch snapshots)
+        self.new_dispatches: list[tuple[int | None, str, int | None, int]] = []
         self.new_lines: list[tuple[LockedDispatch | int, _Want, int]] = []  # (dispatch or index in new_dispatches, …)
         self.released: list[StoredLine] = []
         self.decisions: list[tuple] = []  # rows of orders_routingdecision
@@ -240,6 +250,7 @@ class _Batch:
         self.summary.skipped = len(requested) - len(rows)
         if not rows:
             return self.summary
+        self.rows = {row["pk"]: row for row in rows}
         self.orders = {
             row["pk"]: _OrderState(
                 pk=row["pk"], order_number=row["order_number"], status=row["status"], auto_routed=row["auto_routed"]
@@ -434,7 +445,7 @@ class _Batch:
                 target = self.merge_targets.get((merge_key, want.supplier_id))
             if target is None:
                 target = len(self.new_dispatches)
-                self.new_dispatches.append((want.supplier_id, merge_key, version))
+                self.new_dispatches.append((want.supplier_id, merge_key, version, order.pk))
                 if merge_key:
                     self.merge_targets[(merge_key, want.supplier_id)] = target
             own[want.supplier_id] = target
@@ -513,8 +524,8 @@ class _Batch:
         ids = dispatch_ids_allocate(count=len(self.new_dispatches))
         dispatches_insert(
             dispatches=(
-                (pk, supplier_id, merge_key, version)
-                for pk, (supplier_id, merge_key, version) in zip(ids, self.new_dispatches, strict=True)
+                NewDispatch(pk, supplier_id, merge_key, version, *ship_to_snapshot(self.rows[order_id]))
+                for pk, (supplier_id, merge_key, version, order_id) in zip(ids, self.new_dispatches, strict=True)
             ),
             now=self.now,
         )

@@ -46,6 +46,7 @@ SCOPE_LABELS = {
 REASON_TEMPLATES = {
     "chosen": gettext_lazy("Chosen by {strategy_label}."),
     "inactive": gettext_lazy("The source is inactive."),
+    "supplier_inactive": gettext_lazy("The supplier is deactivated."),
     "region_not_served": gettext_lazy("Does not serve {region}."),
     "no_stock": gettext_lazy("Not enough stock: {available} available, {needed} needed."),
     "rejected_before": gettext_lazy("The supplier already rejected this order from this source."),

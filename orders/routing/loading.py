@@ -101,7 +101,7 @@ def order_snapshots(orders: Iterable[models.Order]) -> list[OrderSnapshot]:
 ORDER_ROW_FIELDS = (
     "pk", "store_id", "store__channel", "order_number", "status", "auto_routed", "currency", "total",
     "placed_at", "note", "tags", "buyer_email", "buyer_name", "buyer_phone", "ship_name", "ship_country",
-    "ship_province", "ship_city", "ship_district", "ship_line1", "ship_postal_code", "ship_phone",
+    "ship_province", "ship_city", "ship_district", "ship_line1", "ship_line2", "ship_postal_code", "ship_phone",
 )  # fmt: skip
 LINE_ROW_FIELDS = ("pk", "order_id", "position", "listing_sku", "quantity", "unit_price", "net_amount")
 
@@ -127,6 +127,22 @@ def order_rows(*, order_ids: Iterable[int], lock: bool) -> tuple[list[dict], dic
     ):
         lines.setdefault(row[1], []).append(row)
     return orders, lines
+
+
+def ship_to_snapshot(row: dict) -> tuple[dict, str, str]:
+    """What a dispatch keeps of its order's buyer (``order_rows``' row): ship-to address, buyer name, buyer e-mail."""
+    ship_to = {
+        "name": row["ship_name"] or row["buyer_name"],
+        "phone": row["ship_phone"] or row["buyer_phone"],
+        "line1": row["ship_line1"],
+        "line2": row["ship_line2"],
+        "district": row["ship_district"],
+        "city": row["ship_city"],
+        "province": row["ship_province"],
+        "postal_code": row["ship_postal_code"],
+        "country": row["ship_country"],
+    }
+    return ship_to, row["buyer_name"] or row["ship_name"], row["buyer_email"]
 
 
 def snapshot_from_row(row: dict, lines: Iterable[tuple]) -> OrderSnapshot:
@@ -228,8 +244,9 @@ def load_catalog(*, listing_skus: Iterable[str], product_ids: Iterable[int] = ()
             "regions",
             "lead_time_days",
             "active",
+            "supplier__active",
         ):
-            pk, product_id, position, supplier_id, cost, currency, regions, lead_time, active = row
+            pk, product_id, position, supplier_id, cost, currency, regions, lead_time, active, supplier_active = row
             sources[product_id].append(
                 Source(
                     source_id=pk,
@@ -241,6 +258,7 @@ def load_catalog(*, listing_skus: Iterable[str], product_ids: Iterable[int] = ()
                     regions=_regions(regions),
                     lead_time_days=lead_time,
                     active=active,
+                    supplier_active=supplier_active is not False,
                 )
             )
     suppliers = {s.supplier_id for path in sources.values() for s in path if s.supplier_id is not None}

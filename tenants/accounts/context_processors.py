@@ -10,9 +10,12 @@ NAVIGATION = [
     ("channels:stores", _("Stores"), "console"),
     ("inventory:products", _("Products"), "console"),
     ("suppliers:list", _("Suppliers"), "console"),
+    ("suppliers:dispatches", _("Dispatches"), "console"),
     ("orders:routing", _("Routing"), "console"),
     ("settlement:index", _("Settlement"), "finance"),
+    ("suppliers:portal_home", _("Home"), "portal"),
     ("suppliers:portal_dispatches", _("Dispatches"), "portal"),
+    ("inventory:portal_stock", _("Stock"), "portal"),
     ("suppliers:portal_statements", _("Statements"), "portal"),
 ]
 

@@ -43,7 +43,7 @@ def home_url_name_for(user) -> str:
     if profile is None:
         return "login"
     if profile.role == "supplier":
-        return "suppliers:portal_dispatches"
+        return "suppliers:portal_home"
     if profile.role == "finance":
         return "settlement:index"
     return "dashboard"

@@ -18,8 +18,9 @@ from inventory.models import Listing, Product, Source
 from orders.lifecycle import dispatch_changed
 from orders.models import Order, RuleSet
 from orders.routing.batch import RouteSummary
-from suppliers.dispatches import dispatch_reject, dispatch_ship
+from suppliers.actions import dispatch_reject
 from suppliers.models import Dispatch, Supplier
+from suppliers.shipping import ParcelSpec, dispatch_ship
 from tests.channels.factories import StoreFactory
 from tests.inventory.factories import ListingFactory, ProductFactory, SourceFactory
 from tests.orders.factories import AddressFactory, OrderFactory, RuleFactory, RuleSetFactory, T
@@ -160,12 +161,13 @@ def recent_order(store: Store, *lines: tuple[str, int], placed_at: dt.datetime |
 
 def supplier_rejects(*, dispatch: Dispatch, reason: str = "", actor=None) -> RouteSummary:
     """A supplier rejects, and the order lifecycle follows it as the worker does after the commit."""
-    dispatch_reject(dispatch=dispatch, reason=reason, actor=actor)
+    dispatch_reject(dispatch=dispatch, reason_code="other" if reason else "out_of_stock", comment=reason, actor=actor)
     return dispatch_changed(dispatch_id=dispatch.pk, actor=actor)
 
 
 def supplier_ships(*, dispatch: Dispatch, actor=None, carrier: str = "", tracking_number: str = "") -> Dispatch:
     """A supplier ships, and the order lifecycle follows it as the worker does after the commit."""
-    shipped = dispatch_ship(dispatch=dispatch, actor=actor, carrier=carrier, tracking_number=tracking_number)
+    parcel = ParcelSpec(carrier or "other", tracking_number or f"TEST{dispatch.pk:08d}")
+    shipped = dispatch_ship(dispatch=dispatch, actor=actor, parcels=[parcel])
     dispatch_changed(dispatch_id=dispatch.pk, actor=actor)
     return shipped

@@ -11,8 +11,10 @@ import pytest
 from inventory.models import Listing, Product, Source, Stock
 from orders.models import Order, RoutingDecision
 from orders.routing.services import route_orders
-from suppliers.dispatches import DISPATCH_CHANGED, dispatch_reject, dispatch_ship
+from suppliers.actions import dispatch_reject
+from suppliers.dispatches import DISPATCH_CHANGED
 from suppliers.models import Dispatch, DispatchLine, Supplier
+from suppliers.shipping import ParcelSpec, dispatch_ship
 from tenants.models import Tenant
 from tests.conftest import in_tenant, require_test_database
 from tests.orders.routing_factories import add_source, make_order, make_product, make_store, make_supplier
@@ -56,8 +58,8 @@ def test_shipment_and_rejection_are_followed_on_a_real_worker(celery_worker, dja
             assert _stock(at_acme) == (10, 5)
 
             # when: the supplier ships one and rejects the other (each commits and sends DISPATCH_CHANGED)
-            dispatch_ship(dispatch=to_ship, carrier="UPS", tracking_number="1Z999AA10123456784")
-            dispatch_reject(dispatch=to_reject, reason="Out of stock")
+            dispatch_ship(dispatch=to_ship, parcels=[ParcelSpec("UPS", "1Z999AA10123456784")])
+            dispatch_reject(dispatch=to_reject, reason_code="out_of_stock")
 
             # then: the worker consumed the shipped units, gave back the rejected ones and routed them to Bolt
             def followed():

@@ -10,9 +10,10 @@ from inventory.models import Stock
 from orders.models import Order, Transition
 from orders.routing.services import route_orders
 from orders.states import ALLOWED, order_transition
+from suppliers.actions import dispatch_accept, dispatch_reject
 from suppliers.dispatch_states import dispatch_transition
-from suppliers.dispatches import dispatch_accept, dispatch_reject, dispatch_ship
 from suppliers.models import Dispatch, DispatchEvent
+from suppliers.shipping import ParcelSpec, dispatch_ship
 from tests.orders.routing_factories import add_source, make_order, make_product
 
 S = Order.Status
@@ -84,13 +85,13 @@ def test_new_cannot_ship_before_it_is_routed(store):
 
 def test_a_rejected_dispatch_cannot_be_accepted_or_shipped(routed):
     dispatch = Dispatch.objects.get(lines__order=routed)
-    dispatch_reject(dispatch=dispatch, reason="No")
+    dispatch_reject(dispatch=dispatch, reason_code="other", comment="No")
     recorded = DispatchEvent.objects.filter(dispatch=dispatch).count()
 
     with pytest.raises(IllegalTransition, match="from rejected to accepted"):
         dispatch_accept(dispatch=dispatch)
     with pytest.raises(IllegalTransition, match="from rejected to shipped"):
-        dispatch_ship(dispatch=dispatch)
+        dispatch_ship(dispatch=dispatch, parcels=[ParcelSpec("other", "X12345")])
 
     dispatch.refresh_from_db()
     assert dispatch.status == Dispatch.Status.REJECTED
@@ -104,7 +105,7 @@ def test_shipping_a_cancelled_dispatch_is_refused_and_its_stock_untouched(routed
     stock_before = (stock.on_hand, stock.reserved)
 
     with pytest.raises(IllegalTransition, match="cancelled"):
-        dispatch_ship(dispatch=dispatch, tracking_number="1Z")
+        dispatch_ship(dispatch=dispatch, parcels=[ParcelSpec("other", "X12345")])
 
     stock.refresh_from_db()
     assert (stock.on_hand, stock.reserved) == stock_before

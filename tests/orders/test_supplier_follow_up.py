@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from orders.models import Order, Transition
 from orders.routing.services import route_orders
-from suppliers.dispatches import dispatch_accept
+from suppliers.actions import dispatch_accept
 from suppliers.models import Dispatch, DispatchEvent, DispatchLine
 from tests.orders.routing_factories import (
     add_source,
@@ -30,7 +30,7 @@ def test_rejection_falls_through_the_path_and_holds_when_none_is_left(store, acm
 
     assert (summary.routed, summary.dispatches_created) == (1, 1)
     assert reload(first).status == Dispatch.Status.REJECTED
-    assert reload(first).reason == "Out of stock at our end"
+    assert reload(first).reason == "Other: Out of stock at our end"
     assert stock_of(at_acme) == (5, 0)
     assert stock_of(at_bolt) == (5, 2)
     assert lines_of(order) == [(bolt.pk, "MUG", 2, False, 2)]
@@ -52,8 +52,8 @@ def test_rejection_falls_through_the_path_and_holds_when_none_is_left(store, acm
     assert timeline == [("new", "routed"), ("routed", "held")]
     rejections = DispatchEvent.objects.filter(dispatch__in=[first, second]).order_by("at", "id")
     assert list(rejections.values_list("dispatch", "from_state", "to_state", "reason")) == [
-        (first.pk, "pending", "rejected", "Out of stock at our end"),
-        (second.pk, "pending", "rejected", "No"),
+        (first.pk, "pending", "rejected", "Other: Out of stock at our end"),
+        (second.pk, "pending", "rejected", "Other: No"),
     ]
 
 
@@ -85,7 +85,7 @@ def test_shipping_consumes_the_reservation_and_moves_the_order(store, acme, bolt
     mugs, tees = Dispatch.objects.get(supplier=acme), Dispatch.objects.get(supplier=bolt)
 
     dispatch_accept(dispatch=mugs)
-    supplier_ships(dispatch=mugs, carrier="UPS", tracking_number="1Z999")
+    supplier_ships(dispatch=mugs, carrier="UPS", tracking_number="1Z999AA10123456784")
 
     assert stock_of(at_acme) == (3, 0)
     assert reload(order).status == S.PARTIALLY_SHIPPED

@@ -44,6 +44,7 @@ from orders.routing.core.types import (
 _NOT_SERVED = 3  # region_rank of a source that does not serve the address
 
 _INACTIVE = Reason("inactive")
+_SUPPLIER_INACTIVE = Reason("supplier_inactive")
 _REJECTED_BEFORE = Reason("rejected_before")
 _WHOLE_IMPOSSIBLE = Reason("whole_order_impossible")
 _NOTHING_TO_SHIP = Reason("nothing_to_ship")
@@ -213,6 +214,8 @@ class _Walk:
             reasons.append(_REJECTED_BEFORE)
         if not source.active:
             reasons.append(_INACTIVE)
+        if not source.supplier_active:
+            reasons.append(_SUPPLIER_INACTIVE)
         if rank == _NOT_SERVED:
             reasons.append(self.region_reason)
         return tuple(reasons)

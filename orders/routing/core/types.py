@@ -103,6 +103,7 @@ class Source:
     regions: tuple[Region, ...] = ()  # empty = serves everywhere
     lead_time_days: int = 0
     active: bool = True
+    supplier_active: bool = True  # a deactivated supplier gets no new dispatches
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +262,7 @@ REASON_TEXTS: dict[str, str] = {
     # a source on the path
     "chosen": "Chosen by {strategy_label}.",
     "inactive": "The source is inactive.",
+    "supplier_inactive": "The supplier is deactivated.",
     "region_not_served": "Does not serve {region}.",
     "no_stock": "Not enough stock: {available} available, {needed} needed.",
     "rejected_before": "The supplier already rejected this order from this source.",

@@ -1,0 +1,3 @@
+"""Routes filled by the supplier-portal work."""
+
+urlpatterns: list = []
