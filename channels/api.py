@@ -1,4 +1,4 @@
-"""Stores API: credentials are write-only and come back masked."""
+"""Stores API: credentials are write-only and come back masked. Retrying a failed channel update (fulfillment push)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from channels import imports, selectors, services
-from channels.models import Store, SyncRun
+from channels import fulfillment, imports, selectors, services
+from channels.models import FulfillmentPush, Store, SyncRun
 from channels.tasks import import_orders
 from core.tasks import enqueue
 from tenants.accounts.permissions import area_permission
@@ -159,3 +159,35 @@ def store_import_detail(request, pk: int, import_id: int):
     store = selectors.store_get_for(user=request.user, pk=pk)
     order_import = selectors.import_get_for(user=request.user, store=store, pk=import_id)
     return Response(imports.order_import_progress(order_import=order_import))
+
+
+class FulfillmentPushSerializer(serializers.ModelSerializer):
+    """A channel update: telling the order's store that one parcel shipped, with its tracking."""
+
+    store_name = serializers.CharField(source="store.name", read_only=True)
+    carrier = serializers.CharField(source="parcel.carrier", read_only=True)
+    tracking_number = serializers.CharField(source="parcel.tracking_number", read_only=True)
+    tracking_url = serializers.CharField(source="parcel.tracking_url", read_only=True)
+    shipped_at = serializers.DateTimeField(source="parcel.shipped_at", read_only=True)
+
+    class Meta:
+        model = FulfillmentPush
+        fields = [
+            "id", "order", "store", "store_name", "parcel", "carrier", "tracking_number", "tracking_url",
+            "shipped_at", "status", "attempts", "message", "external_id", "created", "updated", "pushed_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+@extend_schema(request=None, responses={202: FulfillmentPushSerializer})
+@api_view(["POST"])
+@permission_classes([Console])
+def fulfillment_push_retry(request, pk: int):
+    """Try a failed channel update again: it becomes pending and is sent in the background (202).
+
+    400 with the reason when it is not failed (pending, pushed or not needed).
+    """
+    push = selectors.fulfillment_push_get_for(user=request.user, pk=pk)
+    fulfillment.fulfillment_retry(push_id=push.pk, actor=request.user)
+    push.refresh_from_db()
+    return Response(FulfillmentPushSerializer(push).data, status=status.HTTP_202_ACCEPTED)

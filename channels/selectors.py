@@ -6,7 +6,15 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from channels.models import CREDENTIAL_FIELDS, OrderImport, QuarantinedPayload, Store, StoreEvent, SyncRun
+from channels.models import (
+    CREDENTIAL_FIELDS,
+    FulfillmentPush,
+    OrderImport,
+    QuarantinedPayload,
+    Store,
+    StoreEvent,
+    SyncRun,
+)
 from channels.vault import decrypt_credentials, mask
 from tenants.accounts.selectors import user_can_enter
 
@@ -53,3 +61,13 @@ def quarantined_get_for(*, user, store: Store, pk: int) -> QuarantinedPayload:
 
 def import_get_for(*, user, store: Store, pk: int) -> OrderImport:
     return get_object_or_404(store.imports.all(), pk=pk)
+
+
+def fulfillment_push_get_for(*, user, pk: int, order_id: int | None = None) -> FulfillmentPush:
+    """One channel update (fulfillment push) for a console user; 404 for another order's (when ``order_id`` is
+    given) or an unknown one, PermissionDenied for a user without the console."""
+    _require_console(user)
+    pushes = FulfillmentPush.objects.select_related("parcel", "store")
+    if order_id is not None:
+        pushes = pushes.filter(order_id=order_id)
+    return get_object_or_404(pushes, pk=pk)

@@ -6,6 +6,13 @@ import datetime as dt
 import logging
 
 from channels.adapters.base import ChannelUnavailable
+from channels.fulfillment import (
+    MAX_TRIES,
+    PUSH_FULFILLMENT_TASK,
+    PUSH_FULFILLMENTS_TASK,
+    fulfillment_push,
+    fulfillments_plan,
+)
 from channels.imports import order_import_run
 from channels.services import SYNC_STORE_TASK, store_sync, stores_due_for_sync
 from core.tasks import enqueue, tenant_task
@@ -45,3 +52,25 @@ def sync_due_stores() -> int:
 @tenant_task(name="channels.import_orders", queue="long")
 def import_orders(import_id: int) -> str:
     return order_import_run(import_id=import_id).status
+
+
+@tenant_task(name=PUSH_FULFILLMENTS_TASK)
+def push_fulfillments(dispatch_id: int) -> int:
+    """After a dispatch shipped (sent by orders.lifecycle): plan its pushes and send each pending one.
+
+    Safe to run twice: planning adds nothing the second time, and a push that
+    is no longer pending is skipped by its own task.
+    """
+    pending = fulfillments_plan(dispatch_id=dispatch_id)
+    for push_id in pending:
+        enqueue(push_fulfillment, push_id)
+    return len(pending)
+
+
+@tenant_task(name=PUSH_FULFILLMENT_TASK, bind=True, max_retries=MAX_TRIES)
+def push_fulfillment(self, push_id: int) -> str:
+    """One attempt; while the channel is down or rate limiting, try again later, up to MAX_TRIES attempts."""
+    outcome = fulfillment_push(push_id=push_id, last_try=self.request.retries + 1 >= MAX_TRIES)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status

@@ -17,5 +17,7 @@ urlpatterns = [
     path("stores/<int:pk>/imports/", views.import_upload, name="import_upload"),
     path("stores/<int:pk>/imports/<int:import_id>/", views.import_detail, name="import"),
     path("stores/import-template.<str:fmt>", views.import_template, name="import_template"),
+    path("stores/<int:pk>/shipped.<str:fmt>", views.store_shipped_export, name="shipped_export"),
+    path("orders/<int:order_pk>/pushes/<int:pk>/retry/", views.push_retry, name="push_retry"),
     path("webhooks/<str:token>/", views.webhook, name="webhook"),
 ]

@@ -1,7 +1,9 @@
-"""Stores pages: list, connect, detail (ledger, quarantine, imports), actions; the webhook endpoint."""
+"""Stores pages: list, connect, detail (ledger, quarantine, imports), actions, the shipped-orders export;
+retrying a channel update of an order; the webhook endpoint."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.contrib import messages
@@ -10,11 +12,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from channels import imports, selectors, services
+from channels import fulfillment, imports, selectors, services
 from channels.adapters.spreadsheet import template_csv, template_xlsx
 from channels.forms import ImportForm, ReplayForm, StoreForm
 from channels.models import Channel, Store, SyncRun
@@ -264,6 +268,61 @@ def import_detail(request, pk: int, import_id: int):
             "page_title": _("Import %(file)s") % {"file": order_import.filename},
         },
     )
+
+
+_EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@area_required("console")
+def store_shipped_export(request, pk: int, fmt: str):
+    """The store's shipped orders (order, SKU, quantity, carrier, tracking) as CSV or XLSX.
+
+    ``since`` and ``until`` (YYYY-MM-DD, both days included, in the tenant's time zone) narrow it down.
+    """
+    store = selectors.store_get_for(user=request.user, pk=pk)
+    if fmt not in _EXPORT_TYPES:
+        raise Http404
+    tz = request.tenant.tz
+    bounds = {}
+    for name in ("since", "until"):
+        text = request.GET.get(name, "").strip()
+        if not text:
+            continue
+        try:
+            day = parse_date(text)
+        except ValueError:
+            day = None
+        if day is None:
+            messages.error(request, _("“%(value)s” is not a date (YYYY-MM-DD).") % {"value": text[:20]})
+            return redirect("channels:store", pk=store.pk)
+        bounds[name] = dt.datetime.combine(day + dt.timedelta(days=1 if name == "until" else 0), dt.time.min, tzinfo=tz)
+    content = fulfillment.shipped_orders_export(store=store, fmt=fmt, tz=tz, **bounds)
+    response = HttpResponse(content, content_type=_EXPORT_TYPES[fmt])
+    days = "-".join(request.GET.get(name, "").strip() for name in ("since", "until") if request.GET.get(name))
+    name = "-".join(filter(None, ("shipped", slugify(store.name) or str(store.pk), days)))
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+@require_POST
+@area_required("console")
+def push_retry(request, order_pk: int, pk: int):
+    """The order page's retry button for a failed channel update."""
+    push = selectors.fulfillment_push_get_for(user=request.user, pk=pk, order_id=order_pk)
+    try:
+        fulfillment.fulfillment_retry(push_id=push.pk, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("Sending parcel %(number)s to %(store)s again.")
+            % {"number": push.parcel.tracking_number, "store": push.store.name},
+        )
+    return redirect("orders:detail", pk=order_pk)
 
 
 @csrf_exempt

@@ -19,6 +19,7 @@ api_v1 = [
     path("stores/<int:pk>/runs/", channels_api.store_runs, name="store-runs"),
     path("stores/<int:pk>/imports/", channels_api.store_import, name="store-import"),
     path("stores/<int:pk>/imports/<int:import_id>/", channels_api.store_import_detail, name="store-import-detail"),
+    path("fulfillment-pushes/<int:pk>/retry/", channels_api.fulfillment_push_retry, name="fulfillment-push-retry"),
     path("orders/", orders_api.order_list, name="orders"),
     path("orders/<int:pk>/", orders_api.order_detail, name="order"),
     path("", include("inventory.api_urls")),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
@@ -31,8 +32,28 @@ class OrderSerializer(serializers.ModelSerializer):
         exclude = ["raw"]
 
 
+class ChannelUpdateSerializer(serializers.Serializer):
+    """One parcel's tracking sent to the order's channel (channels.FulfillmentPush, read through the relation).
+
+    A failed one is retried with ``POST /api/v1/fulfillment-pushes/{id}/retry/``.
+    """
+
+    id = serializers.IntegerField(read_only=True)
+    status = serializers.CharField(read_only=True)  # pending | pushed | failed | not_needed
+    message = serializers.CharField(read_only=True)  # the channel's words when it refused
+    attempts = serializers.IntegerField(read_only=True)
+    external_id = serializers.CharField(read_only=True)
+    carrier = serializers.CharField(source="parcel.carrier", read_only=True)
+    tracking_number = serializers.CharField(source="parcel.tracking_number", read_only=True)
+    tracking_url = serializers.CharField(source="parcel.tracking_url", read_only=True)
+    shipped_at = serializers.DateTimeField(source="parcel.shipped_at", read_only=True)
+    updated = serializers.DateTimeField(read_only=True)
+    pushed_at = serializers.DateTimeField(read_only=True)
+
+
 class OrderDetailSerializer(OrderSerializer):
     lines = OrderLineSerializer(many=True, read_only=True)
+    channel_updates = ChannelUpdateSerializer(source="fulfillment_pushes", many=True, read_only=True)
 
     class Meta(OrderSerializer.Meta):
         exclude = []
@@ -72,4 +93,7 @@ def order_list(request):
 @api_view(["GET"])
 @permission_classes([Console])
 def order_detail(request, pk: int):
-    return Response(OrderDetailSerializer(selectors.order_get_for(user=request.user, pk=pk)).data)
+    """One order with its lines and its channel updates (each parcel's tracking sent to the channel)."""
+    order = selectors.order_get_for(user=request.user, pk=pk)
+    prefetch_related_objects([order], "fulfillment_pushes__parcel")
+    return Response(OrderDetailSerializer(order).data)

@@ -10,6 +10,7 @@ from orders import selectors
 from orders.forms import OrderFilterForm
 from orders.routing import explain
 from orders.routing import selectors as routing_selectors
+from suppliers.carriers import carrier_lookup
 from tenants.accounts.permissions import area_required
 
 
@@ -45,6 +46,17 @@ def order_list(request):
     )
 
 
+def _channel_updates(order) -> list[dict]:
+    """The order's fulfillment pushes (channels, a layer above, writes them; read through the relation)."""
+    updates = []
+    for push in order.fulfillment_pushes.select_related("parcel").order_by("pk"):
+        carrier = carrier_lookup(push.parcel.carrier)
+        updates.append(
+            {"push": push, "parcel": push.parcel, "carrier": carrier.name if carrier else push.parcel.carrier}
+        )
+    return updates
+
+
 @area_required("console")
 def order_detail(request, pk: int):
     order = selectors.order_get_for(user=request.user, pk=pk)
@@ -68,6 +80,7 @@ def order_detail(request, pk: int):
             "fired_rules": routing_selectors.rule_names(decision.fired_rule_ids) if decision else [],
             "earlier_decisions": routing.earlier,
             "dispatches": routing.dispatches,
+            "channel_updates": _channel_updates(order),
             "timeline": explain.timeline(routing.transitions, routing.dispatch_events),
             "page_title": order.order_number,
             "raw": json.dumps(order.raw_payload(), indent=2, ensure_ascii=False),

@@ -11,6 +11,9 @@ Errors a caller must tell apart:
   not help; a person must renew them.
 - ``ChannelUnavailable``: the channel is down, slow or rate limiting us and the
   bounded retries ran out. The task may try again later (``retry_after``).
+- ``NothingToFulfil``: a fulfillment the channel refuses because nothing of
+  those lines is left open there (fulfilled or cancelled on the channel).
+  Retrying will not help either.
 - ``ChannelError``: any other refusal; the message says what the channel said.
 
 Messages are for a person and never contain a credential.
@@ -62,6 +65,10 @@ class ChannelError(Exception):
 
 class ChannelAuthError(ChannelError):
     """The credentials were refused (401/403): wrong, revoked or missing a permission. Never retried."""
+
+
+class NothingToFulfil(ChannelError):
+    """The channel has nothing left open to fulfil for the lines pushed (done or cancelled there). Never retried."""
 
 
 class ChannelUnavailable(ChannelError):
@@ -298,8 +305,16 @@ class Adapter(abc.ABC):
         carrier: str,
         tracking_number: str,
         tracking_url: str = "",
+        complete: bool = False,
     ) -> str:
-        """Tell the channel these (line external id, quantity) shipped; returns the channel's fulfillment id."""
+        """Tell the channel these (line external id, quantity) shipped in one parcel; returns the channel's id for it.
+
+        ``carrier`` is the carrier's name as the channel knows it. ``complete``
+        says every dispatch of the order has now shipped (a channel without
+        partial fulfilment completes the order only then). Safe to call again
+        for the same parcel after a lost answer: the channel's record of this
+        tracking number is found and returned, not made twice.
+        """
 
     @abc.abstractmethod
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookDelivery:

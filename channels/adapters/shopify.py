@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from channels.adapters.base import (
     Adapter,
     ChannelError,
+    NothingToFulfil,
     WebhookDelivery,
     body_fingerprint,
     check_lines,
@@ -273,15 +274,22 @@ class ShopifyAdapter(Adapter):
         carrier: str,
         tracking_number: str,
         tracking_url: str = "",
+        complete: bool = False,
     ) -> str:
-        """Fulfil the given lines through Shopify's fulfillment orders and notify the buyer.
+        """Fulfil one parcel's lines through Shopify's fulfillment orders, with its tracking, and notify the buyer.
 
-        Lines are matched to the open fulfillment orders' line items by
-        ``line_item_id``; one fulfillment is created per location (Shopify's
-        rule). When Shopify has nothing left to fulfil for a line and a
-        fulfillment with this tracking number already exists (a retried push
-        whose first answer was lost), its id is returned instead of an error.
-        Returns the fulfillment id (ids joined by "," when several locations ship).
+        Reads the order's fulfillment orders, matches our lines to their open
+        line items by ``line_item_id`` and posts one fulfillment with
+        ``line_items_by_fulfillment_order`` and ``tracking_info`` (company,
+        number, url) per location (Shopify's rule; one for a shop with one
+        location). ``complete`` changes nothing: Shopify fulfils by line.
+
+        When Shopify has nothing left to fulfil for a line, or answers 422 (a
+        closed fulfillment order, a line already fulfilled), and a fulfillment
+        with this tracking number exists (a retried push whose first answer
+        was lost), its id is returned; otherwise NothingToFulfil with
+        Shopify's words. Returns the fulfillment id (ids joined by "," when
+        several locations ship).
         """
         if not lines:
             raise ValueError("push_fulfillment needs at least one line")
@@ -290,12 +298,11 @@ class ShopifyAdapter(Adapter):
         fulfillment_orders = body.get("fulfillment_orders", []) if isinstance(body, dict) else []
         by_location, short = _allocate(lines, _open_items(fulfillment_orders))
         if short:
-            existing = self._fulfillment_with_tracking(order_path, tracking_number)
-            if existing:
-                return existing
-            raise ChannelError(
+            return self._already_fulfilled(
+                order_path,
+                tracking_number,
                 f"Shopify has nothing left to fulfil for line(s) {', '.join(short)} of order {order_external_id}."
-                " It may have been fulfilled or cancelled in Shopify already."
+                " It may have been fulfilled or cancelled in Shopify already.",
             )
 
         tracking_info = {"company": carrier, "number": tracking_number}
@@ -313,12 +320,26 @@ class ShopifyAdapter(Adapter):
                     "notify_customer": True,
                 }
             }
-            answer = self._json(self._request("POST", self._url("fulfillments.json"), json=request))
+            try:
+                response = self._request("POST", self._url("fulfillments.json"), json=request)
+            except ChannelError as exc:
+                if exc.status != 422:
+                    raise
+                # Fulfilled or closed since we read the fulfillment orders: by us (a lost answer) or in Shopify.
+                return self._already_fulfilled(order_path, tracking_number, str(exc))
+            answer = self._json(response)
             fulfillment = answer.get("fulfillment") if isinstance(answer, dict) else None
             if not isinstance(fulfillment, dict) or fulfillment.get("id") is None:
                 raise ChannelError("Shopify accepted the fulfillment but did not return its id.")
             fulfillment_ids.append(str(fulfillment["id"]))
         return ",".join(fulfillment_ids)
+
+    def _already_fulfilled(self, order_path: str, tracking_number: str, message: str) -> str:
+        """The id of the fulfillment carrying ``tracking_number``; NothingToFulfil with ``message`` when none does."""
+        existing = self._fulfillment_with_tracking(order_path, tracking_number)
+        if existing:
+            return existing
+        raise NothingToFulfil(message, status=422)
 
     def _fulfillment_with_tracking(self, order_path: str, tracking_number: str) -> str | None:
         body = self._json(self._request("GET", self._url(f"{order_path}/fulfillments.json")))

@@ -38,6 +38,8 @@ from core.money import round_money
 from orders.canonical import Address, ChannelOrder, ChannelOrderLine, NormalisationError
 
 API_PATH = "/wp-json/wc/v3"
+# The Shipment Tracking extension's REST namespace (woocommerce.com/document/shipment-tracking).
+SHIPMENT_TRACKING_PATH = "/wp-json/wc-shipment-tracking/v3"
 PAGE_SIZE = 100  # WooCommerce's maximum per_page
 
 # status -> (financial status, fulfillment status) in the words Relay uses for every channel;
@@ -271,21 +273,60 @@ class WooCommerceAdapter(Adapter):
         carrier: str,
         tracking_number: str,
         tracking_url: str = "",
+        complete: bool = False,
     ) -> str:
-        """Mark the order completed and tell the buyer the tracking in a customer note.
+        """Give the buyer one parcel's tracking, and complete the order once everything has shipped.
 
-        WooCommerce core has no shipment or tracking API and no partial
-        fulfilment, so ``lines`` is not sent. The status is set first: if the
-        note then fails, a retry sets it again harmlessly and adds the note.
+        WooCommerce core has no shipment API and no partial fulfilment, so
+        ``lines`` is not sent. In this order, each step skipped when a retry
+        finds it done:
+
+        1. When the store has the Shipment Tracking extension (its endpoint
+           answers; 404 means it is not installed), a tracking item with the
+           carrier as a custom provider and our tracking link.
+        2. A customer note with carrier, number and link (WooCommerce e-mails it).
+        3. With ``complete``, status ``completed`` (WooCommerce's "order
+           completed" e-mail then carries the tracking items).
+
         Returns the note's id.
         """
         order_path = f"orders/{order_external_id}"
-        self._request("PUT", self._url(order_path), json={"status": "completed"})
-        note = f"Shipped with {carrier}, tracking number {tracking_number}."
-        if tracking_url:
-            note += f" Track it at {tracking_url}"
+        self._add_shipment_tracking(order_external_id, carrier, tracking_number, tracking_url)
+        note_id = self._tracking_note(order_path, carrier, tracking_number, tracking_url)
+        if complete:
+            self._request("PUT", self._url(order_path), json={"status": "completed"})
+        return note_id
+
+    def _add_shipment_tracking(self, order_external_id: str, carrier: str, number: str, url: str) -> bool:
+        """Add the tracking item through the Shipment Tracking extension; False when the store does not have it."""
+        endpoint = f"{self.base_url}{SHIPMENT_TRACKING_PATH}/orders/{order_external_id}/shipment-trackings"
+        try:
+            items = self._json(self._request("GET", endpoint))
+        except ChannelError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        if isinstance(items, list) and any(
+            isinstance(item, dict) and text(item.get("tracking_number")) == number for item in items
+        ):
+            return True
+        # Our carrier names are not the extension's provider list: a custom provider carries our link.
+        item = {"custom_tracking_provider": carrier, "tracking_number": number}
+        if url:
+            item["custom_tracking_link"] = url
+        self._request("POST", endpoint, json=item)
+        return True
+
+    def _tracking_note(self, order_path: str, carrier: str, number: str, url: str) -> str:
+        notes = self._json(self._request("GET", self._url(f"{order_path}/notes"), params={"type": "customer"}))
+        for note in notes if isinstance(notes, list) else []:
+            if isinstance(note, dict) and number in text(note.get("note")) and note.get("id") is not None:
+                return str(note["id"])
+        message = f"Shipped with {carrier}, tracking number {number}."
+        if url:
+            message += f" Track it at {url}"
         answer = self._json(
-            self._request("POST", self._url(f"{order_path}/notes"), json={"note": note, "customer_note": True})
+            self._request("POST", self._url(f"{order_path}/notes"), json={"note": message, "customer_note": True})
         )
         if not isinstance(answer, dict) or answer.get("id") is None:
             raise ChannelError("WooCommerce added the note but did not return its id.")

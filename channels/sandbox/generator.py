@@ -321,6 +321,12 @@ class SandboxShop:
             order = self._orders.get(order_id)
             return copy.deepcopy(order) if order is not None else None
 
+    def latest_orders(self, limit: int) -> list[dict]:
+        """The ``limit`` most recently changed orders, newest first (the shop's own order list page)."""
+        with self._lock:
+            latest = sorted((updated, order_id) for order_id, updated in self._updated.items())[-limit:]
+            return [copy.deepcopy(self._orders[order_id]) for _updated, order_id in reversed(latest)]
+
     def list_orders(
         self,
         *,

@@ -4,7 +4,10 @@ What a Shopify client relies on is reproduced: the X-Shopify-Access-Token
 check and its 401, cursor pagination through the ``Link`` header with opaque
 ``page_info`` tokens (and the 400 when other filters come with one), the
 X-Shopify-Shop-Api-Call-Limit leaky bucket (40 calls, 2 a second) and its 429,
-fulfillment orders and fulfillments. Standard library only.
+fulfillment orders and fulfillments. For a person, read-only HTML pages at the
+paths of Shopify's admin (``/admin/orders``, ``/admin/orders/<id>``) show the
+orders and the fulfillments Relay pushed, with their tracking (``pages``).
+Standard library only.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from channels.sandbox import pages
 from channels.sandbox.filters import DEFAULT_LIMIT, MAX_LIMIT, OrderFilter
 from channels.sandbox.generator import SandboxShop, TickReport
 from channels.sandbox.shop import SHOP_TIMEZONE, ShopError
@@ -44,6 +48,8 @@ MAX_BODY_BYTES = 1_000_000
 INITIAL_SPREAD_SECONDS = 3 * 24 * 3600.0
 
 _ADMIN_PATH = re.compile(r"^/admin/api/(?P<version>[^/]+)/(?P<resource>.+)$")
+_ORDER_LIST_PAGES = frozenset({"/", "/admin", "/admin/", "/admin/orders", "/admin/orders/"})
+_ORDER_PAGE = re.compile(r"^/admin/orders/(?P<order_id>\d+)/?$")
 _FILTER_PARAMS = frozenset(
     {
         "status",
@@ -274,6 +280,9 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         url = urlsplit(self.path)
+        if method == "GET" and (html := self._page(url.path)) is not None:
+            self._send_html(*html)
+            return
         match = _ADMIN_PATH.match(url.path)
         if match is None:
             self._send(404, {"errors": NOT_FOUND})
@@ -314,6 +323,25 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(413, {"errors": "Request body too large"})
             return None
         return self.rfile.read(length)
+
+    def _page(self, path: str) -> tuple[int, str] | None:
+        """(status, HTML) of a human-readable page at ``path``; None when the path is not one."""
+        if path in _ORDER_LIST_PAGES:
+            return 200, pages.order_list_page(self.server.shop.latest_orders(pages.LATEST))
+        match = _ORDER_PAGE.match(path)
+        if match is None:
+            return None
+        order = self.server.shop.get_order(int(match["order_id"]))
+        return (200, pages.order_page(order)) if order is not None else (404, pages.not_found_page())
+
+    def _send_html(self, status: int, html: str) -> None:
+        data = html.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+        self.end_headers()
+        self.wfile.write(data)
 
     def _send(
         self, status: int, payload: Any, headers: Mapping[str, str] | None = None, *, used: int | None = None

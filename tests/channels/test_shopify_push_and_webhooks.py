@@ -9,10 +9,11 @@ import datetime as dt
 import hashlib
 import json
 
+import httpx
 import pytest
 
 from channels.adapters import ADAPTERS, get_adapter
-from channels.adapters.base import ChannelError, WebhookDelivery
+from channels.adapters.base import ChannelError, NothingToFulfil, WebhookDelivery
 from channels.adapters.shopify import API_VERSION, ShopifyAdapter
 from channels.adapters.woocommerce import WooCommerceAdapter
 from tests.channels.helpers import fixture, sign
@@ -82,6 +83,42 @@ def test_push_fulfillment_of_a_line_shopify_has_nothing_left_of_is_refused():
         )
 
     assert [r.method for r in shop.requests] == ["GET", "GET"]
+
+
+def _unprocessable(message: str) -> httpx.Response:
+    return httpx.Response(422, json={"errors": [message]}, headers={"X-Shopify-Shop-Api-Call-Limit": "2/40"})
+
+
+def test_a_422_on_the_fulfillment_with_our_tracking_already_there_counts_as_done():
+    # given the fulfillment order closed between our read and our post: our earlier push got through
+    shop = ScriptedShopify(
+        ok(fixture("shopify/fulfillment_orders.json")),
+        _unprocessable("Fulfillment order 1046000778 has an unfulfillable status= closed."),
+        ok({"fulfillments": [{"id": 1069019908, "status": "success", "tracking_number": "1Z001985YW99744790"}]}),
+    )
+
+    fulfillment_id = adapter(shop).push_fulfillment(
+        order_external_id="450789469", lines=[("518995019", 1)], carrier="UPS", tracking_number="1Z001985YW99744790"
+    )
+
+    assert fulfillment_id == "1069019908"
+    assert [r.method for r in shop.requests] == ["GET", "POST", "GET"]
+
+
+def test_a_422_on_the_fulfillment_without_our_tracking_is_nothing_to_fulfil_in_shopifys_words():
+    shop = ScriptedShopify(
+        ok(fixture("shopify/fulfillment_orders.json")),
+        _unprocessable("Invalid fulfillment order line item quantity requested."),
+        ok({"fulfillments": []}),
+    )
+
+    with pytest.raises(NothingToFulfil, match="Invalid fulfillment order line item quantity requested") as raised:
+        adapter(shop).push_fulfillment(
+            order_external_id="450789469", lines=[("518995019", 1)], carrier="UPS", tracking_number="1Z2345"
+        )
+
+    assert raised.value.status == 422
+    assert [r.method for r in shop.requests] == ["GET", "POST", "GET"]  # one post, no retry
 
 
 # ------------------------------------------------------------------ webhooks

@@ -364,45 +364,7 @@ def test_an_answer_that_is_not_json_is_a_channel_error():
         adapter(store).test_connection()
 
 
-# ------------------------------------------------------------------ fulfillment
-
-
-def test_push_fulfillment_completes_the_order_then_notes_the_tracking_for_the_buyer():
-    store = FakeWoo(
-        httpx.Response(200, json=fixture("woocommerce/orders_page.json")[1]),
-        httpx.Response(201, json=fixture("woocommerce/order_note.json")),
-    )
-
-    note_id = adapter(store).push_fulfillment(
-        order_external_id="723", lines=[("311", 1), ("313", 1)], carrier="Correios",
-        tracking_number="AA123456789BR", tracking_url="https://rastreamento.correios.com.br/?objeto=AA123456789BR",
-    )  # fmt: skip
-
-    assert note_id == "281"
-    complete, note = store.requests
-    assert (complete.method, complete.url.path, json.loads(complete.content)) == (
-        "PUT", "/wp-json/wc/v3/orders/723", {"status": "completed"},
-    )  # fmt: skip
-    assert (note.method, note.url.path) == ("POST", "/wp-json/wc/v3/orders/723/notes")
-    assert json.loads(note.content) == {
-        "note": "Shipped with Correios, tracking number AA123456789BR. "
-        "Track it at https://rastreamento.correios.com.br/?objeto=AA123456789BR",
-        "customer_note": True,
-    }
-
-
-def test_push_fulfillment_of_an_unknown_order_is_a_channel_error():
-    store = FakeWoo(
-        httpx.Response(
-            404,
-            json={"code": "woocommerce_rest_shop_order_invalid_id", "message": "Invalid ID.", "data": {"status": 404}},
-        )
-    )
-
-    with pytest.raises(ChannelError, match=r"\(404\): Invalid ID."):
-        adapter(store).push_fulfillment(order_external_id="999", lines=[("1", 1)], carrier="UPS", tracking_number="1Z")
-
-    assert len(store.requests) == 1  # no note for an order that is not there
+# ------------------------------------------------------------------ fulfillment: see test_woocommerce_push.py
 
 
 # ------------------------------------------------------------------ webhooks
