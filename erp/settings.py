@@ -300,7 +300,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Several models have a "status"; the order's needs a name of its own in the schema.
-    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.Order.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "DispatchStatusEnum": "suppliers.models.Dispatch.Status",
+    },
 }
 
 # ------------------------------------------------------------------ Celery
@@ -345,5 +348,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # fpdf2's font subsetting logs every step at INFO.
+        "fontTools": {"level": "WARNING"},
     },
 }

@@ -152,6 +152,12 @@ class DispatchLine(models.Model):
 
     class Meta:
         ordering = ["dispatch", "id"]
+        indexes = [
+            # The portal's search by listing SKU (prefix, any collation).
+            models.Index(
+                fields=["listing_sku"], opclasses=["varchar_pattern_ops"], name="dispatch_line_sku_prefix_idx"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="dispatch_line_quantity_positive"),
             models.CheckConstraint(

@@ -20,17 +20,21 @@ def profile_for(user: User | AnonymousUser | None) -> Profile | None:
 
 
 def supplier_id_for(user: User | AnonymousUser | None) -> int | None:
-    """The id of the supplier a supplier user works for, or None (other roles, or not linked yet)."""
+    """The id of the active supplier a supplier user works for, or None (other roles, not linked yet, or the
+    supplier is deactivated: its users are shut out of the portal and its API)."""
     profile = profile_for(user)
     if profile is None or profile.role != Role.SUPPLIER:
         return None
     # A missing reverse one-to-one raises an AttributeError subclass: getattr's default covers it.
     link = getattr(user, SUPPLIER_LINK, None)
-    return link.supplier_id if link is not None else None
+    if link is None:
+        return None
+    # Through the ORM relation (link.supplier), so this layer imports nothing of the suppliers app.
+    return link.supplier_id if link.supplier.active else None
 
 
 def user_can_enter(user, area: str) -> bool:
-    """Whether the user's role admits the area; the supplier portal also needs a linked supplier."""
+    """Whether the user's role admits the area; the supplier portal also needs a linked, active supplier."""
     profile = profile_for(user)
     if not (profile and user.is_active and profile.can_enter(area)):
         return False

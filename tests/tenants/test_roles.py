@@ -9,7 +9,7 @@ from tests.conftest import PASSWORD, in_tenant
 
 CONSOLE_PAGES = ["/dashboard/", "/orders/", "/stores/", "/products/", "/suppliers/", "/routing/"]
 FINANCE_PAGES = ["/settlement/"]
-PORTAL_PAGES = ["/portal/dispatches/", "/portal/statements/"]
+PORTAL_PAGES = ["/portal/", "/portal/dispatches/", "/portal/stock/", "/portal/statements/"]
 ALL_PAGES = CONSOLE_PAGES + FINANCE_PAGES + PORTAL_PAGES
 
 # role -> pages it may open (200); every other page is refused.
@@ -61,7 +61,7 @@ def test_anonymous_user_is_sent_to_login(tenant_a, client_for, page):
         ("owner", "/dashboard/"),
         ("operator", "/dashboard/"),
         ("finance", "/settlement/"),
-        ("supplier", "/portal/dispatches/"),
+        ("supplier", "/portal/"),
     ],
 )
 def test_login_lands_each_role_in_its_own_area(tenant_a, make_user, make_supplier, client_for, role, landing):

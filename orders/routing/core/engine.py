@@ -183,7 +183,7 @@ class _Walk:
 
     def usable(self, candidate: Candidate, needed: int, claims: Mapping[int, int]) -> bool:
         source, rank = candidate
-        if not source.active or rank == _NOT_SERVED or source.source_id in self.exclude:
+        if not source.active or not source.supplier_active or rank == _NOT_SERVED or source.source_id in self.exclude:
             return False
         have = self.stock.available(source.source_id)
         return have is None or have - claims.get(source.source_id, 0) >= needed
@@ -236,7 +236,7 @@ class _Walk:
         chosen_tracked = True
         for source, rank in candidates:
             source_id, supplier_id = source.source_id, source.supplier_id
-            if not source.active or rank == _NOT_SERVED or source_id in self.exclude:
+            if not source.active or not source.supplier_active or rank == _NOT_SERVED or source_id in self.exclude:
                 verdicts.append(SourceVerdict(source_id, supplier_id, False, self.unusable(source, rank)))
                 continue
             have = available(source_id)

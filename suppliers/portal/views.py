@@ -1,0 +1,270 @@
+"""The supplier portal's pages: home, the dispatch list (with bulk accept / reject) and one dispatch.
+
+Every view is for supplier users only (area "portal") and reads through
+suppliers.portal.selectors with the user's own supplier, so another
+supplier's dispatch is a 404 and a bulk id of it is refused like an
+unknown one. What a supplier does is a service of suppliers.actions.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode as django_urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.forms import form_add_service_errors
+from suppliers import actions
+from suppliers.members import supplier_of
+from suppliers.models import Dispatch, Supplier
+from suppliers.portal import selectors, shipping_views
+from suppliers.portal.forms import AcceptForm, AcceptPartlyForm, BulkForm, DispatchFilterForm, RejectForm
+from tenants.accounts.permissions import area_required
+
+SHIPPING_PANEL = "suppliers/portal/shipping_panel.html"  # filled by the shipping part of the portal
+
+
+def portal_supplier(request) -> Supplier:
+    """The supplier the signed-in supplier user works for; 403 when it is deactivated."""
+    supplier = supplier_of(user=request.user)
+    if supplier is None or not supplier.active:
+        raise PermissionDenied(_("Your supplier account is deactivated."))
+    return supplier
+
+
+def _tz(request):
+    return request.tenant.tz
+
+
+@area_required("portal")
+def portal_home(request):
+    supplier = portal_supplier(request)
+    now = timezone.now()
+    summary = selectors.portal_summary(supplier=supplier, tz=_tz(request), now=now)
+    overdue = selectors.portal_overdue_latest(supplier=supplier, now=now)
+    for dispatch in overdue:
+        dispatch.overdue_kind = dispatch.overdue_at(now)
+    return render(
+        request,
+        "suppliers/portal/home.html",
+        {
+            "page_title": _("Home"),
+            "supplier": supplier,
+            "summary": summary,
+            "overdue": overdue,
+            "shipped_query": django_urlencode({"state": "shipped", "shipped_from": summary.month_start.isoformat()}),
+        },
+    )
+
+
+@area_required("portal")
+def portal_dispatches(request):
+    supplier = portal_supplier(request)
+    now = timezone.now()
+    form = DispatchFilterForm(request.GET or None)
+    filters = form.filters()
+    page = selectors.portal_dispatches_page(
+        supplier=supplier,
+        filters=filters,
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+        tz=_tz(request),
+        now=now,
+    )
+    facts = selectors.portal_list_facts(dispatches=page.dispatches)
+    for dispatch in page.dispatches:
+        dispatch.overdue_kind = dispatch.overdue_at(now)
+        dispatch.order_numbers = facts.order_numbers.get(dispatch.pk, [])
+        dispatch.units = facts.units.get(dispatch.pk, 0)
+    base = {k: v for k, v in request.GET.items() if k not in ("after", "before") and v}
+    return render(
+        request,
+        "suppliers/portal/dispatches.html",
+        {
+            "page_title": _("Dispatches"),
+            "form": form,
+            "page": page,
+            "filtered": bool(base),
+            "back": request.GET.urlencode(),
+            "next_query": urlencode({**base, "after": page.next_cursor}) if page.next_cursor else "",
+            "prev_query": urlencode({**base, "before": page.prev_cursor}) if page.prev_cursor else "",
+            "bulk_form": BulkForm(auto_id="bulk_%s"),
+            # Newest first (the default) pages back in time; another sort just goes on.
+            "prev_label": _("Newer") if filters.sort == "newest" else _("Previous"),
+            "next_label": _("Older") if filters.sort == "newest" else _("Next"),
+        },
+    )
+
+
+def _bulk_message(request, verb: str, result: actions.BulkResult, unknown: list[int]) -> None:
+    if result.done:
+        messages.success(
+            request, _("%(verb)s: %(numbers)s.") % {"verb": verb, "numbers": ", ".join(result.done)}
+        )  # fmt: skip
+    refused = [f"{number} — {reason}" for number, reason in result.refused]
+    refused += [_("#%(id)s — no dispatch of yours has this id.") % {"id": pk} for pk in unknown]
+    if refused:
+        messages.warning(request, _("Refused: %(list)s") % {"list": "; ".join(refused)})
+
+
+@area_required("portal")
+@require_POST
+def portal_dispatches_bulk(request):
+    supplier = portal_supplier(request)
+    form = BulkForm(request.POST)
+    back = reverse("suppliers:portal_dispatches")
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["back"]:
+            back += "?" + data["back"].lstrip("?")
+        found, unknown = selectors.portal_dispatches_by_ids(supplier=supplier, ids=data["ids"])
+        try:
+            if data["action"] == BulkForm.ACCEPT:
+                result = actions.dispatches_accept(
+                    dispatches=found, actor=request.user, promised_ship_date=data["promised_ship_date"],
+                    supplier=supplier,
+                )  # fmt: skip
+                _bulk_message(request, _("Accepted"), result, unknown)
+            else:
+                result = actions.dispatches_reject(
+                    dispatches=found, reason_code=data["reason_code"], comment=data["comment"], actor=request.user,
+                    supplier=supplier,
+                )  # fmt: skip
+                _bulk_message(request, _("Rejected"), result, unknown)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return HttpResponseRedirect(back)
+
+
+def _shipping_panel() -> str | None:
+    """The shipping panel's template, once the shipping part of the portal provides it."""
+    try:
+        get_template(SHIPPING_PANEL)
+    except TemplateDoesNotExist:
+        return None
+    return SHIPPING_PANEL
+
+
+def _render_detail(request, supplier: Supplier, dispatch: Dispatch, *, forms: dict | None = None, status: int = 200):
+    detail = selectors.portal_dispatch_detail(supplier=supplier, dispatch=dispatch)
+    now = timezone.now()
+    today = timezone.localdate()
+    promise = max(today, timezone.localtime(dispatch.ship_by).date()) if dispatch.ship_by else today
+    forms = forms or {}
+    shown = {
+        "accept": dispatch.status == Dispatch.Status.PENDING,
+        "reject": dispatch.is_open,
+        "partly": dispatch.is_open and len(detail.lines) > 1,
+    }
+    for name, form in forms.items():
+        if not shown[name]:  # the dispatch moved on meanwhile: its form is gone, its refusal is not
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+    context = {
+        "page_title": dispatch.number,
+        "supplier": supplier,
+        "dispatch": dispatch,
+        "detail": detail,
+        "overdue_kind": dispatch.overdue_at(now),
+        "can_accept": shown["accept"],
+        "can_reject": shown["reject"],
+        "can_split": shown["partly"],
+        "accept_form": forms.get("accept") or AcceptForm(initial={"promised_ship_date": promise}),
+        "reject_form": forms.get("reject") or RejectForm(),
+        "partly_form": forms.get("partly")
+        or AcceptPartlyForm(lines=detail.lines, initial={"promised_ship_date": promise}),
+        "shipping_panel": _shipping_panel(),
+        **shipping_views.ship_panel_context(dispatch),  # the panel's inline ship form
+    }
+    return render(request, "suppliers/portal/dispatch.html", context, status=status)
+
+
+@area_required("portal")
+def portal_dispatch(request, pk: int):
+    supplier = portal_supplier(request)
+    dispatch = selectors.portal_dispatch_get(supplier=supplier, pk=pk)
+    return _render_detail(request, supplier, dispatch)
+
+
+@area_required("portal")
+@require_POST
+def portal_dispatch_accept(request, pk: int):
+    supplier = portal_supplier(request)
+    dispatch = selectors.portal_dispatch_get(supplier=supplier, pk=pk)
+    form = AcceptForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.dispatch_accept(
+                dispatch=dispatch, actor=request.user, promised_ship_date=form.cleaned_data["promised_ship_date"],
+                supplier=supplier,
+            )  # fmt: skip
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Dispatch %(number)s accepted.") % {"number": dispatch.number})
+            return redirect("suppliers:portal_dispatch", pk=dispatch.pk)
+    dispatch.refresh_from_db()
+    return _render_detail(request, supplier, dispatch, forms={"accept": form}, status=400)
+
+
+@area_required("portal")
+@require_POST
+def portal_dispatch_reject(request, pk: int):
+    supplier = portal_supplier(request)
+    dispatch = selectors.portal_dispatch_get(supplier=supplier, pk=pk)
+    form = RejectForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.dispatch_reject(
+                dispatch=dispatch, reason_code=form.cleaned_data["reason_code"], comment=form.cleaned_data["comment"],
+                actor=request.user, supplier=supplier,
+            )  # fmt: skip
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Dispatch %(number)s rejected; the merchant routes it on.") % {"number": dispatch.number}
+            )
+            return redirect("suppliers:portal_dispatch", pk=dispatch.pk)
+    dispatch.refresh_from_db()
+    return _render_detail(request, supplier, dispatch, forms={"reject": form}, status=400)
+
+
+@area_required("portal")
+@require_POST
+def portal_dispatch_accept_partly(request, pk: int):
+    supplier = portal_supplier(request)
+    dispatch = selectors.portal_dispatch_get(supplier=supplier, pk=pk)
+    lines = selectors.portal_dispatch_detail(supplier=supplier, dispatch=dispatch).lines
+    form = AcceptPartlyForm(request.POST, lines=lines)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            kept, split = actions.dispatch_accept_partly(
+                dispatch=dispatch, rejected_line_ids=data["rejected_lines"], reason_code=data["reason_code"],
+                comment=data["comment"], promised_ship_date=data["promised_ship_date"], actor=request.user,
+                supplier=supplier,
+            )  # fmt: skip
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        else:
+            if split is not None:
+                text = _("Dispatch %(number)s accepted without the lines you rejected; they moved to %(split)s.")
+                messages.success(request, text % {"number": kept.number, "split": split.number})
+            else:
+                messages.success(request, _("Dispatch %(number)s rejected.") % {"number": kept.number})
+            return redirect("suppliers:portal_dispatch", pk=dispatch.pk)
+    dispatch.refresh_from_db()
+    return _render_detail(request, supplier, dispatch, forms={"partly": form}, status=400)
