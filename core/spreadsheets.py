@@ -206,6 +206,33 @@ def header_aliases(columns: Sequence[str], translations: Mapping[str, str]) -> d
     }
 
 
+def read_header(
+    header: Sequence[Cell], *, column_name: Callable[[Cell], str | None], required: Mapping[str, str]
+) -> tuple[dict[str, int], list[RowError]]:
+    """Column name → cell index, and what is wrong with the header (at row 1): a cell that names no
+    column, a column given twice, a required column missing. ``required`` maps each required column to
+    its other header (its Chinese name), which the message names too."""
+    columns: dict[str, int] = {}
+    errors: list[RowError] = []
+    for index, cell in enumerate(header):
+        if blank(cell):
+            continue
+        text = shown(cell)
+        name = column_name(cell)
+        if name is None:
+            errors.append(RowError(1, text, _("“%(value)s” is not a column of the template.") % {"value": text}))
+        elif name in columns:
+            errors.append(RowError(1, name, _("The column “%(name)s” appears more than once.") % {"name": name}))
+        else:
+            columns[name] = index
+    errors.extend(
+        RowError(1, name, _("The required column “%(name)s” (%(other)s) is missing.") % {"name": name, "other": other})
+        for name, other in required.items()
+        if name not in columns
+    )
+    return columns, errors
+
+
 def shown(cell: Cell) -> str:
     """A cell as text quoted back to a person, cut to ``SHOWN`` characters."""
     text = cell.isoformat() if isinstance(cell, dt.date) else str(cell).strip()

@@ -72,6 +72,17 @@ def dispatch_changed(dispatch_id: int, actor_id: int | None = None) -> dict:
     return _counts(follow_dispatch(dispatch_id=dispatch_id, actor=_actor(actor_id)))
 
 
+# Sent by name from suppliers after many dispatches shipped at once: suppliers.dispatches.DISPATCHES_CHANGED.
+@tenant_task(name="orders.dispatches_changed")
+def dispatches_changed(dispatch_ids: list[int], actor_id: int | None = None) -> dict:
+    """``dispatch_changed`` for each dispatch, one transaction each (safe to run twice, like it)."""
+    actor = _actor(actor_id)
+    total = RouteSummary()
+    for dispatch_id in dispatch_ids:
+        total.add(follow_dispatch(dispatch_id=dispatch_id, actor=actor))
+    return _counts(total)
+
+
 def enqueue_routing(*, order_ids: Iterable[int], trigger: str = "manual", actor=None) -> None:
     """Route orders in the background once the current transaction commits."""
     ids = sorted(set(order_ids))

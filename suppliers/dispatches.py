@@ -30,6 +30,8 @@ D = Dispatch.Status
 
 # The order lifecycle's task (orders/tasks.py) that follows a supplier's rejection or shipment.
 DISPATCH_CHANGED = "orders.dispatch_changed"
+# The same for many dispatches at once (a tracking upload): args (dispatch ids, actor id).
+DISPATCHES_CHANGED = "orders.dispatches_changed"
 
 OPEN = (D.PENDING, D.ACCEPTED)
 LIVE = (D.PENDING, D.ACCEPTED, D.SHIPPED)

@@ -109,6 +109,8 @@ def _line_problems(lines: Sequence[DispatchLine], parcels: Sequence[ParcelSpec])
             Problem(open_parcels[1], "lines", _("Name the lines of each parcel when a dispatch ships in several."))
         )
     for index, parcel in enumerate(parcels):
+        if parcel.lines is not None and not parcel.lines:
+            problems.append(Problem(index, "lines", _("This parcel names no line: say which units it holds.")))
         for line_id, units in (parcel.lines or {}).items():
             if line_id not in quantity:
                 problems.append(

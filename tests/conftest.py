@@ -209,6 +209,9 @@ def run_enqueued(django_capture_on_commit_callbacks):
     """``with run_enqueued():`` runs, when the block ends, the tasks it sent after commit (core.tasks.enqueue)
     in this process and in this tenant, as a worker would; nothing reaches the broker."""
 
+    # What a worker imports at start (CELERY_IMPORTS and every app's tasks module), so a task sent by name is known.
+    current_app.loader.import_default_modules()
+
     @contextlib.contextmanager
     def block():
         with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -129,9 +129,7 @@ def test_accepting_in_part_sends_the_rejected_line_to_the_next_source(two_lines,
     order, dispatch, sources = two_lines
     tee_line = DispatchLine.objects.get(dispatch=dispatch, listing_sku="TEE")
 
-    kept, split = dispatch_accept_partly(
-        dispatch=dispatch, rejected_line_ids=[tee_line.pk], reason_code="out_of_stock"
-    )
+    kept, split = dispatch_accept_partly(dispatch=dispatch, rejected_line_ids=[tee_line.pk], reason_code="out_of_stock")
     dispatch_changed(dispatch_id=split.pk)
 
     assert reload(kept).status == D.ACCEPTED

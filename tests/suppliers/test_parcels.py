@@ -48,7 +48,7 @@ def _nothing_written(dispatch):
 
 
 def test_one_parcel_holds_every_unit_and_the_order_ships(routed):
-    order, dispatch, lines, sources = routed
+    order, dispatch, _lines, sources = routed
 
     dispatch_ship(dispatch=dispatch, parcels=[ParcelSpec("ups", UPS)])
     dispatch_changed(dispatch_id=dispatch.pk)
@@ -73,7 +73,9 @@ def test_lines_split_across_two_parcels(routed):
         parcels=[ParcelSpec("UPS", UPS, {mug.pk: 1}), ParcelSpec("顺丰", SF, {mug.pk: 1, tee.pk: 1})],
     )
 
-    by_parcel = sorted(ParcelLine.objects.values_list("parcel__tracking_number", "dispatch_line__listing_sku", "quantity"))
+    by_parcel = sorted(
+        ParcelLine.objects.values_list("parcel__tracking_number", "dispatch_line__listing_sku", "quantity")
+    )
     assert by_parcel == [(UPS, "MUG", 1), (SF, "MUG", 1), (SF, "TEE", 1)]
     assert set(Parcel.objects.values_list("carrier", flat=True)) == {"ups", "sf"}
 
@@ -83,7 +85,9 @@ def test_an_open_parcel_takes_what_the_others_do_not_name(routed):
 
     dispatch_ship(dispatch=dispatch, parcels=[ParcelSpec("ups", UPS, {lines["TEE"].pk: 1}), ParcelSpec("sf", SF)])
 
-    assert sorted(ParcelLine.objects.values_list("parcel__tracking_number", "dispatch_line__listing_sku", "quantity")) == [
+    assert sorted(
+        ParcelLine.objects.values_list("parcel__tracking_number", "dispatch_line__listing_sku", "quantity")
+    ) == [
         (UPS, "TEE", 1),
         (SF, "MUG", 2),
     ]
