@@ -16,8 +16,14 @@ from core.tasks import platform_task, tenant_task
 from erp.celery import app
 from tenants.models import Tenant
 
-# Names of tenant tasks that beat's dispatcher runs for every active tenant.
-PERIODIC_TENANT_TASKS: list[str] = ["erp.tasks.tenant_heartbeat", "channels.sync_due_stores"]
+# Names of tenant tasks that beat's dispatcher runs for every active tenant, every minute. Each one decides
+# what is due itself: the stores whose sync interval has passed; the suppliers' daily digest, once a day
+# after its hour in the tenant's time zone.
+PERIODIC_TENANT_TASKS: list[str] = [
+    "erp.tasks.tenant_heartbeat",
+    "channels.sync_due_stores",
+    "suppliers.send_due_digests",
+]
 
 
 @platform_task(name="erp.tasks.dispatch_periodic")

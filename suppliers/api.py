@@ -1,13 +1,15 @@
-"""Suppliers API for the merchant: list, create, edit."""
+"""Suppliers API for the merchant: list, create, edit (contacts and terms), scorecard, supplier users."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
-from suppliers import selectors, services
+from suppliers import members, scorecard, selectors, services
+from suppliers.invites import invite_pending
 from suppliers.models import Supplier
 from tenants.accounts.permissions import area_permission
 
@@ -17,9 +19,16 @@ Console = area_permission("console")
 class SupplierSerializer(serializers.ModelSerializer):
     class Meta:
         model = Supplier
-        fields = ["id", "name", "code", "contact_email", "active", "created"]
+        fields = [
+            "id", "name", "code", "contact_name", "contact_email", "contact_phone", "currency", "payment_terms_days",
+            "accept_within_hours", "ship_within_hours", "share_buyer_email", "active", "created",
+        ]  # fmt: skip
         read_only_fields = ["created"]
-        extra_kwargs = {"code": {"validators": []}}  # the service checks codes case-insensitively
+        extra_kwargs = {
+            "code": {"validators": []},  # the service checks codes case-insensitively
+            # The service checks currencies against core.money's table and the terms' ranges.
+            "currency": {"max_length": 16},
+        }
 
 
 @extend_schema(
@@ -48,9 +57,111 @@ def supplier_list(request):
 @api_view(["GET", "PATCH"])
 @permission_classes([Console])
 def supplier_detail(request, pk: int):
+    """A supplier; PATCH changes any of its fields (``active: false`` deactivates it)."""
     supplier = selectors.supplier_get_for(user=request.user, pk=pk)
     if request.method == "PATCH":
         serializer = SupplierSerializer(supplier, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         services.supplier_update(supplier=supplier, **serializer.validated_data)
     return Response(SupplierSerializer(supplier).data)
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("months", int, description=f"1–{scorecard.MAX_MONTHS}, default 6")],
+    responses=inline_serializer(
+        "SupplierScorecard",
+        {
+            "supplier": serializers.IntegerField(),
+            "time_zone": serializers.CharField(),
+            "months": serializers.ListField(child=serializers.DictField()),
+        },
+    ),
+)
+@api_view(["GET"])
+@permission_classes([Console])
+def supplier_scorecard(request, pk: int):
+    """The supplier's figures per month (tenant time zone), oldest first: dispatches routed, decided, median
+    seconds to accept and to ship, on-time rate (among shipped with a deadline), rejection rate and rejections
+    by reason code. Rates are null without anything to divide."""
+    supplier = selectors.supplier_get_for(user=request.user, pk=pk)
+    try:
+        months = int(request.query_params.get("months", 6))
+    except ValueError:
+        return Response({"months": ["Enter a whole number."]}, status=status.HTTP_400_BAD_REQUEST)
+    if not 1 <= months <= scorecard.MAX_MONTHS:
+        return Response(
+            {"months": [f"Enter a number from 1 to {scorecard.MAX_MONTHS}."]}, status=status.HTTP_400_BAD_REQUEST
+        )
+    scores = scorecard.supplier_scorecard(
+        supplier_id=supplier.pk, tz=request.tenant.tz, months=months, now=timezone.now()
+    )
+    return Response(
+        {"supplier": supplier.pk, "time_zone": request.tenant.time_zone, "months": [s.as_dict() for s in scores]}
+    )
+
+
+# ---------------------------------------------------------------- supplier users
+
+
+class SupplierUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    email = serializers.EmailField()
+    name = serializers.CharField(source="first_name", required=False, allow_blank=True, max_length=150)
+    is_active = serializers.BooleanField(read_only=True)
+    invitation_pending = serializers.SerializerMethodField()
+    last_login = serializers.DateTimeField(read_only=True)
+
+    def get_invitation_pending(self, user) -> bool:
+        return invite_pending(user)
+
+
+class SupplierUserActiveSerializer(serializers.Serializer):
+    is_active = serializers.BooleanField()
+
+
+@extend_schema(request=SupplierUserSerializer, responses=SupplierUserSerializer(many=True))
+@api_view(["GET", "POST"])
+@permission_classes([Console])
+def supplier_users(request, pk: int):
+    """The supplier's portal users; POST {email, name} invites one (an e-mailed link that sets the password)."""
+    supplier = selectors.supplier_get_for(user=request.user, pk=pk)
+    if request.method == "GET":
+        users = selectors.supplier_users_for(user=request.user, supplier=supplier)
+        return Response(SupplierUserSerializer(users, many=True).data)
+    serializer = SupplierUserSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    user = members.supplier_user_invite(
+        supplier=supplier,
+        email=serializer.validated_data["email"],
+        name=serializer.validated_data.get("first_name", ""),
+        domain=request.get_host(),
+        use_https=request.is_secure(),
+    )
+    return Response(SupplierUserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(request=SupplierUserActiveSerializer, responses=SupplierUserSerializer)
+@api_view(["GET", "PATCH"])
+@permission_classes([Console])
+def supplier_user(request, pk: int, user_id: int):
+    """One supplier user; PATCH {is_active} deactivates or reactivates them."""
+    supplier = selectors.supplier_get_for(user=request.user, pk=pk)
+    user = selectors.supplier_user_get_for(user=request.user, supplier=supplier, user_id=user_id)
+    if request.method == "PATCH":
+        serializer = SupplierUserActiveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        members.supplier_user_set_active(supplier=supplier, user=user, active=serializer.validated_data["is_active"])
+    return Response(SupplierUserSerializer(user).data)
+
+
+@extend_schema(request=None, responses={202: None})
+@api_view(["POST"])
+@permission_classes([Console])
+def supplier_user_resend(request, pk: int, user_id: int):
+    """E-mail the invitation again (400 once the user has chosen a password or is deactivated)."""
+    supplier = selectors.supplier_get_for(user=request.user, pk=pk)
+    user = selectors.supplier_user_get_for(user=request.user, supplier=supplier, user_id=user_id)
+    members.supplier_user_invite_resend(
+        supplier=supplier, user=user, domain=request.get_host(), use_https=request.is_secure()
+    )
+    return Response(status=status.HTTP_202_ACCEPTED)

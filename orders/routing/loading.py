@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db.models import Count, Q
-
 from inventory import models as inventory
 from inventory.listings import listing_components
 from inventory.stock import stock_levels
@@ -32,7 +30,7 @@ from orders.routing.core.types import (
     StockLedger,
     SupplierRecord,
 )
-from suppliers.models import Dispatch
+from suppliers import scorecard
 
 
 def active_ruleset() -> models.RuleSet | None:
@@ -185,32 +183,22 @@ def _regions(value) -> tuple[Region, ...]:
 
 
 def supplier_records(*, supplier_ids: Iterable[int]) -> dict[int, SupplierRecord]:
-    """Each supplier's record from its dispatches so far.
+    """Each supplier's record from its dispatches of the last months (suppliers.scorecard's figures).
 
     The rejection rate is rejected / decided (accepted, shipped or rejected;
-    pending and merchant-cancelled dispatches say nothing about the supplier).
-    On-time rate needs promised and actual ship dates, which the supplier
-    portal will record; until then every supplier counts as on time, so the
-    rejection rate alone ranks them.
+    pending and merchant-cancelled dispatches say nothing about the supplier);
+    the on-time rate is shipped by the ship-by deadline / shipped with one. A
+    supplier with no shipped dispatch that had a deadline has no record yet
+    (``shipped`` 0): the strategy ranks it after those that have one. One query.
     """
-    ids = sorted(set(supplier_ids))
-    if not ids:
-        return {}
-    decided = (Dispatch.Status.ACCEPTED, Dispatch.Status.SHIPPED, Dispatch.Status.REJECTED)
-    rows = (
-        Dispatch.objects.filter(supplier_id__in=ids, status__in=decided)
-        .values("supplier_id")
-        .annotate(decided=Count("id"), rejected=Count("id", filter=Q(status=Dispatch.Status.REJECTED)))
-        .order_by()
-    )
     return {
-        row["supplier_id"]: SupplierRecord(
-            supplier_id=row["supplier_id"],
-            on_time_rate=1.0,
-            rejection_rate=row["rejected"] / row["decided"],
-            shipped=row["decided"],
+        supplier_id: SupplierRecord(
+            supplier_id=supplier_id,
+            on_time_rate=record.on_time_rate,
+            rejection_rate=record.rejection_rate,
+            shipped=record.with_deadline,
         )
-        for row in rows
+        for supplier_id, record in scorecard.supplier_records(supplier_ids=supplier_ids).items()
     }
 
 

@@ -7,6 +7,9 @@ from suppliers.models import Supplier
 from suppliers.services import supplier_create
 from tests.conftest import in_tenant
 
+# The terms fields a browser posts with every supplier form (their initial values).
+TERMS = {"currency": "USD", "payment_terms_days": "30", "accept_within_hours": "24", "ship_within_hours": "72"}
+
 
 def test_list_search_and_pages(console):
     for i in range(55):
@@ -28,14 +31,14 @@ def test_create_validates_and_saves(console):
     supplier_create(name="Existing", code="SUP-1")
     assert console.get("/suppliers/new/").status_code == 200
 
-    taken = console.post("/suppliers/new/", {"name": "Other", "code": "sup-1"})
-    bad_email = console.post("/suppliers/new/", {"name": "Other", "code": "SUP-2", "contact_email": "nope"})
+    taken = console.post("/suppliers/new/", {"name": "Other", "code": "sup-1", **TERMS})
+    bad_email = console.post("/suppliers/new/", {"name": "Other", "code": "SUP-2", "contact_email": "nope", **TERMS})
     assert "already has the code" in taken.content.decode()
     assert "contact_email" in bad_email.context["form"].errors
     assert Supplier.objects.count() == 1
 
     done = console.post(
-        "/suppliers/new/", {"name": " Hangzhou ", "code": "HZ", "contact_email": "a@hz.cn", "active": "on"}
+        "/suppliers/new/", {"name": " Hangzhou ", "code": "HZ", "contact_email": "a@hz.cn", "active": "on", **TERMS}
     )
     assert done.status_code == 302
     assert Supplier.objects.filter(name="Hangzhou", code="HZ", contact_email="a@hz.cn", active=True).exists()
@@ -44,7 +47,7 @@ def test_create_validates_and_saves(console):
 def test_edit(console):
     supplier = supplier_create(name="Old", code="OLD")
     assert console.get(f"/suppliers/{supplier.pk}/edit/").context["form"].initial["code"] == "OLD"
-    console.post(f"/suppliers/{supplier.pk}/edit/", {"name": "New", "code": "OLD"})
+    console.post(f"/suppliers/{supplier.pk}/edit/", {"name": "New", "code": "OLD", **TERMS})
     supplier.refresh_from_db()
     assert (supplier.name, supplier.active) == ("New", False)
 
