@@ -1,10 +1,12 @@
-"""The supplier portal's stock page (filled by the supplier-portal work)."""
+"""The supplier portal's stock page (under /portal/, namespace "inventory")."""
 
 from django.urls import path
-from django.utils.translation import gettext_lazy as _
 
-from tenants.accounts.pages import placeholder_page
+from inventory import portal
 
 urlpatterns = [
-    path("stock/", placeholder_page(area="portal", title=_("Stock"), description=""), name="portal_stock"),
+    path("stock/", portal.stock, name="portal_stock"),
+    path("stock/set/", portal.stock_set, name="portal_stock_set"),
+    path("stock/upload/", portal.stock_upload, name="portal_stock_upload"),
+    path("stock/template.<str:fmt>", portal.stock_template, name="portal_stock_template"),
 ]

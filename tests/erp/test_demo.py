@@ -1,31 +1,120 @@
-"""The demo tenant of `make run` (erp.demo, manage.py provision_demo)."""
+"""The demo tenant of `make run` (erp.demo, manage.py provision_demo): logins, catalog, and three days of business
+replayed through the services, so supplier@demo.test finds work waiting on first login."""
 
+from collections import Counter
+
+import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.utils import timezone
 
-from channels.sandbox.generator import CATALOGUE
-from inventory.models import Product, Source
+from channels.sandbox.generator import CATALOGUE, SandboxShop
+from erp.demo import DEMO_STOCK, MAKER_ONLY, SANDBOX_INITIAL_ORDERS, SANDBOX_SEED
+from inventory.models import Product, Source, Stock
+from orders.models import Order
 from suppliers.members import supplier_of
+from suppliers.models import Dispatch, DispatchEvent, Parcel
 from tenants.models import Tenant
 from tests.conftest import in_tenant
 
+D = Dispatch.Status
 
-def test_demo_provisioning_is_idempotent(db):
-    call_command("provision_demo")
-    call_command("provision_demo")
 
+@pytest.fixture
+def provisioned(db, tmp_path, settings):
+    """The demo provisioned twice (the second run must keep what the first made); the sandbox shop's state file."""
+    settings.MEDIA_ROOT = tmp_path / "media"  # where the demo's phone-order imports keep their files
+    state = tmp_path / "sandbox" / "shop.json"
+    call_command("provision_demo", sandbox_state=str(state))
     demo = Tenant.objects.get(slug="demo")
+    with in_tenant(demo):
+        first = _snapshot()
+    call_command("provision_demo", sandbox_state=str(state))
+    with in_tenant(demo):
+        assert _snapshot() == first
+    return demo, state
+
+
+def _snapshot() -> tuple:
+    return (
+        sorted(Order.objects.values_list("order_number", "status")),
+        sorted(Dispatch.objects.values_list("number", "status")),
+        sorted(Stock.objects.values_list("source_id", "on_hand", "reserved")),
+        Source.objects.count(),
+    )
+
+
+def _logins_and_catalog(demo) -> None:
     with in_tenant(demo):
         roles = sorted(User.objects.values_list("email", "profile__role"))
         supplier = supplier_of(user=User.objects.get(email="supplier@demo.test"))
+        first = Counter(Source.objects.filter(position=1).values_list("supplier__code", flat=True))
+        last = [p.sources.order_by("-position").first() for p in Product.objects.prefetch_related("sources")]
+        reported = dict(
+            Stock.objects.filter(source__supplier=supplier, updated_by="supplier@demo.test").values_list(
+                "source__product__sku", "on_hand"
+            )
+        )
+
     assert roles == [
         ("finance@demo.test", "finance"),
         ("merchant@demo.test", "owner"),
         ("supplier@demo.test", "supplier"),
     ]
     assert supplier.code == "HZ-TEXTILE"
+    assert (supplier.accept_within_hours, supplier.ship_within_hours) == (24, 48)
+    # every sandbox SKU is a product; the demo supplier is first on most paths, the own warehouse last on all
+    assert len(last) == len(CATALOGUE)
+    maker_only = sum(1 for item in CATALOGUE if item.vendor in MAKER_ONLY)
+    assert first["HZ-TEXTILE"] == len(CATALOGUE) - maker_only > len(CATALOGUE) // 2
+    assert all(source.supplier_id is None for source in last)
+    # the supplier reported stock for some products; what routing reserved since sits on top of it
+    assert set(reported) == set(DEMO_STOCK)
+    assert reported["TEA-SET-4"] == 0
+
+
+def _dispatches_waiting_overdue_and_to_ship(demo) -> None:
+    now = timezone.now()
     with in_tenant(demo):
-        # every sandbox SKU is a product with its vendor first and the own warehouse second, once
-        assert Product.objects.count() == len(CATALOGUE)
-        assert Source.objects.filter(position=1, supplier__isnull=False).count() == len(CATALOGUE)
-        assert Source.objects.filter(position=2, supplier__isnull=True, stock__on_hand=40).count() == len(CATALOGUE)
+        supplier = supplier_of(user=User.objects.get(email="supplier@demo.test"))
+        mine = list(Dispatch.objects.filter(supplier=supplier).prefetch_related("lines__order__store"))
+        from_sandbox = {d.pk for d in mine if any(line.order.store.channel == "sandbox" for line in d.lines.all())}
+        events = Counter(
+            DispatchEvent.objects.filter(dispatch__supplier=supplier).values_list("to_state", "actor__email")
+        )
+        shipped_orders = Order.objects.filter(status__in=["shipped", "partially_shipped"]).count()
+        parcels = Parcel.objects.filter(dispatch__supplier=supplier).count()
+
+    pending = [d for d in mine if d.status == D.PENDING]
+    accepted = [d for d in mine if d.status == D.ACCEPTED]
+    assert len(pending) >= 5
+    assert any(d.overdue_at(now) == "accept" for d in pending)
+    assert any(d.overdue_at(now) == "" for d in pending)
+    assert any(d.overdue_at(now) == "" for d in accepted)  # accepted, to ship
+    assert any(d.overdue_at(now) == "ship" for d in accepted)
+    # deadlines from the supplier's terms, counted from when routing wrote each dispatch
+    assert all(d.accept_by == d.created + timezone.timedelta(hours=24) for d in mine if d.status == D.PENDING)
+    # from the sandbox store, so shipping one shows the push back in the sandbox shop
+    assert {d.pk for d in pending} & from_sandbox and {d.pk for d in accepted} & from_sandbox
+    # a history made by the supplier's own user: accepted, shipped with tracking, rejected with a reason
+    shipped = [d for d in mine if d.status == D.SHIPPED]
+    assert shipped and parcels == len(shipped) and shipped_orders
+    assert events[("accepted", "supplier@demo.test")] >= len(shipped) + len(accepted)
+    assert {d.reject_code for d in mine if d.status == D.REJECTED} <= {"out_of_stock"}
+
+
+def _sandbox_shop_holds_the_routed_orders(demo, state) -> None:
+    shop = SandboxShop(seed=SANDBOX_SEED, state_path=state)
+    with in_tenant(demo):
+        pulled = set(Order.objects.filter(store__channel="sandbox").values_list("external_id", flat=True))
+
+    assert len(shop) == SANDBOX_INITIAL_ORDERS
+    assert pulled and all(shop.get_order(int(external_id)) is not None for external_id in pulled)
+
+
+def test_the_demo_is_ready_for_all_three_logins_and_a_second_run_keeps_it(provisioned):
+    """One provisioning (it replays three days), checked from each side."""
+    demo, state = provisioned
+    _logins_and_catalog(demo)
+    _dispatches_waiting_overdue_and_to_ship(demo)
+    _sandbox_shop_holds_the_routed_orders(demo, state)
