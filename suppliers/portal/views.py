@@ -8,6 +8,7 @@ unknown one. What a supplier does is a service of suppliers.actions.
 
 from __future__ import annotations
 
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -80,11 +81,7 @@ def portal_dispatches(request):
         tz=_tz(request),
         now=now,
     )
-    facts = selectors.portal_list_facts(dispatches=page.dispatches)
-    for dispatch in page.dispatches:
-        dispatch.overdue_kind = dispatch.overdue_at(now)
-        dispatch.order_numbers = facts.order_numbers.get(dispatch.pk, [])
-        dispatch.units = facts.units.get(dispatch.pk, 0)
+    rows = _list_rows(page.dispatches, now=now, tz=_tz(request))
     base = {k: v for k, v in request.GET.items() if k not in ("after", "before") and v}
     return render(
         request,
@@ -93,6 +90,9 @@ def portal_dispatches(request):
             "page_title": _("Dispatches"),
             "form": form,
             "page": page,
+            "rows": rows,
+            "overdue_label": _("Overdue"),
+            "shipped_label": _("shipped"),
             "filtered": bool(base),
             "back": request.GET.urlencode(),
             "next_query": urlencode({**base, "after": page.next_cursor}) if page.next_cursor else "",
@@ -103,6 +103,61 @@ def portal_dispatches(request):
             "next_label": _("Older") if filters.sort == "newest" else _("Next"),
         },
     )
+
+
+class _Row(NamedTuple):
+    """One line of the list, its values formatted once here: a page of 50 renders in a few milliseconds."""
+
+    pk: int
+    number: str
+    url: str
+    created: str
+    status: str
+    status_label: str
+    overdue_kind: str
+    is_open: bool
+    orders: str
+    buyer_name: str
+    ship_to: str
+    units: int
+    accept_by: str
+    ship_by: str
+    shipped: str
+    promised: str
+
+
+def _list_rows(dispatches: list[Dispatch], *, now, tz) -> list[_Row]:
+    facts = selectors.portal_list_facts(dispatches=dispatches)
+    labels = dict(Dispatch.Status.choices)
+    detail = reverse("suppliers:portal_dispatch", args=[0])[:-2]  # ".../dispatches/" + pk + "/"
+
+    def when(moment, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return timezone.localtime(moment, tz).strftime(fmt) if moment else ""
+
+    rows = []
+    for d in dispatches:
+        ship_to = d.ship_to or {}
+        rows.append(
+            _Row(
+                pk=d.pk,
+                number=d.number,
+                url=f"{detail}{d.pk}/",
+                created=when(d.created),
+                status=d.status,
+                status_label=str(labels.get(d.status, d.status)),
+                overdue_kind=d.overdue_at(now),
+                is_open=d.is_open,
+                orders=", ".join(facts.order_numbers.get(d.pk, [])),
+                buyer_name=d.buyer_name,
+                ship_to=" ".join(part for part in (ship_to.get("city"), ship_to.get("country")) if part),
+                units=facts.units.get(d.pk, 0),
+                accept_by=when(d.accept_by) if d.status == Dispatch.Status.PENDING else "",
+                ship_by=when(d.ship_by) if d.is_open else "",
+                shipped=when(d.shipped_at, "%Y-%m-%d"),
+                promised=d.promised_ship_date.isoformat() if d.promised_ship_date else "",
+            )
+        )
+    return rows
 
 
 def _bulk_message(request, verb: str, result: actions.BulkResult, unknown: list[int]) -> None:

@@ -136,7 +136,7 @@ def test_overdue_filter_follows_overdue_at(portal, acme):
     response = portal.get("/portal/dispatches/?overdue=1")
 
     assert numbers(response.context["page"].dispatches) == [late_accept.number, late_ship.number]
-    assert [d.overdue_kind for d in response.context["page"].dispatches] == ["accept", "ship"]
+    assert [row.overdue_kind for row in response.context["rows"]] == ["accept", "ship"]
     html = response.content.decode()
     assert html.count('class="overdue"') == 2
     assert listed(portal, "overdue=0") == listed(portal)
