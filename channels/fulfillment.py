@@ -186,6 +186,22 @@ def fulfillments_plan(*, dispatch_id: int) -> list[int]:
     )
 
 
+# A pending push not attempted for this long lost its task (a worker died, a message was dropped): longer
+# than the longest wait between two attempts, so a push waiting for its retry is never sent twice.
+STUCK_AFTER = dt.timedelta(seconds=BACKOFF_CAP * 2)
+
+
+def fulfillments_stuck(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
+    """Ids of pending pushes not attempted for STUCK_AFTER, oldest first: what the periodic sweep sends
+    again. One query on the (status, updated) index: cheap enough to run every minute."""
+    before = (now or timezone.now()) - STUCK_AFTER
+    return list(
+        FulfillmentPush.objects.filter(status=P.PENDING, updated__lt=before)
+        .order_by("updated", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
 def _spreadsheet_store() -> str:
     return _("Spreadsheet store: the tracking is in its shipped-orders export.")
 

@@ -12,6 +12,7 @@ from channels.fulfillment import (
     PUSH_FULFILLMENTS_TASK,
     fulfillment_push,
     fulfillments_plan,
+    fulfillments_stuck,
 )
 from channels.imports import order_import_run
 from channels.services import SYNC_STORE_TASK, store_sync, stores_due_for_sync
@@ -65,6 +66,18 @@ def push_fulfillments(dispatch_id: int) -> int:
     for push_id in pending:
         enqueue(push_fulfillment, push_id)
     return len(pending)
+
+
+@tenant_task(name="channels.sweep_fulfillments")
+def sweep_fulfillments() -> int:
+    """Periodic: send again the pending pushes whose task was lost (not attempted for a while).
+
+    Safe at any time: an attempt skips a push that is no longer pending or that another worker holds.
+    """
+    pushes = fulfillments_stuck()
+    for push_id in pushes:
+        enqueue(push_fulfillment, push_id)
+    return len(pushes)
 
 
 @tenant_task(name=PUSH_FULFILLMENT_TASK, bind=True, max_retries=MAX_TRIES)

@@ -18,11 +18,12 @@ from tenants.models import Tenant
 
 # Names of tenant tasks that beat's dispatcher runs for every active tenant, every minute. Each one decides
 # what is due itself: the stores whose sync interval has passed; the suppliers' daily digest, once a day
-# after its hour in the tenant's time zone.
+# after its hour in the tenant's time zone; fulfillment pushes whose task was lost.
 PERIODIC_TENANT_TASKS: list[str] = [
     "erp.tasks.tenant_heartbeat",
     "channels.sync_due_stores",
     "suppliers.send_due_digests",
+    "channels.sweep_fulfillments",
 ]
 
 

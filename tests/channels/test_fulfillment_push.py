@@ -9,23 +9,27 @@ the Celery retry loop runs eagerly against scripted answers served over local HT
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import httpx
 import pytest
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from channels.fulfillment import (
     MAX_TRIES,
+    STUCK_AFTER,
     fulfillment_push,
     fulfillments_plan,
+    fulfillments_stuck,
     parcel_channel_lines,
     shipped_orders_export,
 )
 from channels.models import FulfillmentPush, Store
 from channels.sandbox.generator import SandboxShop
 from channels.services import store_create, store_sync
-from channels.tasks import push_fulfillment, push_fulfillments
+from channels.tasks import push_fulfillment, push_fulfillments, sweep_fulfillments
 from inventory.models import Product
 from orders.models import Order
 from orders.routing.services import route_orders
@@ -113,6 +117,26 @@ def test_plan_writes_one_push_per_parcel_and_running_it_twice_adds_nothing(shopi
     assert [[(cl.order_line.listing_sku, cl.quantity) for cl in lines[(p.parcel_id, order.pk)]] for p in pushes] == [
         [("MUG", 2)], [("TEE", 1)],
     ]  # fmt: skip
+
+
+def test_the_sweep_sends_again_only_pending_pushes_left_unattempted(shopify, acme, django_capture_on_commit_callbacks):
+    # given two pending pushes: one whose task was lost half an hour ago, one waiting for its retry
+    stocked(acme, "MUG", "TEE")
+    order = routed_order(shopify, ("MUG", 2), ("TEE", 1))
+    dispatch = dispatch_of(order)
+    mug, tee = line_of(dispatch, "MUG"), line_of(dispatch, "TEE")
+    ship(dispatch, ParcelSpec("sf", sf_number(), {mug.pk: 2}), ParcelSpec("ups", UPS, {tee.pk: 1}))
+    lost, waiting = fulfillments_plan(dispatch_id=dispatch.pk)
+    FulfillmentPush.objects.filter(pk=lost).update(updated=timezone.now() - STUCK_AFTER - dt.timedelta(minutes=1))
+
+    # when the periodic sweep runs
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        swept = sweep_fulfillments.run()
+
+    # then only the lost one is sent again
+    assert swept == 1
+    assert [callback.keywords["args"] for callback in sent] == [(lost,)]
+    assert waiting not in fulfillments_stuck()
 
 
 def test_a_dispatch_that_has_not_shipped_gets_no_push(shopify, acme):
