@@ -1,6 +1,8 @@
 FROM python:3.12-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
+# The CJK font the packing and picking list PDFs embed (Noto Sans CJK), from the distribution.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk && rm -rf /var/lib/apt/lists/*
 COPY . .
 # Editable install: the app runs from /app, where templates/ and static/ live.
 # collectstatic loads the settings, which refuse to start without secrets: throwaway ones, made here,
