@@ -7,18 +7,20 @@ delimiter, read the header and the non-empty rows with their spreadsheet row
 numbers, and write a template as CSV (with a BOM, for Excel) or XLSX. What a
 column means and how a row is validated stays with each import.
 
-Used by the order import (channels.adapters.spreadsheet) and the product
-import (inventory.imports).
+Used by the order import (channels.adapters.spreadsheet), the product
+import (inventory.imports), the supplier's stock upload
+(inventory.supplier_stock) and the tracking upload (suppliers.tracking_upload).
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -49,6 +51,45 @@ class RowError:
 
 class TableError(Exception):
     """The file as a whole cannot be read; the message is for a person."""
+
+
+@dataclass
+class SheetReport:
+    """What an all-or-nothing upload did, or why it did nothing: ``errors`` non-empty means nothing was written.
+
+    ``error_count`` counts every problem found, ``errors`` lists the first
+    ones (``listed_errors``). Each upload adds what it did.
+    """
+
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["ok"] = self.ok
+        return data
+
+
+def listed_errors(errors: Sequence[RowError], *, total: int | None = None, limit: int = 1_000) -> list[RowError]:
+    """The first ``limit`` of ``errors``, then a file-level line (row 0) saying how many more of ``total`` (all
+    the problems found, default ``len(errors)``) are not listed."""
+    total = len(errors) if total is None else total
+    shown = list(errors[:limit])
+    if total > len(shown):
+        shown.append(
+            RowError(
+                0,
+                "",
+                _("%(n)s more problems are not listed; fix the ones above and upload again.")
+                % {"n": f"{total - len(shown):,}"},
+            )
+        )
+    return shown
 
 
 # ------------------------------------------------------------------ reading
@@ -231,6 +272,14 @@ def read_header(
         if name not in columns
     )
     return columns, errors
+
+
+def cell_text(cells: Sequence[Cell], index: int | None) -> str:
+    """The cell at ``index`` of a row as trimmed text ("" past the row's end or for a column not in the file)."""
+    if index is None or index >= len(cells):
+        return ""
+    cell = cells[index]
+    return cell.strip() if isinstance(cell, str) else shown(cell)
 
 
 def shown(cell: Cell) -> str:

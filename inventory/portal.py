@@ -7,7 +7,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,8 +22,8 @@ from rest_framework.response import Response
 
 from inventory import supplier_stock
 from inventory.forms import ImportForm
-from suppliers.members import supplier_of
 from suppliers.models import Supplier
+from suppliers.portal.access import portal_supplier
 from tenants.accounts.permissions import area_permission, area_required
 
 Portal = area_permission("portal")
@@ -36,14 +35,6 @@ AVAILABLE_MEANS = (
     "Units you can still ship for this merchant beyond what Relay has already reserved for orders routed to you. "
     "Reporting N sets on hand to reserved + N: reserved units stay reserved."
 )
-
-
-def _supplier(request) -> Supplier:
-    """The user's own supplier; the portal's permission already required one."""
-    supplier = supplier_of(user=request.user)
-    if supplier is None or not supplier.active:
-        raise PermissionDenied
-    return supplier
 
 
 def _by_whom(stock, reporters: frozenset[str]) -> str:
@@ -112,14 +103,14 @@ def _render_list(request, supplier: Supplier, *, form=None, report=None, status_
 
 @area_required("portal")
 def stock(request):
-    return _render_list(request, _supplier(request))
+    return _render_list(request, portal_supplier(request))
 
 
 @require_POST
 @area_required("portal")
 def stock_set(request):
     """The inline edit of one row: report what is available of one SKU."""
-    supplier = _supplier(request)
+    supplier = portal_supplier(request)
     sku = request.POST.get("sku", "")
     try:
         supplier_stock.stock_report(
@@ -136,7 +127,7 @@ def stock_set(request):
 @area_required("portal")
 def stock_upload(request):
     """The bulk upload: the whole file is checked first; on any problem nothing is saved and each is listed."""
-    supplier = _supplier(request)
+    supplier = portal_supplier(request)
     form = _upload_form(request.POST, request.FILES)
     if not form.is_valid():
         return _render_list(request, supplier, form=form, status_code=400)
@@ -164,7 +155,7 @@ def stock_upload(request):
 @area_required("portal")
 def stock_template(request, fmt: str):
     """The upload template, filled in with the supplier's own products and what they have available now."""
-    supplier = _supplier(request)
+    supplier = portal_supplier(request)
     if fmt == "xlsx":
         response = HttpResponse(
             supplier_stock.stock_template_xlsx(supplier=supplier),
@@ -252,9 +243,9 @@ def _page_number(request, name: str, default: int, maximum: int | None = None) -
     try:
         value = int(text)
     except ValueError:
-        raise ValidationError({name: "Give a whole number."}) from None
+        raise ValidationError({name: _("Give a whole number.")}) from None
     if value < 1:
-        raise ValidationError({name: "Give a whole number from 1."})
+        raise ValidationError({name: _("Give a whole number from 1.")})
     return min(value, maximum) if maximum else value
 
 
@@ -278,13 +269,15 @@ def _page_number(request, name: str, default: int, maximum: int | None = None) -
 @api_view(["GET", "POST"])
 @permission_classes([Portal])
 def stock_api(request):
-    supplier = _supplier(request)
+    supplier = portal_supplier(request)
     if request.method == "POST":
         rows = request.data.get("rows") if isinstance(request.data, dict) else None
         if not isinstance(rows, list):
-            raise ValidationError({"rows": 'Send {"rows": [{"sku": "…", "available": 0}, …]}.'})
+            raise ValidationError({"rows": _('Send {"rows": [{"sku": "…", "available": 0}, …]}.')})
         if len(rows) > MAX_API_ROWS:
-            raise ValidationError({"rows": f"At most {MAX_API_ROWS:,} rows a request; split the report."})
+            raise ValidationError(
+                {"rows": _("At most %(max)s rows a request; split the report.") % {"max": f"{MAX_API_ROWS:,}"}}
+            )
         pairs = [(row.get("sku"), row.get("available")) if isinstance(row, dict) else (None, None) for row in rows]
         report = supplier_stock.stock_report(supplier=supplier, rows=pairs, actor=request.user)
         skus = [str(sku).strip() for sku, _available in pairs]
@@ -326,12 +319,12 @@ def stock_api(request):
 @parser_classes([MultiPartParser, FormParser, JSONParser])
 @permission_classes([Portal])
 def stock_upload_api(request):
-    supplier = _supplier(request)
+    supplier = portal_supplier(request)
     serializer = StockUploadSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     upload = serializer.validated_data["file"]
     if upload.size > MAX_UPLOAD_BYTES:
-        raise ValidationError({"file": "The file is larger than 20 MB. Split it into smaller files."})
+        raise ValidationError({"file": _("The file is larger than 20 MB. Split it into smaller files.")})
     report = supplier_stock.stock_upload(
         supplier=supplier, content=upload.read(), filename=upload.name, actor=request.user
     )

@@ -17,11 +17,10 @@ file with core.spreadsheets and hands its rows to the same report.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from django.core.exceptions import ValidationError
@@ -32,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import spreadsheets
-from core.spreadsheets import Cell, RowError
+from core.spreadsheets import Cell, RowError, SheetReport
 from inventory.models import Source, Stock
 from inventory.services import actor_label
 from suppliers.models import Supplier
@@ -223,9 +222,15 @@ def stock_report(
         if problems:
             raise StockReportRefused(problems)
         report = _write(available, label=actor_label(actor) or "supplier")
+    # The actor by id, as every log line names its user: no e-mail address in the logs.
     logger.info(
         "stock reported",
-        extra={"supplier": supplier.pk, "rows": report.rows, "new": report.created, "actor": actor_label(actor)},
+        extra={
+            "supplier": supplier.pk,
+            "rows": report.rows,
+            "new": report.created,
+            "actor": getattr(actor, "pk", None),
+        },
     )
     return report
 
@@ -309,43 +314,15 @@ def column_name(cell: Cell) -> str | None:
 
 
 @dataclass
-class UploadReport:
-    """What an upload did, or why it did nothing: ``errors`` non-empty means nothing was written."""
+class UploadReport(SheetReport):
+    """What an upload set, or why it set nothing: ``errors`` non-empty means nothing was written."""
 
-    rows: int = 0
     created: int = 0
     updated: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    error_count: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def as_dict(self) -> dict:
-        data = dataclasses.asdict(self)
-        data["ok"] = self.ok
-        return data
 
 
 def _refused(errors: list[RowError], *, rows: int = 0) -> UploadReport:
-    shown = errors[:MAX_ERRORS]
-    if len(errors) > len(shown):
-        shown.append(
-            RowError(
-                0,
-                "",
-                _("%(n)s more problems are not listed; fix the ones above and upload again.")
-                % {"n": f"{len(errors) - len(shown):,}"},
-            )
-        )
-    return UploadReport(rows=rows, errors=shown, error_count=len(errors))
-
-
-def _cell_text(cells: list[Cell], index: int | None) -> str:
-    if index is None or index >= len(cells):
-        return ""
-    return spreadsheets.shown(cells[index]) if not isinstance(cells[index], str) else cells[index].strip()
+    return UploadReport(rows=rows, errors=spreadsheets.listed_errors(errors, limit=MAX_ERRORS), error_count=len(errors))
 
 
 def stock_upload(*, supplier: Supplier, content: bytes, filename: str, actor) -> UploadReport:
@@ -376,7 +353,9 @@ def stock_upload(*, supplier: Supplier, content: bytes, filename: str, actor) ->
                     % {"value": spreadsheets.shown(extra[0])},
                 )
             )
-        report_rows.append((_cell_text(cells, columns.get("sku")), _cell_text(cells, columns.get("available"))))
+        report_rows.append(
+            (spreadsheets.cell_text(cells, columns.get("sku")), spreadsheets.cell_text(cells, columns.get("available")))
+        )
         numbers.append(number)
     if stray:
         # Checked against the catalog all the same, so the report lists every problem at once.
@@ -412,6 +391,6 @@ def stock_template_xlsx(*, supplier: Supplier) -> bytes:
     return spreadsheets.template_xlsx(
         columns=COLUMNS,
         rows=stock_template_rows(supplier=supplier),
-        sheet_title="stock",
+        sheet_title=_("Stock"),
         number_formats={"available": "0"},
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
@@ -87,10 +88,11 @@ def supplier_scorecard(request, pk: int):
     try:
         months = int(request.query_params.get("months", 6))
     except ValueError:
-        return Response({"months": ["Enter a whole number."]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"months": [_("Enter a whole number.")]}, status=status.HTTP_400_BAD_REQUEST)
     if not 1 <= months <= scorecard.MAX_MONTHS:
         return Response(
-            {"months": [f"Enter a number from 1 to {scorecard.MAX_MONTHS}."]}, status=status.HTTP_400_BAD_REQUEST
+            {"months": [_("Enter a number from 1 to %(max)s.") % {"max": scorecard.MAX_MONTHS}]},
+            status=status.HTTP_400_BAD_REQUEST,
         )
     scores = scorecard.supplier_scorecard(
         supplier_id=supplier.pk, tz=request.tenant.tz, months=months, now=timezone.now()

@@ -19,12 +19,12 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from suppliers.models import Dispatch, DispatchLine, Supplier
+from suppliers.selectors import overdue_q
 
 D = Dispatch.Status
 
@@ -85,10 +85,6 @@ def digest_run_claim(*, now: dt.datetime, tz: dt.tzinfo) -> DigestRun | None:
     return DigestRun(day=day, cutoff=cutoff, supplier_ids=ids)
 
 
-def _overdue_q(now: dt.datetime) -> Q:
-    return Q(status=D.PENDING, accept_by__lt=now) | Q(status__in=(D.PENDING, D.ACCEPTED), ship_by__lt=now)
-
-
 def _rows(dispatches: list[Dispatch], now: dt.datetime) -> list[DigestRow]:
     numbers: dict[int, list[str]] = {d.pk: [] for d in dispatches}
     for dispatch_id, number in (
@@ -105,7 +101,7 @@ def digest_for(*, supplier: Supplier, since: dt.datetime, until: dt.datetime, no
     """What a supplier's digest lists: open dispatches routed in [since, until), and open ones overdue at ``now``."""
     open_ = Dispatch.objects.filter(supplier_id=supplier.pk, status__in=(D.PENDING, D.ACCEPTED))
     new = open_.filter(created__gte=since, created__lt=until).order_by("created", "id")
-    overdue = open_.filter(_overdue_q(now)).order_by("ship_by", "accept_by", "id")
+    overdue = open_.filter(overdue_q("any", now=now)).order_by("ship_by", "accept_by", "id")
     new_rows, overdue_rows = list(new[:LIST_LIMIT]), list(overdue[:LIST_LIMIT])
     return Digest(
         supplier=supplier,

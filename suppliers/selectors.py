@@ -118,7 +118,11 @@ def dispatches_for(*, user) -> QuerySet[Dispatch]:
 
 
 def overdue_q(which: str, *, now: dt.datetime) -> Q:
-    """Open dispatches past a deadline: "accept" (still pending after accept-by), "ship", or "any" of both."""
+    """Open dispatches past a deadline: "accept" (still pending after accept-by), "ship", or "any" of both.
+
+    ``Dispatch.overdue_at`` in SQL, served by the partial overdue indexes; the
+    console, the portal and the daily digest all count overdue by it.
+    """
     accept = Q(status=D.PENDING, accept_by__lt=now)
     ship = Q(status__in=OPEN, ship_by__lt=now)
     return {"accept": accept, "ship": ship}.get(which, accept | ship)

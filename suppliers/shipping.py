@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -37,6 +37,13 @@ class ParcelSpec(NamedTuple):
     carrier: str
     tracking_number: str
     lines: Mapping[int, int] | None = None
+
+
+class LineUnits(Protocol):
+    """A dispatch line as far as shipping reads it (a DispatchLine, or a lighter row)."""
+
+    pk: int
+    quantity: int
 
 
 class Problem(NamedTuple):
@@ -140,6 +147,42 @@ def _line_problems(lines: Sequence[DispatchLine], parcels: Sequence[ParcelSpec])
     return problems
 
 
+def parcel_row(*, dispatch_id: int, spec: ParcelSpec, now, created_by) -> Parcel:
+    """The parcel to write for a checked spec: the carrier's code, the number normalised, its tracking link."""
+    carrier = carrier_lookup(spec.carrier)
+    if carrier is None:  # parcels_problems refuses it before anything is written
+        raise ValidationError(_("Unknown carrier “%(carrier)s”.") % {"carrier": spec.carrier})
+    number = normalise_number(spec.tracking_number)
+    return Parcel(
+        dispatch_id=dispatch_id,
+        carrier=carrier.code,
+        tracking_number=number,
+        tracking_url=tracking_url(carrier.code, number),
+        shipped_at=now,
+        created_by=created_by,
+    )
+
+
+def parcel_units(specs: Sequence[ParcelSpec], lines: Sequence[LineUnits]) -> list[tuple[int, int, int]]:
+    """(parcel index, dispatch line id, units) of a checked shipment: the units each parcel names, and for
+    the one parcel that names none, every unit the others leave."""
+    named: dict[int, int] = defaultdict(int)
+    units: list[tuple[int, int, int]] = []
+    open_index = None
+    for index, spec in enumerate(specs):
+        if spec.lines is None:
+            open_index = index
+            continue
+        for line_id, count in spec.lines.items():
+            named[line_id] += count
+            units.append((index, line_id, count))
+    if open_index is not None:
+        units.extend(
+            (open_index, line.pk, line.quantity - named[line.pk]) for line in lines if line.quantity > named[line.pk]
+        )
+    return units
+
+
 def _as_error(problems: Sequence[Problem]) -> ValidationError:
     by_field: dict[str, list[str]] = defaultdict(list)
     for problem in problems:
@@ -168,21 +211,8 @@ def dispatch_ship(
     if problems:
         raise _as_error(problems)
     now = timezone.now()
-    parcel_rows: list[Parcel] = []
-    for spec in parcels:
-        carrier = carrier_lookup(spec.carrier)
-        assert carrier is not None  # checked above
-        number = normalise_number(spec.tracking_number)
-        parcel_rows.append(
-            Parcel(
-                dispatch_id=locked.pk,
-                carrier=carrier.code,
-                tracking_number=number,
-                tracking_url=tracking_url(carrier.code, number),
-                shipped_at=now,
-                created_by=actor if getattr(actor, "pk", None) else None,
-            )
-        )
+    created_by = actor if getattr(actor, "pk", None) else None
+    parcel_rows = [parcel_row(dispatch_id=locked.pk, spec=spec, now=now, created_by=created_by) for spec in parcels]
     summary = ", ".join(f"{p.carrier} {p.tracking_number}" for p in parcel_rows)
     shipped = dispatch_transition(
         dispatch=locked,
@@ -192,23 +222,10 @@ def dispatch_ship(
         reason=_("Shipped in %(count)s parcel(s): %(parcels)s.") % {"count": len(parcel_rows), "parcels": summary},
     )
     Parcel.objects.bulk_create(parcel_rows)
-    named: dict[int, int] = defaultdict(int)
-    parcel_lines: list[ParcelLine] = []
-    open_parcel = None
-    for parcel, spec in zip(parcel_rows, parcels, strict=True):
-        if spec.lines is None:
-            open_parcel = parcel
-            continue
-        for line_id, units in spec.lines.items():
-            named[line_id] += units
-            parcel_lines.append(ParcelLine(parcel=parcel, dispatch_line_id=line_id, quantity=units))
-    if open_parcel is not None:
-        parcel_lines.extend(
-            ParcelLine(parcel=open_parcel, dispatch_line_id=line.pk, quantity=line.quantity - named.get(line.pk, 0))
-            for line in lines
-            if line.quantity - named.get(line.pk, 0) > 0
-        )
-    ParcelLine.objects.bulk_create(parcel_lines)
+    ParcelLine.objects.bulk_create(
+        ParcelLine(parcel=parcel_rows[index], dispatch_line_id=line_id, quantity=units)
+        for index, line_id, units in parcel_units(parcels, lines)
+    )
     shipped.shipped_at = now
     shipped.save(update_fields=["shipped_at"])
     dispatch.status, dispatch.shipped_at = shipped.status, now

@@ -10,30 +10,19 @@ itself: the caller locks the dispatches and checks each shipment with
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import Protocol
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.bulk import copy_rows
 from core.tasks import enqueue_named
-from suppliers.carriers import carrier_lookup, normalise_number, tracking_url
 from suppliers.dispatch_states import dispatches_transition
 from suppliers.dispatches import DISPATCHES_CHANGED
 from suppliers.models import Dispatch, Parcel, ParcelLine
-from suppliers.shipping import ParcelSpec
+from suppliers.shipping import LineUnits, ParcelSpec, parcel_row, parcel_units
 
 D = Dispatch.Status
-
-
-class LineUnits(Protocol):
-    """A dispatch line as far as shipping reads it (a DispatchLine, or a lighter row)."""
-
-    pk: int
-    quantity: int
 
 
 def dispatches_ship(
@@ -61,43 +50,20 @@ def dispatches_ship(
         reason=reason or _("Shipped through the tracking upload."),
     )
     created_by = actor if getattr(actor, "pk", None) else None
-    parcels: list[Parcel] = []
-    for dispatch, specs in shipments:
-        for spec in specs:
-            carrier = carrier_lookup(spec.carrier)
-            if carrier is None:
-                raise ValidationError(_("Unknown carrier “%(carrier)s”.") % {"carrier": spec.carrier})
-            number = normalise_number(spec.tracking_number)
-            parcels.append(
-                Parcel(
-                    dispatch_id=dispatch.pk,
-                    carrier=carrier.code,
-                    tracking_number=number,
-                    tracking_url=tracking_url(carrier.code, number),
-                    shipped_at=now,
-                    created_by=created_by,
-                )
-            )
+    parcels = [
+        parcel_row(dispatch_id=dispatch.pk, spec=spec, now=now, created_by=created_by)
+        for dispatch, specs in shipments
+        for spec in specs
+    ]
     Parcel.objects.bulk_create(parcels)
     parcel_lines: list[tuple[int, int, int]] = []  # (parcel id, dispatch line id, units)
-    written = iter(parcels)
+    first = 0  # the dispatch's first parcel in ``parcels``
     for dispatch, specs in shipments:
-        named: dict[int, int] = defaultdict(int)
-        open_parcel = None
-        for spec in specs:
-            parcel = next(written)
-            if spec.lines is None:
-                open_parcel = parcel
-                continue
-            for line_id, units in spec.lines.items():
-                named[line_id] += units
-                parcel_lines.append((parcel.pk, line_id, units))
-        if open_parcel is not None:
-            parcel_lines.extend(
-                (open_parcel.pk, line.pk, line.quantity - named[line.pk])
-                for line in lines[dispatch.pk]
-                if line.quantity - named[line.pk] > 0
-            )
+        parcel_lines.extend(
+            (parcels[first + index].pk, line_id, units)
+            for index, line_id, units in parcel_units(specs, lines[dispatch.pk])
+        )
+        first += len(specs)
     copy_rows(ParcelLine._meta.db_table, ("parcel_id", "dispatch_line_id", "quantity"), parcel_lines)
     ids = [dispatch.pk for dispatch, _specs in shipments]
     Dispatch.objects.filter(pk__in=ids).update(shipped_at=now)

@@ -23,7 +23,6 @@ Large files run in a worker: suppliers.tracking_upload_jobs.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from collections import defaultdict
@@ -38,7 +37,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import spreadsheets
-from core.spreadsheets import Cell, RowError
+from core.spreadsheets import Cell, RowError, SheetReport
 from suppliers.carriers import carrier_lookup, normalise_number, tracking_warning
 from suppliers.models import Dispatch, DispatchLine, Parcel, Supplier
 from suppliers.shipping import ParcelSpec, Problem, parcels_problems
@@ -105,26 +104,16 @@ def column_name(cell: Cell) -> str | None:
 
 
 @dataclass
-class UploadReport:
-    """What an upload did, or why it did nothing: ``errors`` non-empty means nothing was written."""
+class UploadReport(SheetReport):
+    """What an upload shipped, or why it shipped nothing: ``errors`` non-empty means nothing was written."""
 
-    rows: int = 0
     skipped: int = 0  # rows naming a dispatch with neither carrier nor tracking number
-    errors: list[RowError] = field(default_factory=list)
-    error_count: int = 0
     warnings: list[RowError] = field(default_factory=list)
     dispatches: list[str] = field(default_factory=list)  # the numbers shipped
     parcels: int = 0
 
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
     def as_dict(self) -> dict:
-        data = dataclasses.asdict(self)
-        data["ok"] = self.ok
-        data["shipped"] = len(self.dispatches)
-        return data
+        return {**super().as_dict(), "shipped": len(self.dispatches)}
 
 
 def refused(reason: str, *, rows: int = 0) -> UploadReport:
@@ -178,11 +167,7 @@ class _Check:
             self.errors.append(RowError(row=row, column=column, reason=reason))
 
     def text(self, cells: list[Cell], column: str) -> str:
-        index = self.columns.get(column)
-        if index is None or index >= len(cells):
-            return ""
-        cell = cells[index]
-        return spreadsheets.shown(cell) if not isinstance(cell, str) else cell.strip()
+        return spreadsheets.cell_text(cells, self.columns.get(column))
 
     def row(self, row: int, cells: list[Cell]) -> None:
         dispatch = self.text(cells, "dispatch").upper()
@@ -395,16 +380,7 @@ class _Check:
     def sorted_errors(self) -> list[RowError]:
         order = {name: i for i, name in enumerate(COLUMNS)}
         errors = sorted(self.errors, key=lambda e: (e.row, order.get(e.column, -1)))
-        if self.error_count > len(errors):
-            errors.append(
-                RowError(
-                    0,
-                    "",
-                    _("%(n)s more problems are not listed; fix the ones above and upload again.")
-                    % {"n": f"{self.error_count - len(errors):,}"},
-                )
-            )
-        return errors
+        return spreadsheets.listed_errors(errors, total=self.error_count, limit=MAX_ERRORS)
 
 
 # ------------------------------------------------------------------ the upload
@@ -488,7 +464,8 @@ def tracking_upload(
 
 
 def _check_and_ship(check: _Check, *, supplier: Supplier, actor, progress: Progress, rows: int) -> UploadReport:
-    numbers = list(check.shipments)
+    # Locked in id order across the chunks, as every writer locks dispatches (a number is its id, zero-padded).
+    numbers = sorted(check.shipments, key=lambda number: (len(number), number))
     dispatches: dict[str, Dispatch] = {}
     for chunk in _chunks(numbers):
         locked = (
@@ -532,7 +509,8 @@ def _check_and_ship(check: _Check, *, supplier: Supplier, actor, progress: Progr
     return report
 
 
-def _chunks(items: list, size: int = _QUERY_CHUNK):
+def _chunks(items: list, size: int | None = None):
+    size = size or _QUERY_CHUNK
     for start in range(0, len(items), size):
         yield items[start : start + size]
 

@@ -114,6 +114,9 @@ def tracking_upload_job_run(*, job_id: str) -> dict | None:
     try:
         if supplier is None or content is None:
             report = refused(_("The uploaded file is no longer available; upload it again."))
+        elif not supplier.active:
+            # Deactivated while the job waited: its users are shut out of the portal, and so is their upload.
+            report = refused(_("Your supplier account is deactivated; nothing was shipped."))
         else:
             with translation.override(job.get("language") or None):
                 report = tracking_upload(

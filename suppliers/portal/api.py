@@ -12,6 +12,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -21,8 +22,8 @@ from rest_framework.response import Response
 from suppliers import actions
 from suppliers.models import Dispatch, Supplier
 from suppliers.portal import selectors
+from suppliers.portal.access import portal_supplier
 from suppliers.portal.forms import SORT_CHOICES, STATE_CHOICES, DispatchFilterForm
-from suppliers.portal.views import portal_supplier
 from tenants.accounts.permissions import area_permission
 
 Portal = area_permission("portal")
@@ -222,17 +223,32 @@ def _valid(serializer_class, request) -> dict:
     return serializer.validated_data
 
 
+def _answer_input(request, pk: int, serializer_class) -> tuple[Supplier, Dispatch, dict]:
+    """The supplier, its dispatch ``pk`` (404 for anyone else's) and the answer's validated input (400)."""
+    supplier = portal_supplier(request)
+    dispatch = selectors.portal_dispatch_get(supplier=supplier, pk=pk)
+    return supplier, dispatch, _valid(serializer_class, request)
+
+
+def _bulk_input(request, serializer_class) -> tuple[Supplier, dict, list[Dispatch], list[int]]:
+    """The supplier, the validated input, its dispatches among the ids and the ids that are not its."""
+    supplier = portal_supplier(request)
+    data = _valid(serializer_class, request)
+    found, unknown = selectors.portal_dispatches_by_ids(supplier=supplier, ids=data["ids"])
+    return supplier, data, found, unknown
+
+
 # ---------------------------------------------------------------------------
 # Views
 
 _LIST_PARAMETERS = [
     OpenApiParameter("q", str, description="dispatch number, order number, SKU or buyer name (prefix)"),
-    OpenApiParameter("state", str, enum=[value for value, _ in STATE_CHOICES if value]),
+    OpenApiParameter("state", str, enum=[value for value, _label in STATE_CHOICES if value]),
     OpenApiParameter("created_from", OpenApiTypes.DATE, description="in the merchant's time zone"),
     OpenApiParameter("created_to", OpenApiTypes.DATE, description="inclusive"),
     OpenApiParameter("shipped_from", OpenApiTypes.DATE),
     OpenApiParameter("overdue", bool, description="only open dispatches past their accept-by or ship-by"),
-    OpenApiParameter("sort", str, enum=[value for value, _ in SORT_CHOICES]),
+    OpenApiParameter("sort", str, enum=[value for value, _label in SORT_CHOICES]),
     OpenApiParameter("after", str, description="the cursor in `next` of the previous page"),
 ]
 
@@ -298,9 +314,7 @@ def dispatch_detail(request, pk: int):
 @permission_classes([Portal])
 def dispatch_accept(request, pk: int):
     """Accept a pending dispatch, with the date you promise to ship by."""
-    supplier = portal_supplier(request)
-    dispatch = selectors.portal_dispatch_get(supplier=supplier, pk=pk)
-    data = _valid(AcceptInput, request)
+    supplier, dispatch, data = _answer_input(request, pk, AcceptInput)
     accepted = actions.dispatch_accept(
         dispatch=dispatch, actor=request.user, promised_ship_date=data.get("promised_ship_date"), supplier=supplier
     )
@@ -316,9 +330,7 @@ def dispatch_accept(request, pk: int):
 @permission_classes([Portal])
 def dispatch_reject(request, pk: int):
     """Reject a pending or accepted dispatch with a reason code (`other` needs a comment)."""
-    supplier = portal_supplier(request)
-    dispatch = selectors.portal_dispatch_get(supplier=supplier, pk=pk)
-    data = _valid(RejectInput, request)
+    supplier, dispatch, data = _answer_input(request, pk, RejectInput)
     rejected = actions.dispatch_reject(
         dispatch=dispatch, reason_code=data["reason_code"], comment=data.get("comment", ""), actor=request.user,
         supplier=supplier,
@@ -335,9 +347,7 @@ def dispatch_reject(request, pk: int):
 @permission_classes([Portal])
 def dispatch_accept_partly(request, pk: int):
     """Accept a dispatch except some lines, which are rejected with a reason and go back to the merchant."""
-    supplier = portal_supplier(request)
-    dispatch = selectors.portal_dispatch_get(supplier=supplier, pk=pk)
-    data = _valid(AcceptPartlyInput, request)
+    supplier, dispatch, data = _answer_input(request, pk, AcceptPartlyInput)
     kept, split = actions.dispatch_accept_partly(
         dispatch=dispatch, rejected_line_ids=data["rejected_line_ids"], reason_code=data["reason_code"],
         comment=data.get("comment", ""), promised_ship_date=data.get("promised_ship_date"), actor=request.user,
@@ -355,7 +365,7 @@ def dispatch_accept_partly(request, pk: int):
 def _bulk_response(found: list[Dispatch], unknown: list[int], result: actions.BulkResult) -> Response:
     ids = {d.number: d.pk for d in found}
     refused = [{"id": ids[number], "number": number, "reason": reason} for number, reason in result.refused]
-    refused += [{"id": pk, "number": "", "reason": "No dispatch of yours has this id."} for pk in unknown]
+    refused += [{"id": pk, "number": "", "reason": _("No dispatch of yours has this id.")} for pk in unknown]
     return Response(BulkResultSerializer({"done": result.done, "refused": refused}).data)
 
 
@@ -368,9 +378,7 @@ def _bulk_response(found: list[Dispatch], unknown: list[int], result: actions.Bu
 @permission_classes([Portal])
 def dispatches_bulk_accept(request):
     """Accept many dispatches at once; each that cannot be accepted is refused with its reason, the rest done."""
-    supplier = portal_supplier(request)
-    data = _valid(BulkAcceptInput, request)
-    found, unknown = selectors.portal_dispatches_by_ids(supplier=supplier, ids=data["ids"])
+    supplier, data, found, unknown = _bulk_input(request, BulkAcceptInput)
     result = actions.dispatches_accept(
         dispatches=found, actor=request.user, promised_ship_date=data.get("promised_ship_date"), supplier=supplier
     )
@@ -386,9 +394,7 @@ def dispatches_bulk_accept(request):
 @permission_classes([Portal])
 def dispatches_bulk_reject(request):
     """Reject many dispatches with one reason; each that cannot be rejected is refused with its reason."""
-    supplier = portal_supplier(request)
-    data = _valid(BulkRejectInput, request)
-    found, unknown = selectors.portal_dispatches_by_ids(supplier=supplier, ids=data["ids"])
+    supplier, data, found, unknown = _bulk_input(request, BulkRejectInput)
     result = actions.dispatches_reject(
         dispatches=found, reason_code=data["reason_code"], comment=data.get("comment", ""), actor=request.user,
         supplier=supplier,

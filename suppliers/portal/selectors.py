@@ -32,6 +32,7 @@ from django.utils import timezone
 from core.money import format_money, round_money
 from core.paging import keyset_page
 from suppliers.models import Dispatch, DispatchEvent, DispatchLine, Parcel, Supplier
+from suppliers.selectors import overdue_q
 
 D = Dispatch.Status
 
@@ -166,11 +167,6 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now or timezone.now()
 
 
-def overdue_q(now: dt.datetime) -> Q:
-    """Open dispatches past a deadline: Dispatch.overdue_at(now) in SQL (served by the partial overdue indexes)."""
-    return Q(status=D.PENDING, accept_by__lt=now) | Q(status__in=[D.PENDING, D.ACCEPTED], ship_by__lt=now)
-
-
 def _day_start(day: dt.date, tz) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
 
@@ -255,7 +251,7 @@ def _filtered(
     if filters.shipped_from:
         qs = qs.filter(shipped_at__gte=_day_start(filters.shipped_from, tz))
     if filters.overdue:
-        qs = qs.filter(overdue_q(_now(now)))
+        qs = qs.filter(overdue_q("any", now=_now(now)))
     if filters.sort in ("accept_by", "ship_by"):
         qs = qs.filter(**{f"{filters.sort}__isnull": False})
     return qs.alias(buyer_lower=Lower("buyer_name"))
@@ -357,7 +353,7 @@ def portal_summary(*, supplier: Supplier, tz: dt.tzinfo | None = None, now: dt.d
     month_start = now.astimezone(tz).date().replace(day=1)
     counts = Dispatch.objects.filter(supplier=supplier).aggregate(
         awaiting=Count("pk", filter=Q(status=D.PENDING)),
-        overdue=Count("pk", filter=overdue_q(now)),
+        overdue=Count("pk", filter=overdue_q("any", now=now)),
         to_ship=Count("pk", filter=Q(status=D.ACCEPTED)),
         shipped=Count("pk", filter=Q(status=D.SHIPPED, shipped_at__gte=_day_start(month_start, tz))),
     )
@@ -373,7 +369,7 @@ def portal_summary(*, supplier: Supplier, tz: dt.tzinfo | None = None, now: dt.d
 def portal_overdue_latest(*, supplier: Supplier, now: dt.datetime | None = None, limit: int = 5) -> list[Dispatch]:
     """The newest few overdue dispatches, for the home page."""
     return list(
-        Dispatch.objects.filter(overdue_q(_now(now)), supplier=supplier)
+        Dispatch.objects.filter(overdue_q("any", now=_now(now)), supplier=supplier)
         .defer("ship_to")
         .order_by("-created", "-id")[:limit]
     )

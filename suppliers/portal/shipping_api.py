@@ -3,7 +3,6 @@ packing and picking lists (JSON and PDF). Scoped like the pages: another supplie
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -15,21 +14,14 @@ from rest_framework.response import Response
 
 from suppliers import documents, tracking_upload, tracking_upload_jobs
 from suppliers.carriers import tracking_warning
-from suppliers.members import supplier_of
-from suppliers.models import Parcel, Supplier
-from suppliers.portal.selectors import portal_dispatch_get, portal_dispatches_by_ids
-from suppliers.portal.shipping_views import documents_pdf_response
+from suppliers.models import Parcel
+from suppliers.portal.access import portal_supplier
+from suppliers.portal.selectors import portal_dispatch_get
+from suppliers.portal.shipping_views import documents_pdf_response, documents_selection
 from suppliers.shipping import ParcelSpec, dispatch_ship
 from tenants.accounts.permissions import area_permission
 
 Portal = area_permission("portal")
-
-
-def _supplier(request) -> Supplier:
-    supplier = supplier_of(user=request.user)
-    if supplier is None:
-        raise PermissionDenied
-    return supplier
 
 
 # ------------------------------------------------------------------ ship
@@ -76,7 +68,7 @@ def _spec(parcel: dict) -> ParcelSpec:
 @permission_classes([Portal])
 def ship(request, pk: int):
     """Ship the dispatch in these parcels; ``lines`` null = every unit no other parcel names."""
-    supplier = _supplier(request)
+    supplier = portal_supplier(request)
     dispatch = portal_dispatch_get(supplier=supplier, pk=pk)
     serializer = ShipSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -122,7 +114,7 @@ def upload(request):
     200 with the report when it shipped, 400 with the report (row, column,
     reason) when it shipped nothing, 202 with a job to poll for a large file.
     """
-    supplier = _supplier(request)
+    supplier = portal_supplier(request)
     serializer = UploadSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     file = serializer.validated_data["file"]
@@ -144,25 +136,13 @@ def upload(request):
 @permission_classes([Portal])
 def upload_job(request, job_id: str):
     """A queued upload: its state, progress and, once finished, its report."""
-    job = tracking_upload_jobs.tracking_upload_job(supplier=_supplier(request), job_id=job_id)
+    job = tracking_upload_jobs.tracking_upload_job(supplier=portal_supplier(request), job_id=job_id)
     if job is None:
         raise Http404
     return Response(_job_body(request, job))
 
 
 # ------------------------------------------------------------------ documents
-
-
-def _selection(request, supplier: Supplier, kind: str):
-    if kind not in documents.KINDS:
-        raise Http404
-    ids = documents.selection_ids(request.query_params.getlist("ids"))
-    if not ids or len(ids) > documents.MAX_DISPATCHES:
-        raise Http404
-    found, missing = portal_dispatches_by_ids(supplier=supplier, ids=ids)
-    if missing or not found:
-        raise Http404
-    return found
 
 
 @extend_schema(
@@ -173,8 +153,8 @@ def _selection(request, supplier: Supplier, kind: str):
 @permission_classes([Portal])
 def documents_data(request, kind: str):
     """The packing list (per dispatch) or picking list (per product) of a selection, as JSON."""
-    supplier = _supplier(request)
-    dispatches = _selection(request, supplier, kind)
+    supplier = portal_supplier(request)
+    dispatches = documents_selection(supplier=supplier, kind=kind, ids=request.query_params.getlist("ids"))
     if kind == "packing":
         slips = documents.packing_slips(dispatches=dispatches)
         return Response(
@@ -197,5 +177,6 @@ def documents_data(request, kind: str):
 @permission_classes([Portal])
 def documents_pdf(request, kind: str):
     """The packing or picking list of a selection as a PDF."""
-    supplier = _supplier(request)
-    return documents_pdf_response(supplier=supplier, kind=kind, dispatches=_selection(request, supplier, kind))
+    supplier = portal_supplier(request)
+    dispatches = documents_selection(supplier=supplier, kind=kind, ids=request.query_params.getlist("ids"))
+    return documents_pdf_response(supplier=supplier, kind=kind, dispatches=dispatches)

@@ -8,20 +8,21 @@ page refreshes itself (meta refresh) until the job is finished.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.forms import form_add_service_errors
 from suppliers import documents, tracking_upload, tracking_upload_jobs
 from suppliers.carriers import carrier_choices, carrier_lookup, tracking_warning
-from suppliers.members import supplier_of
 from suppliers.models import Dispatch, DispatchLine, Supplier
+from suppliers.portal.access import portal_supplier
 from suppliers.portal.selectors import portal_dispatch_get, portal_dispatches_by_ids
 from suppliers.shipping import ParcelSpec, dispatch_ship, parcels_problems
 from tenants.accounts.permissions import area_required
@@ -30,20 +31,8 @@ MAX_PARCELS = 20
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def supplier_for(request) -> Supplier:
-    """The supplier the portal user works for (area_required("portal") admits only linked users)."""
-    supplier = supplier_of(user=request.user)
-    if supplier is None:
-        raise PermissionDenied
-    return supplier
-
-
 def _detail_url(dispatch: Dispatch) -> str:
-    # The dispatch page belongs to the portal's dispatch pages; fall back to the list if it is not wired.
-    try:
-        return reverse("suppliers:portal_dispatch", args=[dispatch.pk])
-    except NoReverseMatch:
-        return reverse("suppliers:portal_dispatches")
+    return reverse("suppliers:portal_dispatch", args=[dispatch.pk])
 
 
 # ------------------------------------------------------------------ ship
@@ -137,17 +126,13 @@ def _ship_attempt(request, dispatch: Dispatch, supplier: Supplier, parcels: list
     try:
         dispatch_ship(dispatch=dispatch, parcels=specs, actor=request.user, supplier=supplier)
     except ValidationError as exc:  # changed since the check (another user, another tab): say what, keep the form
-        holder = forms.Form()
-        form_add_service_errors(holder, exc)
-        return [str(message) for message in holder.non_field_errors()] + [
-            str(message) for field, errors in holder.errors.items() if field != "__all__" for message in errors
-        ]
+        return [str(message) for message in exc.messages]
     return None
 
 
 @area_required("portal")
 def ship(request, pk: int):
-    supplier = supplier_for(request)
+    supplier = portal_supplier(request)
     dispatch = portal_dispatch_get(supplier=supplier, pk=pk)
     lines = list(DispatchLine.objects.filter(dispatch=dispatch).select_related("product").order_by("pk"))
     count = _parcel_count(request.POST.get("parcels") if request.method == "POST" else request.GET.get("parcels"))
@@ -203,7 +188,7 @@ class UploadForm(forms.Form):
 
 @area_required("portal")
 def upload(request):
-    supplier = supplier_for(request)
+    supplier = portal_supplier(request)
     form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     report = None
     if request.method == "POST" and form.is_valid():
@@ -261,7 +246,7 @@ def _columns() -> list[tuple[str, str, str, object]]:
 
 @area_required("portal")
 def upload_job(request, job_id: str):
-    supplier = supplier_for(request)
+    supplier = portal_supplier(request)
     job = tracking_upload_jobs.tracking_upload_job(supplier=supplier, job_id=job_id)
     if job is None:
         raise Http404
@@ -279,7 +264,7 @@ def upload_job(request, job_id: str):
 
 @area_required("portal")
 def upload_template(request, fmt: str):
-    supplier = supplier_for(request)
+    supplier = portal_supplier(request)
     if fmt == "xlsx":
         response = HttpResponse(tracking_upload.template_xlsx(supplier=supplier), content_type=XLSX)
     elif fmt == "csv":
@@ -293,32 +278,32 @@ def upload_template(request, fmt: str):
 # ------------------------------------------------------------------ packing and picking lists
 
 
-def selected_dispatches(request, supplier: Supplier) -> list[Dispatch]:
-    """The dispatches a request selects (``ids``, by GET or POST), all the supplier's, or Http404 for the lot.
+def documents_selection(*, supplier: Supplier, kind: str, ids: Iterable[str]) -> list[Dispatch]:
+    """The dispatches a packing or picking list is asked for (``ids`` as the query or form gives them).
 
-    A selection that names any dispatch not the supplier's (or none at all) is refused whole.
+    Http404 for an unknown kind, and for the whole selection when it is empty,
+    too large, or names any dispatch that is not the supplier's.
     """
-    source = request.POST if request.method == "POST" else request.GET
-    ids = documents.selection_ids(source.getlist("ids"))
-    if not ids or len(ids) > documents.MAX_DISPATCHES:
+    if kind not in documents.KINDS:
         raise Http404
-    found, missing = portal_dispatches_by_ids(supplier=supplier, ids=ids)
+    wanted = documents.selection_ids(ids)
+    if not wanted or len(wanted) > documents.MAX_DISPATCHES:
+        raise Http404
+    found, missing = portal_dispatches_by_ids(supplier=supplier, ids=wanted)
     if missing or not found:
         raise Http404
     return found
 
 
-def _kind(kind: str) -> str:
-    if kind not in documents.KINDS:
-        raise Http404
-    return kind
+def _selected(request, supplier: Supplier, kind: str) -> list[Dispatch]:
+    source = request.POST if request.method == "POST" else request.GET  # the list's bulk bar posts its ticks
+    return documents_selection(supplier=supplier, kind=kind, ids=source.getlist("ids"))
 
 
 @area_required("portal")
 def documents_view(request, kind: str):
-    supplier = supplier_for(request)
-    kind = _kind(kind)
-    dispatches = selected_dispatches(request, supplier)
+    supplier = portal_supplier(request)
+    dispatches = _selected(request, supplier, kind)
     ids = ",".join(str(d.pk) for d in dispatches)
     context = {
         "supplier": supplier,
@@ -350,6 +335,5 @@ def documents_pdf_response(*, supplier: Supplier, kind: str, dispatches: list[Di
 
 @area_required("portal")
 def documents_pdf(request, kind: str):
-    supplier = supplier_for(request)
-    kind = _kind(kind)
-    return documents_pdf_response(supplier=supplier, kind=kind, dispatches=selected_dispatches(request, supplier))
+    supplier = portal_supplier(request)
+    return documents_pdf_response(supplier=supplier, kind=kind, dispatches=_selected(request, supplier, kind))

@@ -8,15 +8,15 @@ unknown one. What a supplier does is a service of suppliers.actions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 from urllib.parse import urlencode
 
+from django import forms as django_forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode as django_urlencode
@@ -25,21 +25,11 @@ from django.views.decorators.http import require_POST
 
 from core.forms import form_add_service_errors
 from suppliers import actions
-from suppliers.members import supplier_of
 from suppliers.models import Dispatch, Supplier
 from suppliers.portal import selectors, shipping_views
+from suppliers.portal.access import portal_supplier
 from suppliers.portal.forms import AcceptForm, AcceptPartlyForm, BulkForm, DispatchFilterForm, RejectForm
 from tenants.accounts.permissions import area_required
-
-SHIPPING_PANEL = "suppliers/portal/shipping_panel.html"  # filled by the shipping part of the portal
-
-
-def portal_supplier(request) -> Supplier:
-    """The supplier the signed-in supplier user works for; 403 when it is deactivated."""
-    supplier = supplier_of(user=request.user)
-    if supplier is None or not supplier.active:
-        raise PermissionDenied(_("Your supplier account is deactivated."))
-    return supplier
 
 
 def _tz(request):
@@ -202,15 +192,6 @@ def portal_dispatches_bulk(request):
     return HttpResponseRedirect(back)
 
 
-def _shipping_panel() -> str | None:
-    """The shipping panel's template, once the shipping part of the portal provides it."""
-    try:
-        get_template(SHIPPING_PANEL)
-    except TemplateDoesNotExist:
-        return None
-    return SHIPPING_PANEL
-
-
 def _render_detail(request, supplier: Supplier, dispatch: Dispatch, *, forms: dict | None = None, status: int = 200):
     detail = selectors.portal_dispatch_detail(supplier=supplier, dispatch=dispatch)
     now = timezone.now()
@@ -240,8 +221,7 @@ def _render_detail(request, supplier: Supplier, dispatch: Dispatch, *, forms: di
         "reject_form": forms.get("reject") or RejectForm(),
         "partly_form": forms.get("partly")
         or AcceptPartlyForm(lines=detail.lines, initial={"promised_ship_date": promise}),
-        "shipping_panel": _shipping_panel(),
-        **shipping_views.ship_panel_context(dispatch),  # the panel's inline ship form
+        **shipping_views.ship_panel_context(dispatch),  # the shipping panel's inline ship form
     }
     return render(request, "suppliers/portal/dispatch.html", context, status=status)
 
@@ -253,73 +233,77 @@ def portal_dispatch(request, pk: int):
     return _render_detail(request, supplier, dispatch)
 
 
-@area_required("portal")
-@require_POST
-def portal_dispatch_accept(request, pk: int):
+def _answer(
+    request,
+    pk: int,
+    *,
+    name: str,
+    make_form: Callable[[Supplier, Dispatch], django_forms.Form],
+    act: Callable[[Supplier, Dispatch, dict], str],
+):
+    """A supplier's answer to one of its dispatches, posted from the dispatch page's form ``name``.
+
+    ``act`` calls the service and returns the success message; the page
+    redirects to the dispatch. A refusal (an invalid form or the service's
+    ValidationError, nothing changed) shows the page again with the form's
+    errors, status 400.
+    """
     supplier = portal_supplier(request)
     dispatch = selectors.portal_dispatch_get(supplier=supplier, pk=pk)
-    form = AcceptForm(request.POST)
+    form = make_form(supplier, dispatch)
     if form.is_valid():
         try:
-            actions.dispatch_accept(
-                dispatch=dispatch, actor=request.user, promised_ship_date=form.cleaned_data["promised_ship_date"],
-                supplier=supplier,
-            )  # fmt: skip
+            message = act(supplier, dispatch, form.cleaned_data)
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            messages.success(request, _("Dispatch %(number)s accepted.") % {"number": dispatch.number})
+            messages.success(request, message)
             return redirect("suppliers:portal_dispatch", pk=dispatch.pk)
     dispatch.refresh_from_db()
-    return _render_detail(request, supplier, dispatch, forms={"accept": form}, status=400)
+    return _render_detail(request, supplier, dispatch, forms={name: form}, status=400)
+
+
+@area_required("portal")
+@require_POST
+def portal_dispatch_accept(request, pk: int):
+    def accept(supplier: Supplier, dispatch: Dispatch, data: dict) -> str:
+        actions.dispatch_accept(
+            dispatch=dispatch, actor=request.user, promised_ship_date=data["promised_ship_date"], supplier=supplier
+        )
+        return _("Dispatch %(number)s accepted.") % {"number": dispatch.number}
+
+    return _answer(request, pk, name="accept", make_form=lambda _s, _d: AcceptForm(request.POST), act=accept)
 
 
 @area_required("portal")
 @require_POST
 def portal_dispatch_reject(request, pk: int):
-    supplier = portal_supplier(request)
-    dispatch = selectors.portal_dispatch_get(supplier=supplier, pk=pk)
-    form = RejectForm(request.POST)
-    if form.is_valid():
-        try:
-            actions.dispatch_reject(
-                dispatch=dispatch, reason_code=form.cleaned_data["reason_code"], comment=form.cleaned_data["comment"],
-                actor=request.user, supplier=supplier,
-            )  # fmt: skip
-        except ValidationError as exc:
-            form_add_service_errors(form, exc)
-        else:
-            messages.success(
-                request, _("Dispatch %(number)s rejected; the merchant routes it on.") % {"number": dispatch.number}
-            )
-            return redirect("suppliers:portal_dispatch", pk=dispatch.pk)
-    dispatch.refresh_from_db()
-    return _render_detail(request, supplier, dispatch, forms={"reject": form}, status=400)
+    def reject(supplier: Supplier, dispatch: Dispatch, data: dict) -> str:
+        actions.dispatch_reject(
+            dispatch=dispatch, reason_code=data["reason_code"], comment=data["comment"], actor=request.user,
+            supplier=supplier,
+        )  # fmt: skip
+        return _("Dispatch %(number)s rejected; the merchant routes it on.") % {"number": dispatch.number}
+
+    return _answer(request, pk, name="reject", make_form=lambda _s, _d: RejectForm(request.POST), act=reject)
 
 
 @area_required("portal")
 @require_POST
 def portal_dispatch_accept_partly(request, pk: int):
-    supplier = portal_supplier(request)
-    dispatch = selectors.portal_dispatch_get(supplier=supplier, pk=pk)
-    lines = selectors.portal_dispatch_detail(supplier=supplier, dispatch=dispatch).lines
-    form = AcceptPartlyForm(request.POST, lines=lines)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            kept, split = actions.dispatch_accept_partly(
-                dispatch=dispatch, rejected_line_ids=data["rejected_lines"], reason_code=data["reason_code"],
-                comment=data["comment"], promised_ship_date=data["promised_ship_date"], actor=request.user,
-                supplier=supplier,
-            )  # fmt: skip
-        except ValidationError as exc:
-            form_add_service_errors(form, exc)
-        else:
-            if split is not None:
-                text = _("Dispatch %(number)s accepted without the lines you rejected; they moved to %(split)s.")
-                messages.success(request, text % {"number": kept.number, "split": split.number})
-            else:
-                messages.success(request, _("Dispatch %(number)s rejected.") % {"number": kept.number})
-            return redirect("suppliers:portal_dispatch", pk=dispatch.pk)
-    dispatch.refresh_from_db()
-    return _render_detail(request, supplier, dispatch, forms={"partly": form}, status=400)
+    def partly_form(supplier: Supplier, dispatch: Dispatch) -> AcceptPartlyForm:
+        lines = selectors.portal_dispatch_detail(supplier=supplier, dispatch=dispatch).lines
+        return AcceptPartlyForm(request.POST, lines=lines)
+
+    def accept_partly(supplier: Supplier, dispatch: Dispatch, data: dict) -> str:
+        kept, split = actions.dispatch_accept_partly(
+            dispatch=dispatch, rejected_line_ids=data["rejected_lines"], reason_code=data["reason_code"],
+            comment=data["comment"], promised_ship_date=data["promised_ship_date"], actor=request.user,
+            supplier=supplier,
+        )  # fmt: skip
+        if split is None:
+            return _("Dispatch %(number)s rejected.") % {"number": kept.number}
+        text = _("Dispatch %(number)s accepted without the lines you rejected; they moved to %(split)s.")
+        return text % {"number": kept.number, "split": split.number}
+
+    return _answer(request, pk, name="partly", make_form=partly_form, act=accept_partly)

@@ -4,6 +4,7 @@ supplier's own products, all rows or none; the spreadsheet upload; routing's in-
 from __future__ import annotations
 
 import io
+import logging
 
 import pytest
 from openpyxl import Workbook
@@ -54,6 +55,17 @@ def test_a_first_report_starts_tracking_and_names_the_reporter(acme, reporter):
     assert (report.rows, report.created, report.updated) == (1, 1, 0)
     stock = Stock.objects.get(source=tee)
     assert (stock.on_hand, stock.reserved, stock.available, stock.updated_by) == (12, 0, 12, "stock@acme.test")
+
+
+def test_the_log_line_names_the_reporter_by_id_and_never_by_e_mail(acme, reporter, caplog):
+    add_source(make_product("TEE"), acme)
+
+    with caplog.at_level(logging.INFO, logger="inventory.supplier_stock"):
+        stock_report(supplier=acme, rows=[("TEE", 3)], actor=reporter)
+
+    (record,) = [r for r in caplog.records if r.getMessage() == "stock reported"]
+    assert (record.supplier, record.actor) == (acme.pk, reporter.pk)
+    assert "stock@acme.test" not in repr(vars(record))
 
 
 def test_reserved_units_are_kept_whatever_is_reported(acme, reporter):

@@ -17,6 +17,8 @@ from suppliers.actions import dispatch_accept, dispatch_reject
 from suppliers.models import Dispatch
 from tests.conftest import in_tenant
 from tests.orders.routing_factories import make_order, make_supplier, mapped_product
+from tests.suppliers.factories import SupplierFactory
+from tests.suppliers.portal_factories import make_dispatch
 
 D = Dispatch.Status
 H = dt.timedelta(hours=1)
@@ -147,6 +149,18 @@ def test_the_page_costs_the_same_queries_for_3_or_60_dispatches(board, console):
     Dispatch.objects.bulk_create(Dispatch(number=f"Y{i:05d}", supplier=board["bolt"]) for i in range(60))
 
     assert queries() == few
+
+
+def test_page_and_api_read_a_constant_number_of_queries_over_many_suppliers_and_orders(
+    in_a, console, api, django_assert_max_num_queries
+):
+    for n in range(30):  # each its own supplier and order: nothing a row shows is shared with another
+        make_dispatch(SupplierFactory(label=f"Many {n}"), lines=(("MUG", 1, "4.00"), ("TEE", 2, "3.00")))
+
+    with django_assert_max_num_queries(10):
+        assert len(console.get("/dispatches/").context["page"].rows) == 30
+    with django_assert_max_num_queries(8):
+        assert len(api.get("/api/v1/dispatches/").json()["results"]) == 30
 
 
 def test_the_next_page_link_keeps_the_filters(board, console):

@@ -27,26 +27,6 @@ CHINESE_ADDRESS = {
 
 
 @pytest.fixture
-def acme(in_a):
-    return SupplierFactory(label="Acme")
-
-
-@pytest.fixture
-def acme_user(in_a, acme, make_user):
-    return make_user(in_a, "supplier", supplier=acme)
-
-
-@pytest.fixture
-def browser(in_a, acme_user, client_for):
-    return client_for(in_a, acme_user)
-
-
-@pytest.fixture
-def acme_api(in_a, acme_user, api_for):
-    return api_for(in_a, acme_user)
-
-
-@pytest.fixture
 def two(acme):
     """Two dispatches: one to Hangzhou with a Chinese product, one to Springfield; both carry mugs."""
     first = make_dispatch(acme, ("MUG", 2, "蓝色马克杯"), ("TEE", 1, "T-shirt"), ship_to=CHINESE_ADDRESS)
@@ -105,11 +85,11 @@ def test_picking_list_sums_units_per_product(two):
 # ------------------------------------------------------------------ pages and PDF
 
 
-def test_print_views(browser, two):
+def test_print_views(portal, two):
     first, second = two
 
-    packing = browser.get(f"/portal/documents/packing/?ids={ids(first, second)}")
-    picking = browser.post("/portal/documents/picking/", {"ids": [first.pk, second.pk]})  # the list's bulk form
+    packing = portal.get(f"/portal/documents/packing/?ids={ids(first, second)}")
+    picking = portal.post("/portal/documents/picking/", {"ids": [first.pk, second.pk]})  # the list's bulk form
 
     html = packing.content.decode()
     assert packing.status_code == 200 and "@media print" in html
@@ -118,12 +98,12 @@ def test_print_views(browser, two):
     assert picking.status_code == 200 and [p.quantity for p in picking.context["picks"]] == [5, 1]
 
 
-def test_pdf_prints_chinese_with_the_system_font(browser, two):
+def test_pdf_prints_chinese_with_the_system_font(portal, two):
     first, second = two
     assert cjk_font() is not None, "install fonts-noto-cjk (Debian) to run this test"
 
-    packing = browser.get(f"/portal/documents/packing/pdf/?ids={ids(first, second)}")
-    picking = browser.get(f"/portal/documents/picking/pdf/?ids={ids(first, second)}")
+    packing = portal.get(f"/portal/documents/packing/pdf/?ids={ids(first, second)}")
+    picking = portal.get(f"/portal/documents/picking/pdf/?ids={ids(first, second)}")
 
     assert packing["Content-Type"] == "application/pdf"
     text = text_of(packing.content)
@@ -133,14 +113,14 @@ def test_pdf_prints_chinese_with_the_system_font(browser, two):
     assert "蓝色马克杯" in text_of(picking.content) and "MUG" in text_of(picking.content)
 
 
-def test_without_a_cjk_font_the_pdf_prints_latin_and_the_page_says_what_to_install(browser, two, monkeypatch, caplog):
+def test_without_a_cjk_font_the_pdf_prints_latin_and_the_page_says_what_to_install(portal, two, monkeypatch, caplog):
     first, _second = two
     monkeypatch.setattr(documents, "_fontconfig_cjk", lambda: None)
     monkeypatch.setattr(documents, "KNOWN_CJK_FONTS", ())
     cjk_font.cache_clear()
     try:
-        page = browser.get(f"/portal/documents/packing/?ids={first.pk}")
-        pdf = browser.get(f"/portal/documents/packing/pdf/?ids={first.pk}")
+        page = portal.get(f"/portal/documents/packing/?ids={first.pk}")
+        pdf = portal.get(f"/portal/documents/packing/pdf/?ids={first.pk}")
     finally:
         cjk_font.cache_clear()
 
@@ -163,12 +143,12 @@ def test_font_lookup_prefers_fontconfigs_simplified_chinese_face(monkeypatch):
     assert found is None or found.path.endswith((".ttf", ".otf", ".ttc"))
 
 
-def test_api_documents(acme_api, two):
+def test_api_documents(portal_api, two):
     first, second = two
 
-    packing = acme_api.get(f"/api/v1/portal/documents/packing/?ids={ids(first, second)}")
-    picking = acme_api.get(f"/api/v1/portal/documents/picking/?ids={first.pk}&ids={second.pk}")
-    pdf = acme_api.get(f"/api/v1/portal/documents/packing/pdf/?ids={first.pk}")
+    packing = portal_api.get(f"/api/v1/portal/documents/packing/?ids={ids(first, second)}")
+    picking = portal_api.get(f"/api/v1/portal/documents/picking/?ids={first.pk}&ids={second.pk}")
+    pdf = portal_api.get(f"/api/v1/portal/documents/packing/pdf/?ids={first.pk}")
 
     assert packing.status_code == 200 and packing.json()[0]["ship_to"]["city"] == "杭州市"
     assert "unit_cost" not in str(packing.json())
@@ -179,7 +159,7 @@ def test_api_documents(acme_api, two):
 # ------------------------------------------------------------------ isolation
 
 
-def test_a_selection_with_another_suppliers_dispatch_is_refused_whole(browser, acme_api, two):
+def test_a_selection_with_another_suppliers_dispatch_is_refused_whole(portal, portal_api, two):
     first, _second = two
     theirs = make_dispatch(SupplierFactory(label="Rival"), ("SECRET", 1, "Their product"))
 
@@ -191,13 +171,13 @@ def test_a_selection_with_another_suppliers_dispatch_is_refused_whole(browser, a
         f"/api/v1/portal/documents/packing/?ids={ids(first, theirs)}",
         f"/api/v1/portal/documents/picking/pdf/?ids={theirs.pk}",
     ):
-        client = acme_api if url.startswith("/api/") else browser
+        client = portal_api if url.startswith("/api/") else portal
         response = client.get(url)
         assert response.status_code == 404, url
         assert b"SECRET" not in response.content
-    assert browser.post("/portal/documents/packing/", {"ids": [first.pk, theirs.pk]}).status_code == 404
-    assert browser.get("/portal/documents/packing/").status_code == 404  # nothing selected
-    assert browser.get(f"/portal/documents/invoice/?ids={first.pk}").status_code == 404
+    assert portal.post("/portal/documents/packing/", {"ids": [first.pk, theirs.pk]}).status_code == 404
+    assert portal.get("/portal/documents/packing/").status_code == 404  # nothing selected
+    assert portal.get(f"/portal/documents/invoice/?ids={first.pk}").status_code == 404
 
 
 @pytest.mark.parametrize("role", ["operator", "finance"])

@@ -19,33 +19,6 @@ TOMORROW = timezone.localdate() + dt.timedelta(days=1)
 YESTERDAY = timezone.localdate() - dt.timedelta(days=1)
 
 
-@pytest.fixture
-def acme(in_a, make_supplier):
-    return make_supplier(in_a, name="Acme")
-
-
-@pytest.fixture
-def bolt(in_a, make_supplier):
-    return make_supplier(in_a, name="Bolt")
-
-
-@pytest.fixture
-def acme_user(in_a, acme, make_user):
-    return make_user(in_a, "supplier", supplier=acme)
-
-
-@pytest.fixture
-def portal(in_a, acme_user, client_for):
-    """Acme's user in the browser."""
-    return client_for(in_a, acme_user)
-
-
-@pytest.fixture
-def portal_api(in_a, acme_user, api_for):
-    """Acme's own system, with its user's token."""
-    return api_for(in_a, acme_user)
-
-
 # ---------------------------------------------------------------- accept
 
 

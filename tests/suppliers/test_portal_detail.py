@@ -17,26 +17,6 @@ NOW = timezone.now()
 
 
 @pytest.fixture
-def acme(in_a, make_supplier):
-    return make_supplier(in_a, name="Acme")
-
-
-@pytest.fixture
-def acme_user(in_a, acme, make_user):
-    return make_user(in_a, "supplier", supplier=acme)
-
-
-@pytest.fixture
-def portal(in_a, acme_user, client_for):
-    return client_for(in_a, acme_user)
-
-
-@pytest.fixture
-def portal_api(in_a, acme_user, api_for):
-    return api_for(in_a, acme_user)
-
-
-@pytest.fixture
 def dispatch(acme):
     """Two mugs at 4.1250 CNY and a tee at 3.00 CNY, sold at 10.00 USD a unit."""
     order = new_order(("MUG", 2), ("TEE", 1), number="#5001")

@@ -48,21 +48,6 @@ def _fill(value, target: tuple[int, int]):
 
 
 @pytest.fixture
-def acme(in_a, make_supplier):
-    return make_supplier(in_a, name="Acme")
-
-
-@pytest.fixture
-def bolt(in_a, make_supplier):
-    return make_supplier(in_a, name="Bolt")
-
-
-@pytest.fixture
-def acme_user(in_a, acme, make_user):
-    return make_user(in_a, "supplier", supplier=acme)
-
-
-@pytest.fixture
 def bolts_dispatch(bolt):
     """Bolt's pending dispatch of two lines, on its own order."""
     return make_dispatch(bolt, order=new_order(("SECRET-1", 1), ("SECRET-2", 1), number="#BOLT-77"),

@@ -19,26 +19,6 @@ HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 
 
-@pytest.fixture
-def acme(in_a, make_supplier):
-    return make_supplier(in_a, name="Acme")
-
-
-@pytest.fixture
-def bolt(in_a, make_supplier):
-    return make_supplier(in_a, name="Bolt")
-
-
-@pytest.fixture
-def portal(in_a, acme, make_user, client_for):
-    return client_for(in_a, make_user(in_a, "supplier", supplier=acme))
-
-
-@pytest.fixture
-def portal_api(in_a, acme, make_user, api_for):
-    return api_for(in_a, make_user(in_a, "supplier", supplier=acme))
-
-
 def numbers(dispatches) -> list[str]:
     return [d.number for d in dispatches]
 
@@ -313,6 +293,11 @@ def test_list_page_reads_a_constant_number_of_queries(portal, acme, many, django
         assert portal.get("/portal/dispatches/").status_code == 200
     with django_assert_max_num_queries(18):
         assert portal.get("/portal/dispatches/?q=MUG").status_code == 200
+
+
+def test_api_list_reads_a_constant_number_of_queries(portal_api, acme, many, django_assert_max_num_queries):
+    with django_assert_max_num_queries(10):
+        assert len(portal_api.get("/api/v1/portal/dispatches/").json()["results"]) == 50
 
 
 def test_api_list_follows_next_to_the_end(portal_api, acme, many):

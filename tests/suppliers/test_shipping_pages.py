@@ -22,26 +22,6 @@ UPS = "1Z999AA10123456784"
 
 
 @pytest.fixture
-def acme(in_a):
-    return SupplierFactory(label="Acme")
-
-
-@pytest.fixture
-def acme_user(in_a, acme, make_user):
-    return make_user(in_a, "supplier", supplier=acme)
-
-
-@pytest.fixture
-def browser(in_a, acme_user, client_for):
-    return client_for(in_a, acme_user)
-
-
-@pytest.fixture
-def acme_api(in_a, acme_user, api_for):
-    return api_for(in_a, acme_user)
-
-
-@pytest.fixture
 def dispatch(acme):
     return make_dispatch(acme, ("MUG", 3), ("TEE", 1))
 
@@ -59,12 +39,12 @@ def unchanged(dispatch):
 # ------------------------------------------------------------------ the page
 
 
-def test_one_parcel(browser, dispatch, django_capture_on_commit_callbacks):
-    page = browser.get(ship_url(dispatch))
+def test_one_parcel(portal, dispatch, django_capture_on_commit_callbacks):
+    page = portal.get(ship_url(dispatch))
     assert page.status_code == 200 and "SF Express" in page.content.decode()
 
     with django_capture_on_commit_callbacks(execute=False):
-        done = browser.post(
+        done = portal.post(
             ship_url(dispatch), {"parcels": "1", "action": "ship", "p0-carrier": "sf", "p0-tracking_number": SF}
         )
 
@@ -74,8 +54,8 @@ def test_one_parcel(browser, dispatch, django_capture_on_commit_callbacks):
     assert list(Parcel.objects.values_list("carrier", "tracking_number")) == [("sf", SF)]
 
 
-def test_changing_the_number_of_parcels_keeps_what_was_typed(browser, dispatch):
-    page = browser.post(
+def test_changing_the_number_of_parcels_keeps_what_was_typed(portal, dispatch):
+    page = portal.post(
         ship_url(dispatch), {"parcels": "2", "action": "resize", "p0-carrier": "ups", "p0-tracking_number": UPS}
     )
 
@@ -88,11 +68,11 @@ def test_changing_the_number_of_parcels_keeps_what_was_typed(browser, dispatch):
     unchanged(dispatch)
 
 
-def test_several_parcels_split_the_lines(browser, dispatch, django_capture_on_commit_callbacks):
+def test_several_parcels_split_the_lines(portal, dispatch, django_capture_on_commit_callbacks):
     mug, tee = line_ids(dispatch)
 
     with django_capture_on_commit_callbacks(execute=False):
-        done = browser.post(
+        done = portal.post(
             ship_url(dispatch),
             {
                 "parcels": "2",
@@ -112,10 +92,10 @@ def test_several_parcels_split_the_lines(browser, dispatch, django_capture_on_co
     assert held == {(SF, mug, 2), (SF, tee, 1), (SF_2, mug, 1)}
 
 
-def test_errors_show_next_to_the_fields_and_nothing_typed_is_lost(browser, dispatch):
+def test_errors_show_next_to_the_fields_and_nothing_typed_is_lost(portal, dispatch):
     mug, tee = line_ids(dispatch)
 
-    page = browser.post(
+    page = portal.post(
         ship_url(dispatch),
         {
             "parcels": "2",
@@ -138,23 +118,23 @@ def test_errors_show_next_to_the_fields_and_nothing_typed_is_lost(browser, dispa
     unchanged(dispatch)
 
 
-def test_an_empty_parcel_is_refused(browser, dispatch):
+def test_an_empty_parcel_is_refused(portal, dispatch):
     mug, tee = line_ids(dispatch)
     form = {"parcels": "2", "action": "ship", f"p0-line_{mug}": "3", f"p0-line_{tee}": "1"}
     form |= {"p0-carrier": "sf", "p0-tracking_number": SF, "p1-carrier": "sf", "p1-tracking_number": SF_2}
 
-    page = browser.post(ship_url(dispatch), form)
+    page = portal.post(ship_url(dispatch), form)
 
     assert "holds nothing" in str(page.context["parcels"][1].non_field_errors())
     unchanged(dispatch)
 
 
-def test_other_carrier_warns(browser, dispatch, django_capture_on_commit_callbacks):
-    page = browser.post(ship_url(dispatch), {"parcels": "1", "action": "resize", "p0-carrier": "other"})
+def test_other_carrier_warns(portal, dispatch, django_capture_on_commit_callbacks):
+    page = portal.post(ship_url(dispatch), {"parcels": "1", "action": "resize", "p0-carrier": "other"})
     assert "cannot be checked" in page.context["parcels"][0].warning
 
     with django_capture_on_commit_callbacks(execute=False):
-        done = browser.post(
+        done = portal.post(
             ship_url(dispatch),
             {"parcels": "1", "action": "ship", "p0-carrier": "other", "p0-tracking_number": "LOCAL-1234"},
         )
@@ -162,10 +142,10 @@ def test_other_carrier_warns(browser, dispatch, django_capture_on_commit_callbac
     assert any("cannot be checked" in str(m) for m in get_messages(done.wsgi_request))
 
 
-def test_a_shipped_dispatch_cannot_ship_again(browser, dispatch):
+def test_a_shipped_dispatch_cannot_ship_again(portal, dispatch):
     Dispatch.objects.filter(pk=dispatch.pk).update(status=D.SHIPPED)
 
-    page = browser.post(
+    page = portal.post(
         ship_url(dispatch), {"parcels": "1", "action": "ship", "p0-carrier": "sf", "p0-tracking_number": SF}
     )
 
@@ -188,7 +168,7 @@ def test_the_panel_renders_with_only_the_dispatch(rf, acme_user, dispatch):
 # ------------------------------------------------------------------ the API
 
 
-def test_api_ships_in_parcels(acme_api, dispatch, django_capture_on_commit_callbacks):
+def test_api_ships_in_parcels(portal_api, dispatch, django_capture_on_commit_callbacks):
     mug, tee = line_ids(dispatch)
     body = {
         "parcels": [
@@ -198,7 +178,7 @@ def test_api_ships_in_parcels(acme_api, dispatch, django_capture_on_commit_callb
     }
 
     with django_capture_on_commit_callbacks(execute=False):
-        response = acme_api.post(
+        response = portal_api.post(
             f"/api/v1/portal/dispatches/{dispatch.pk}/ship/", json.dumps(body), content_type="application/json"
         )
 
@@ -211,10 +191,10 @@ def test_api_ships_in_parcels(acme_api, dispatch, django_capture_on_commit_callb
     ]
 
 
-def test_api_refusal_names_the_field_and_writes_nothing(acme_api, dispatch):
+def test_api_refusal_names_the_field_and_writes_nothing(portal_api, dispatch):
     body = {"parcels": [{"carrier": "Pigeon", "tracking_number": "X1"}]}
 
-    response = acme_api.post(
+    response = portal_api.post(
         f"/api/v1/portal/dispatches/{dispatch.pk}/ship/", json.dumps(body), content_type="application/json"
     )
 
@@ -226,13 +206,13 @@ def test_api_refusal_names_the_field_and_writes_nothing(acme_api, dispatch):
 # ------------------------------------------------------------------ isolation
 
 
-def test_another_suppliers_dispatch_is_not_found(in_a, browser, acme_api):
+def test_another_suppliers_dispatch_is_not_found(in_a, portal, portal_api):
     theirs = make_dispatch(SupplierFactory(label="Rival"), ("MUG", 1))
     form = {"parcels": "1", "action": "ship", "p0-carrier": "sf", "p0-tracking_number": SF}
 
-    assert browser.get(ship_url(theirs)).status_code == 404
-    assert browser.post(ship_url(theirs), form).status_code == 404
-    response = acme_api.post(
+    assert portal.get(ship_url(theirs)).status_code == 404
+    assert portal.post(ship_url(theirs), form).status_code == 404
+    response = portal_api.post(
         f"/api/v1/portal/dispatches/{theirs.pk}/ship/",
         json.dumps({"parcels": [{"carrier": "sf", "tracking_number": SF}]}),
         content_type="application/json",

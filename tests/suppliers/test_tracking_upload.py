@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import Workbook
@@ -14,7 +13,6 @@ from core.spreadsheets import template_csv, template_xlsx
 from suppliers.models import Dispatch, DispatchEvent, Parcel, ParcelLine
 from suppliers.shipping import ParcelSpec, dispatch_ship
 from suppliers.tracking_upload import tracking_upload
-from tests.suppliers.factories import SupplierFactory
 from tests.suppliers.fixtures.dispatches import make_dispatch, make_dispatches
 
 D = Dispatch.Status
@@ -22,16 +20,6 @@ SF = ["SF1234567890123", "SF1234567890124", "SF1234567890125", "SF1234567890126"
 UPS = "1Z999AA10123456784"  # UPS's published sample number
 HEAD = ["dispatch", "carrier", "tracking_number"]
 SPLIT = ["dispatch", "carrier", "tracking_number", "sku", "quantity"]
-
-
-@pytest.fixture
-def acme(in_a):
-    return SupplierFactory(label="Acme")
-
-
-@pytest.fixture
-def rival(in_a):
-    return SupplierFactory(label="Rival")
 
 
 def csv_file(columns, *rows) -> bytes:
@@ -174,9 +162,9 @@ def test_other_carrier_ships_with_a_warning(acme):
 # ------------------------------------------------------------------ every failure ships nothing
 
 
-def test_every_failure_is_reported_by_row_and_column_and_nothing_ships(acme, rival):
+def test_every_failure_is_reported_by_row_and_column_and_nothing_ships(acme, bolt):
     good, not_shippable, used_on, unknown_carrier, bad_number, split = make_dispatches(acme, 6, ("MUG", 2))
-    theirs = make_dispatch(rival, ("MUG", 1))
+    theirs = make_dispatch(bolt, ("MUG", 1))
     Dispatch.objects.filter(pk=not_shippable.pk).update(status=D.REJECTED)
     dispatch_ship(dispatch=used_on, parcels=[ParcelSpec("sf", SF[3])])
     content = csv_file(
@@ -304,3 +292,20 @@ def test_a_long_file_takes_a_handful_of_queries(acme, django_capture_on_commit_c
     assert report.ok and len(report.dispatches) == 300
     assert len(queries) <= 12, [q["sql"][:80] for q in queries]
     assert Parcel.objects.count() == 300 and ParcelLine.objects.count() == 600
+
+
+def test_dispatches_are_locked_in_id_order_whatever_the_order_of_the_rows(
+    acme, monkeypatch, django_capture_on_commit_callbacks
+):
+    first, second, third = make_dispatches(acme, 3, ("MUG", 1))
+    monkeypatch.setattr("suppliers.tracking_upload._QUERY_CHUNK", 1)  # one lock statement per dispatch
+    rows = [(d.number, "SF", number) for d, number in zip((third, first, second), SF, strict=False)]
+
+    with django_capture_on_commit_callbacks(execute=False), CaptureQueriesContext(connection) as queries:
+        report = upload(acme, csv_file(HEAD, *rows))
+
+    assert report.ok
+    locks = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"] and '"number" IN' in q["sql"]]
+    assert [[d.number for d in (first, second, third) if d.number in sql] for sql in locks] == [
+        [first.number], [second.number], [third.number]
+    ]  # fmt: skip

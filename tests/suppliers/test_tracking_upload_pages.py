@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 import suppliers.tasks  # noqa: F401  run_enqueued finds tasks sent by name in the registry: load ours
 from core.spreadsheets import template_csv
 from suppliers.models import Dispatch, Parcel
+from suppliers.services import supplier_set_active
 from suppliers.tracking_upload_jobs import tracking_upload_job
 from tests.conftest import in_tenant
 from tests.suppliers.factories import SupplierFactory
@@ -20,26 +21,6 @@ D = Dispatch.Status
 HEAD = ["dispatch", "carrier", "tracking_number"]
 URL = "/portal/tracking/upload/"
 API = "/api/v1/portal/tracking/upload/"
-
-
-@pytest.fixture
-def acme(in_a):
-    return SupplierFactory(label="Acme")
-
-
-@pytest.fixture
-def acme_user(in_a, acme, make_user):
-    return make_user(in_a, "supplier", supplier=acme)
-
-
-@pytest.fixture
-def browser(in_a, acme_user, client_for):
-    return client_for(in_a, acme_user)
-
-
-@pytest.fixture
-def acme_api(in_a, acme_user, api_for):
-    return api_for(in_a, acme_user)
 
 
 def sheet(*rows, name: str = "tracking.csv") -> io.BytesIO:
@@ -56,45 +37,45 @@ def sf(n: int) -> str:
 # ------------------------------------------------------------------ page
 
 
-def test_page_lists_columns_and_templates_list_own_open_dispatches(browser, acme):
+def test_page_lists_columns_and_templates_list_own_open_dispatches(portal, acme):
     mine = make_dispatch(acme, ("MUG", 1))
     theirs = make_dispatch(SupplierFactory(label="Rival"), ("MUG", 1))
 
-    page = browser.get(URL)
-    csv_text = browser.get("/portal/tracking/template.csv").content.decode("utf-8-sig")
-    workbook = load_workbook(io.BytesIO(browser.get("/portal/tracking/template.xlsx").content))
+    page = portal.get(URL)
+    csv_text = portal.get("/portal/tracking/template.csv").content.decode("utf-8-sig")
+    workbook = load_workbook(io.BytesIO(portal.get("/portal/tracking/template.xlsx").content))
     cells = [[cell.value for cell in row] for row in workbook.active.iter_rows()]
 
     assert page.status_code == 200 and "快递公司" in page.content.decode()
     assert csv_text.splitlines()[0] == "dispatch,carrier,tracking_number,sku,quantity"
     assert mine.number in csv_text and theirs.number not in csv_text
     assert cells[1][0] == mine.number and all(theirs.number not in str(row) for row in cells)
-    assert browser.get("/portal/tracking/template.pdf").status_code == 404
+    assert portal.get("/portal/tracking/template.pdf").status_code == 404
 
 
-def test_template_speaks_chinese_in_chinese(browser, acme):
+def test_template_speaks_chinese_in_chinese(portal, acme):
     make_dispatch(acme, ("MUG", 1))
-    browser.cookies["django_language"] = "zh-hans"
+    portal.cookies["django_language"] = "zh-hans"
 
-    first_line = browser.get("/portal/tracking/template.csv").content.decode("utf-8-sig").splitlines()[0]
+    first_line = portal.get("/portal/tracking/template.csv").content.decode("utf-8-sig").splitlines()[0]
 
     assert first_line == "发货单号,快递公司,快递单号,商品编码,数量"
 
 
-def test_small_upload_ships_at_once(browser, acme, django_capture_on_commit_callbacks):
+def test_small_upload_ships_at_once(portal, acme, django_capture_on_commit_callbacks):
     dispatch = make_dispatch(acme, ("MUG", 1))
 
     with django_capture_on_commit_callbacks(execute=False):
-        done = browser.post(URL, {"file": sheet((dispatch.number, "SF", sf(1)))})
+        done = portal.post(URL, {"file": sheet((dispatch.number, "SF", sf(1)))})
 
     assert done.status_code == 302
     assert Parcel.objects.get().dispatch_id == dispatch.pk
 
 
-def test_refused_upload_shows_the_report_table(browser, acme):
+def test_refused_upload_shows_the_report_table(portal, acme):
     dispatch = make_dispatch(acme, ("MUG", 1))
 
-    page = browser.post(URL, {"file": sheet((dispatch.number, "SF", "nope"), ("D99999999", "SF", sf(2)))})
+    page = portal.post(URL, {"file": sheet((dispatch.number, "SF", "nope"), ("D99999999", "SF", sf(2)))})
 
     html = page.content.decode()
     assert page.status_code == 200
@@ -103,17 +84,17 @@ def test_refused_upload_shows_the_report_table(browser, acme):
     assert not Parcel.objects.exists()
 
 
-def test_large_upload_runs_in_a_worker_with_a_progress_page(browser, acme, monkeypatch, run_enqueued):
+def test_large_upload_runs_in_a_worker_with_a_progress_page(portal, acme, monkeypatch, run_enqueued):
     monkeypatch.setattr("suppliers.tracking_upload_jobs.INLINE_ROWS", 2)
     dispatches = make_dispatches(acme, 3, ("MUG", 1))
 
     with run_enqueued():
-        queued = browser.post(URL, {"file": sheet(*((d.number, "SF", sf(i)) for i, d in enumerate(dispatches)))})
-        waiting = browser.get(queued["Location"])
+        queued = portal.post(URL, {"file": sheet(*((d.number, "SF", sf(i)) for i, d in enumerate(dispatches)))})
+        waiting = portal.get(queued["Location"])
         assert waiting.context["job"]["state"] == "queued"
         assert '<meta http-equiv="refresh"' in waiting.content.decode()
         assert not Parcel.objects.exists()
-    finished = browser.get(queued["Location"])
+    finished = portal.get(queued["Location"])
 
     assert finished.context["job"]["state"] == "done" and finished.context["job"]["percent"] == 100
     assert '<meta http-equiv="refresh"' not in finished.content.decode()
@@ -121,23 +102,37 @@ def test_large_upload_runs_in_a_worker_with_a_progress_page(browser, acme, monke
     assert Dispatch.objects.filter(status=D.SHIPPED).count() == 3
 
 
-def test_large_refused_upload_reports_from_the_worker(browser, acme, monkeypatch, run_enqueued):
+def test_large_refused_upload_reports_from_the_worker(portal, acme, monkeypatch, run_enqueued):
     monkeypatch.setattr("suppliers.tracking_upload_jobs.INLINE_ROWS", 1)
     dispatch = make_dispatch(acme, ("MUG", 1))
 
     with run_enqueued():
-        queued = browser.post(URL, {"file": sheet((dispatch.number, "SF", sf(1)), ("D99999999", "SF", sf(2)))})
-    finished = browser.get(queued["Location"])
+        queued = portal.post(URL, {"file": sheet((dispatch.number, "SF", sf(1)), ("D99999999", "SF", sf(2)))})
+    finished = portal.get(queued["Location"])
 
     assert finished.context["job"]["state"] == "rejected"
     assert "D99999999" in finished.content.decode()
     assert not Parcel.objects.exists()
 
 
-def test_oversized_file_is_refused_on_the_form(browser, monkeypatch):
+def test_a_queued_upload_ships_nothing_once_the_supplier_is_deactivated(portal, acme, monkeypatch, run_enqueued):
+    monkeypatch.setattr("suppliers.tracking_upload_jobs.INLINE_ROWS", 1)
+    first, second = make_dispatches(acme, 2, ("MUG", 1))
+
+    with run_enqueued():
+        queued = portal.post(URL, {"file": sheet((first.number, "SF", sf(1)), (second.number, "SF", sf(2)))})
+        supplier_set_active(supplier=acme, active=False)  # while the job waits for a worker
+    job = tracking_upload_job(supplier=acme, job_id=queued["Location"].rstrip("/").rsplit("/", 1)[-1])
+
+    assert job["state"] == "rejected" and "deactivated" in job["report"]["errors"][0]["reason"]
+    assert not Parcel.objects.exists()
+    assert set(Dispatch.objects.values_list("status", flat=True)) == {D.PENDING}
+
+
+def test_oversized_file_is_refused_on_the_form(portal, monkeypatch):
     monkeypatch.setattr("suppliers.tracking_upload.MAX_BYTES", 10)
 
-    page = browser.post(URL, {"file": sheet(("D1", "SF", sf(1)))})
+    page = portal.post(URL, {"file": sheet(("D1", "SF", sf(1)))})
 
     assert "larger than" in str(page.context["form"].errors["file"])
 
@@ -145,12 +140,12 @@ def test_oversized_file_is_refused_on_the_form(browser, monkeypatch):
 # ------------------------------------------------------------------ API
 
 
-def test_api_upload_ships_or_reports(acme_api, acme, django_capture_on_commit_callbacks):
+def test_api_upload_ships_or_reports(portal_api, acme, django_capture_on_commit_callbacks):
     first, second = make_dispatches(acme, 2, ("MUG", 1))
 
     with django_capture_on_commit_callbacks(execute=False):
-        shipped = acme_api.post(API, {"file": sheet((first.number, "顺丰", sf(1)))})
-    refused = acme_api.post(API, {"file": sheet((second.number, "SF", sf(1)))})  # number already used
+        shipped = portal_api.post(API, {"file": sheet((first.number, "顺丰", sf(1)))})
+    refused = portal_api.post(API, {"file": sheet((second.number, "SF", sf(1)))})  # number already used
 
     assert shipped.status_code == 200 and shipped.json()["dispatches"] == [first.number]
     assert refused.status_code == 400
@@ -160,13 +155,13 @@ def test_api_upload_ships_or_reports(acme_api, acme, django_capture_on_commit_ca
     assert "already used" in refused.json()["errors"][0]["reason"]
 
 
-def test_api_large_upload_returns_a_job_to_poll(acme_api, acme, monkeypatch, run_enqueued):
+def test_api_large_upload_returns_a_job_to_poll(portal_api, acme, monkeypatch, run_enqueued):
     monkeypatch.setattr("suppliers.tracking_upload_jobs.INLINE_ROWS", 1)
     dispatches = make_dispatches(acme, 2, ("MUG", 1))
 
     with run_enqueued():
-        queued = acme_api.post(API, {"file": sheet(*((d.number, "SF", sf(i)) for i, d in enumerate(dispatches)))})
-    polled = acme_api.get(queued.json()["url"])
+        queued = portal_api.post(API, {"file": sheet(*((d.number, "SF", sf(i)) for i, d in enumerate(dispatches)))})
+    polled = portal_api.get(queued.json()["url"])
 
     assert queued.status_code == 202 and queued.json()["state"] == "queued"
     assert polled.status_code == 200 and polled.json()["state"] == "done"
@@ -176,12 +171,12 @@ def test_api_large_upload_returns_a_job_to_poll(acme_api, acme, monkeypatch, run
 # ------------------------------------------------------------------ isolation
 
 
-def test_a_row_naming_another_suppliers_dispatch_ships_nothing(acme_api, browser, acme):
+def test_a_row_naming_another_suppliers_dispatch_ships_nothing(portal_api, portal, acme):
     mine = make_dispatch(acme, ("MUG", 1))
     theirs = make_dispatch(SupplierFactory(label="Rival"), ("MUG", 1))
 
-    page = browser.post(URL, {"file": sheet((mine.number, "SF", sf(1)), (theirs.number, "SF", sf(2)))})
-    api = acme_api.post(API, {"file": sheet((mine.number, "SF", sf(1)), (theirs.number, "SF", sf(2)))})
+    page = portal.post(URL, {"file": sheet((mine.number, "SF", sf(1)), (theirs.number, "SF", sf(2)))})
+    api = portal_api.post(API, {"file": sheet((mine.number, "SF", sf(1)), (theirs.number, "SF", sf(2)))})
 
     assert [(e.row, e.column) for e in page.context["report"].errors] == [(3, "dispatch")]
     assert api.status_code == 400 and api.json()["errors"][0]["row"] == 3
@@ -190,12 +185,12 @@ def test_a_row_naming_another_suppliers_dispatch_ships_nothing(acme_api, browser
 
 
 def test_another_suppliers_job_is_not_found(
-    in_a, acme, browser, make_user, client_for, api_for, monkeypatch, run_enqueued
+    in_a, acme, portal, make_user, client_for, api_for, monkeypatch, run_enqueued
 ):
     monkeypatch.setattr("suppliers.tracking_upload_jobs.INLINE_ROWS", 1)
     dispatches = make_dispatches(acme, 2, ("MUG", 1))
     with run_enqueued():
-        queued = browser.post(URL, {"file": sheet(*((d.number, "SF", sf(i)) for i, d in enumerate(dispatches)))})
+        queued = portal.post(URL, {"file": sheet(*((d.number, "SF", sf(i)) for i, d in enumerate(dispatches)))})
     job_id = queued["Location"].rstrip("/").rsplit("/", 1)[-1]
     rival_user = make_user(in_a, "supplier", supplier=SupplierFactory(label="Rival"))
 
@@ -208,13 +203,13 @@ def test_another_suppliers_job_is_not_found(
 def test_console_and_finance_users_are_refused(role, in_a, acme, make_user, client_for, api_for):
     dispatch = make_dispatch(acme, ("MUG", 1))
     user = make_user(in_a, role)
-    browser, api = client_for(in_a, user), api_for(in_a, user)
+    portal, api = client_for(in_a, user), api_for(in_a, user)
 
     for response in (
-        browser.get(URL),
-        browser.post(URL, {"file": sheet((dispatch.number, "SF", sf(1)))}),
-        browser.get("/portal/tracking/template.csv"),
-        browser.get(f"{URL}0123abcd/"),
+        portal.get(URL),
+        portal.post(URL, {"file": sheet((dispatch.number, "SF", sf(1)))}),
+        portal.get("/portal/tracking/template.csv"),
+        portal.get(f"{URL}0123abcd/"),
     ):
         assert response.status_code in (302, 403)
         assert not response.get("Location", "").startswith("/portal/")
