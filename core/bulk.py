@@ -53,10 +53,21 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> i
     buffer.seek(0)
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
     started = time.monotonic()
-    with connection.cursor() as cursor:
+    # wrap_database_errors: a refused row raises Django's IntegrityError (…) as any other query does.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.cursor.copy_expert(sql, buffer)
     _log_raw(f"{sql} -- {count} rows", started)
     return count
+
+
+def sequence_ids(table: str, *, count: int) -> list[int]:
+    """``count`` new ids from ``table``'s own id sequence, for rows written by COPY: unique under any
+    concurrency, no lock needed (a rolled-back transaction leaves a gap, as any insert does)."""
+    if not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _log_raw(sql: str, started: float) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
+from core.bulk import copy_rows
 from core.states import IllegalTransition, actor_name, transition_problem
 from suppliers.models import Dispatch, DispatchEvent
 
@@ -54,41 +55,39 @@ def check_dispatch_transition(dispatch: Dispatch, to: str) -> None:
         raise IllegalTransition(problem, code="illegal_transition")
 
 
-def _record(
-    dispatches: Sequence[tuple[Dispatch, str]], *, to: str, actor, actor_label: str, reason: str
-) -> list[DispatchEvent]:
-    """A DispatchEvent per dispatch; ``dispatches`` pairs each with the state it left."""
+_EVENT_COLUMNS = ("dispatch_id", "from_state", "to_state", "actor_id", "actor_label", "reason", "at")
+
+
+def _write_events(rows: Sequence[tuple[int, str, str, str]], *, actor, actor_label: str) -> int:
+    """One DispatchEvent per (dispatch id, from, to, reason), in one COPY: a tracking upload writes thousands."""
     label = actor_name(actor, actor_label)
-    return DispatchEvent.objects.bulk_create(
-        DispatchEvent(
-            dispatch_id=dispatch.pk,
-            from_state=from_state,
-            to_state=to,
-            actor=actor,
-            actor_label=label,
-            reason=reason[:500],
-        )
-        for dispatch, from_state in dispatches
+    actor_id = getattr(actor, "pk", None)
+    now = timezone.now()
+    return copy_rows(
+        DispatchEvent._meta.db_table,
+        _EVENT_COLUMNS,
+        ((pk, from_state, to, actor_id, label, reason[:500], now) for pk, from_state, to, reason in rows),
     )
 
 
-def dispatch_note(*, notes: Sequence[tuple[int, str]], actor=None, actor_label: str) -> list[DispatchEvent]:
+def _record(dispatches: Sequence[tuple[Dispatch, str]], *, to: str, actor, actor_label: str, reason: str) -> int:
+    """A DispatchEvent per dispatch; ``dispatches`` pairs each with the state it left. Returns how many."""
+    return _write_events(
+        [(dispatch.pk, from_state, to, reason) for dispatch, from_state in dispatches],
+        actor=actor,
+        actor_label=actor_label,
+    )
+
+
+def dispatch_note(*, notes: Sequence[tuple[int, str]], actor=None, actor_label: str) -> int:
     """Record something that happened to dispatches without a change of state (lines taken off …).
 
     ``notes`` pairs a dispatch id with its reason; the event's from and to are the state it is in.
+    Returns how many events were written.
     """
     states = dict(Dispatch.objects.filter(pk__in=[pk for pk, _ in notes]).values_list("pk", "status"))
-    label = actor_name(actor, actor_label)
-    return DispatchEvent.objects.bulk_create(
-        DispatchEvent(
-            dispatch_id=pk,
-            from_state=states[pk],
-            to_state=states[pk],
-            actor=actor,
-            actor_label=label,
-            reason=reason[:500],
-        )
-        for pk, reason in notes
+    return _write_events(
+        [(pk, states[pk], states[pk], reason) for pk, reason in notes], actor=actor, actor_label=actor_label
     )
 
 
@@ -118,13 +117,13 @@ def dispatch_transition(
 
 def dispatches_transition(
     *, dispatches: Sequence[Dispatch], to: str, actor=None, actor_label: str, reason: str = ""
-) -> list[DispatchEvent]:
+) -> int:
     """Move many dispatches, already locked by the caller, to one state: checked first, then one UPDATE.
 
     Raises IllegalTransition before writing anything when one of them may not move.
     """
     if not dispatches:
-        return []
+        return 0
     for dispatch in dispatches:
         check_dispatch_transition(dispatch, to)
     values: dict[str, object] = {"status": to, "updated": timezone.now()}

@@ -22,7 +22,7 @@ from typing import NamedTuple
 from django.db import connection
 from django.db.models import Count
 
-from core.bulk import copy_rows, json_text
+from core.bulk import copy_rows, json_text, sequence_ids
 from suppliers.dispatch_states import dispatch_note, dispatches_transition
 from suppliers.models import Dispatch, DispatchLine, Supplier
 
@@ -160,13 +160,7 @@ def dispatches_lock_by_id(*, ids: Sequence[int]) -> dict[int, Dispatch]:
 
 def dispatch_ids_allocate(*, count: int) -> list[int]:
     """Ids for new dispatches, from the table's own sequence: unique under any concurrency, no lock needed."""
-    if not count:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence('suppliers_dispatch', 'id')) FROM generate_series(1, %s)", [count]
-        )
-        return [row[0] for row in cursor.fetchall()]
+    return sequence_ids(Dispatch._meta.db_table, count=count)
 
 
 class NewDispatch(NamedTuple):
