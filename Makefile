@@ -69,7 +69,9 @@ test: services
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # stdout carries only the figures' JSON lines: the servers' start-up message goes to stderr.
-bench: install
+# Installing (on a fresh clone) prints make's commands: to stderr too, so stdout stays one JSON line a figure.
+bench:
+	@$(MAKE) --no-print-directory install >&2
 	@$(PY) -m erp.runtime start >&2
 	@$(PY) tests/bench/run.py $(BENCH)
 
