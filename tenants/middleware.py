@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.shortcuts import render
 from django.urls import set_urlconf
+from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, remove_www
 
 from core.logging import tenant_var
@@ -60,4 +61,9 @@ class TenantMiddleware:
         tenant_var.set(tenant.schema_name)
         request.urlconf = settings.ROOT_URLCONF
         set_urlconf(request.urlconf)
-        return self.get_response(request)
+        # Times on the tenant's pages are in the tenant's time zone (DESIGN: a month belongs to it).
+        timezone.activate(tenant.tz)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

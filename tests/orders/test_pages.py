@@ -121,3 +121,20 @@ def test_supplier_and_finance_cannot_see_orders(tenant_a, make_user, make_suppli
     for user in (supplier, finance):
         assert client_for(tenant_a, user).get("/orders/").status_code == 403
         assert api_for(tenant_a, user).get("/api/v1/orders/").status_code == 403
+
+
+def test_times_on_the_pages_are_in_the_tenants_time_zone(console, store, tenant_a):
+    # given an order placed at 20:30 UTC, in a tenant on Shanghai time (UTC+8)
+    assert tenant_a.time_zone == "Asia/Shanghai"
+    placed = dt.datetime(2026, 3, 1, 20, 30, tzinfo=dt.UTC)
+    orders_upsert(
+        store_id=store.pk,
+        orders=[(ChannelOrderFactory.build(external_id="TZ-1", placed_at=placed, updated_at=placed), {})],
+    )
+
+    # when the merchant lists the orders
+    body = console.get("/orders/").content.decode()
+
+    # then the list says the next morning, Shanghai time
+    assert "2026-03-02 04:30" in body
+    assert "2026-03-01 20:30" not in body
