@@ -118,7 +118,8 @@ class _Row(NamedTuple):
 
 def _list_rows(dispatches: list[Dispatch], *, now, tz) -> list[_Row]:
     facts = selectors.portal_list_facts(dispatches=dispatches)
-    labels = dict(Dispatch.Status.choices)
+    # The supplier's own word for a pending dispatch (the merchant's pages say "Waiting for the supplier").
+    labels = {**dict(Dispatch.Status.choices), Dispatch.Status.PENDING: _("Awaiting acceptance")}
     detail = reverse("suppliers:portal_dispatch", args=[0])[:-2]  # ".../dispatches/" + pk + "/"
 
     def when(moment, fmt: str = "%Y-%m-%d %H:%M") -> str:
