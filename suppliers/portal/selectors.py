@@ -28,6 +28,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from core.money import format_money, round_money
 from core.paging import keyset_page
@@ -130,6 +131,21 @@ class PortalEvent:
     to_state: str
     actor: str
     reason: str
+
+    @property
+    def from_label(self) -> str:
+        return _state_label(self.from_state)
+
+    @property
+    def to_label(self) -> str:
+        return _state_label(self.to_state)
+
+
+def _state_label(state: str) -> str:
+    """A dispatch state as the supplier reads it (the pending one in its own words)."""
+    if state == D.PENDING:
+        return str(gettext_lazy("Awaiting acceptance"))
+    return str(dict(D.choices).get(state, state))
 
 
 @dataclass

@@ -114,3 +114,12 @@ def test_pending_dispatch_offers_accept_reject_and_accept_in_part(portal, dispat
     assert 'id="accept"' in html and 'id="reject"' in html and 'id="accept-partly"' in html
     for line in dispatch.lines.all():
         assert f'value="{line.pk}"' in html
+
+
+def test_timeline_names_states_in_words(portal, acme_user, dispatch):
+    dispatch_accept(dispatch=dispatch, actor=acme_user)
+
+    html = portal.get(f"/portal/dispatches/{dispatch.pk}/").content.decode()
+
+    assert "Awaiting acceptance → <strong>Accepted</strong>" in html
+    assert "pending → " not in html
