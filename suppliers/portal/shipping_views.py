@@ -47,7 +47,9 @@ class ParcelForm(forms.Form):
     def __init__(self, *args, lines: list[DispatchLine] = (), split: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["carrier"].choices = [("", "—"), *carrier_choices()]
-        self.fields["carrier"].help_text = tracking_warning("other", "") or ""
+        self.fields["carrier"].help_text = _(
+            "Not listed? Choose “Other”: its number cannot be checked and no tracking link is sent."
+        )
         self.line_names: list[tuple[str, DispatchLine]] = []
         if split:
             for line in lines:
