@@ -13,7 +13,7 @@ import csv
 import datetime as dt
 import io
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
 import orjson
@@ -58,6 +58,12 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> i
         cursor.cursor.copy_expert(sql, buffer)
     _log_raw(f"{sql} -- {count} rows", started)
     return count
+
+
+def chunked(items: Sequence, size: int) -> Iterator[list]:
+    """``items`` in lists of at most ``size``, in order: a query per chunk keeps IN lists and memory bounded."""
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
 
 
 def sequence_ids(table: str, *, count: int) -> list[int]:

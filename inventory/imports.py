@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import spreadsheets
+from core.bulk import chunked
 from core.spreadsheets import Cell, RowError
 from inventory.models import Product, Source, Stock
 from inventory.services import actor_label, clean_cost, clean_currency, clean_regions, parse_regions, regions_text
@@ -371,19 +372,14 @@ def _read_header(header: list[Cell]) -> tuple[dict[str, int], list[RowError]]:
 # ------------------------------------------------------------------ against the catalog
 
 
-def _chunks(items: list, size: int = _QUERY_CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _load_catalog(skus: list[str]) -> tuple[dict[str, Product], dict[tuple[int, int], Source], dict[int, Stock]]:
     products: dict[str, Product] = {}
-    for chunk in _chunks(skus):
+    for chunk in chunked(skus, _QUERY_CHUNK):
         products.update({p.sku: p for p in Product.objects.filter(sku__in=chunk)})
     ids = [p.pk for p in products.values()]
     sources: dict[tuple[int, int], Source] = {}
     stocks: dict[int, Stock] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids, _QUERY_CHUNK):
         for source in Source.objects.filter(product_id__in=chunk):
             sources[(source.product_id, source.position)] = source
         for stock in Stock.objects.filter(source__product_id__in=chunk):

@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import spreadsheets
+from core.bulk import chunked
 from core.spreadsheets import Cell, RowError, SheetReport
 from inventory.models import Source, Stock
 from inventory.services import actor_label
@@ -134,15 +135,10 @@ def clean_available(value: object) -> tuple[int | None, str]:
     return number, ""
 
 
-def _chunks(items: list, size: int = _QUERY_CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _sources_by_sku(supplier: Supplier, skus: Iterable[str]) -> dict[str, list[int]]:
     """SKU → the ids of this supplier's sources of that product (two or more: the merchant sources it twice)."""
     found: dict[str, list[int]] = {}
-    for chunk in _chunks(sorted(set(skus))):
+    for chunk in chunked(sorted(set(skus)), _QUERY_CHUNK):
         rows = Source.objects.filter(supplier=supplier, product__sku__in=chunk).order_by("position", "pk")
         for sku, source_id in rows.values_list("product__sku", "pk"):
             found.setdefault(sku, []).append(source_id)
@@ -245,7 +241,7 @@ def _write(available: Mapping[int, int], *, label: str) -> StockReport:
     now = timezone.now()
     created = 0
     source_ids = sorted(available)
-    for chunk in _chunks(source_ids):
+    for chunk in chunked(source_ids, _QUERY_CHUNK):
         units = [available[source_id] for source_id in chunk]
         tracked = set(
             Stock.objects.select_for_update()

@@ -8,10 +8,11 @@ their tasks beside their services (orders.routing.jobs, orders.routing.simulatio
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 
+from core.bulk import chunked
 from core.tasks import enqueue, tenant_task
 from orders.lifecycle import dispatch_changed as follow_dispatch
 from orders.lifecycle import orders_ingested
@@ -24,13 +25,6 @@ ROUTE_CHUNK = 1000
 
 # Declared beside their services; named here so that the worker's autodiscovery (which reads tasks.py) finds them.
 ROUTING_TASKS = (reroute_after_mapping, run_routing_job, simulate_ruleset)
-
-
-def _chunks(ids: Iterable[int], size: int | None = None) -> Iterator[list[int]]:
-    size = size or ROUTE_CHUNK
-    ordered = sorted(set(ids))
-    for start in range(0, len(ordered), size):
-        yield ordered[start : start + size]
 
 
 def _actor(actor_id: int | None):
@@ -51,7 +45,7 @@ def route_orders(order_ids: list[int], trigger: str = "manual", actor_id: int | 
     """Route new and held orders, one transaction per chunk; returns the summed counts."""
     actor = _actor(actor_id)
     total = RouteSummary()
-    for chunk in _chunks(order_ids):
+    for chunk in chunked(sorted(set(order_ids)), ROUTE_CHUNK):
         total.add(route(order_ids=chunk, trigger=trigger, actor=actor))
     return _counts(total)
 
@@ -60,7 +54,7 @@ def route_orders(order_ids: list[int], trigger: str = "manual", actor_id: int | 
 def after_ingest(order_ids: list[int]) -> dict:
     """What follows an ingest: cancellations handled, new orders routed (trigger "ingest")."""
     total = RouteSummary()
-    for chunk in _chunks(order_ids):
+    for chunk in chunked(sorted(set(order_ids)), ROUTE_CHUNK):
         total.add(orders_ingested(order_ids=chunk))
     return _counts(total)
 

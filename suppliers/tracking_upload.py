@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import spreadsheets
+from core.bulk import chunked
 from core.spreadsheets import Cell, RowError, SheetReport
 from suppliers.carriers import carrier_lookup, normalise_number, tracking_warning
 from suppliers.models import Dispatch, DispatchLine, Parcel, Supplier
@@ -467,7 +468,7 @@ def _check_and_ship(check: _Check, *, supplier: Supplier, actor, progress: Progr
     # Locked in id order across the chunks, as every writer locks dispatches (a number is its id, zero-padded).
     numbers = sorted(check.shipments, key=lambda number: (len(number), number))
     dispatches: dict[str, Dispatch] = {}
-    for chunk in _chunks(numbers):
+    for chunk in chunked(numbers, _QUERY_CHUNK):
         locked = (
             Dispatch.objects.select_for_update()
             .filter(supplier_id=supplier.pk, number__in=chunk)
@@ -478,7 +479,7 @@ def _check_and_ship(check: _Check, *, supplier: Supplier, actor, progress: Progr
     ids = [d.pk for d in dispatches.values()]
     lines: dict[int, list[_Line]] = defaultdict(list)
     skus: dict[int, str] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids, _QUERY_CHUNK):
         for pk, dispatch_id, quantity, sku in (
             DispatchLine.objects.filter(dispatch_id__in=chunk)
             .order_by("pk")
@@ -487,7 +488,7 @@ def _check_and_ship(check: _Check, *, supplier: Supplier, actor, progress: Progr
             lines[dispatch_id].append(_Line(pk, quantity))
             skus[pk] = sku
     used: set[str] = set()
-    for chunk in _chunks(list(check.numbers)):
+    for chunk in chunked(list(check.numbers), _QUERY_CHUNK):
         used.update(Parcel.objects.filter(tracking_number__in=chunk).values_list("tracking_number", flat=True))
     shipments: list[tuple[Dispatch, list[ParcelSpec]]] = []
     for index, shipment in enumerate(check.shipments.values()):
@@ -507,12 +508,6 @@ def _check_and_ship(check: _Check, *, supplier: Supplier, actor, progress: Progr
         report.dispatches.extend(dispatch.number for dispatch, _specs in chunk)
         progress("shipping", start + len(chunk), len(shipments))
     return report
-
-
-def _chunks(items: list, size: int | None = None):
-    size = size or _QUERY_CHUNK
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 # ------------------------------------------------------------------ the template

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.utils import timezone
 
+from core.bulk import chunked
 from core.tasks import enqueue, tenant_task
 from orders.routing.batch import RouteSummary
 from orders.routing.services import held_for_listings, release_holds, reroute_held_for_listings, reroute_orders
@@ -89,11 +90,6 @@ def routing_job_start(*, kind: str, order_ids: Sequence[int], actor) -> dict:
     return job
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield list(ids[start : start + CHUNK])
-
-
 def _route_chunk(kind: str, listing_skus: Sequence[str]) -> Callable[..., RouteSummary]:
     """The service a job of ``kind`` routes each chunk with (``order_ids=…, actor=…``)."""
     if kind == "release":
@@ -116,7 +112,7 @@ def routing_job_run(
     job.update(state="running", done=0, routed=0, held=0, skipped=0, dispatches_created=0, error="")
     _save(job)
     try:
-        for chunk in _chunks(sorted(set(order_ids))):
+        for chunk in chunked(sorted(set(order_ids)), CHUNK):
             summary = route(order_ids=chunk, actor=actor)
             job["done"] += len(chunk)
             for name in ("routed", "held", "skipped", "dispatches_created"):

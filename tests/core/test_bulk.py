@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from core.bulk import copy_rows, execute_large
+from core.bulk import chunked, copy_rows, execute_large
 from orders.models import Transition
 from tests.orders.factories import OrderFactory
 
@@ -35,3 +35,9 @@ def test_a_large_statement_is_counted_without_its_parameters(in_a):
     logged = [q["sql"] for q in queries.captured_queries]
     assert "SELECT length(%s) -- parameters left out" in logged
     assert not any(huge in sql for sql in logged)
+
+
+def test_chunked_keeps_order_and_bounds_each_chunk():
+    assert list(chunked([1, 3, 4, 5, 8], 2)) == [[1, 3], [4, 5], [8]]
+    assert list(chunked([], 2)) == []
+    assert list(chunked((1, 2), 5)) == [[1, 2]]
