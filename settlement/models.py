@@ -1,1 +1,273 @@
-"""Models arrive with the issue that builds this app."""
+"""Settlement: a month (period) closes into one statement per supplier and currency, line by line.
+
+A closed period never changes, and the database says so: triggers (migration 0002_closed_period_triggers) refuse an
+UPDATE or DELETE of a closed period, of its adjustments and lines, and of the billed figures of its
+statements (their state, confirmation and payment still move). What comes late lands in the next open
+period as an adjustment or a line that points back (``origin``) to the original line.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# Amounts are kept to 4 places so that any currency's minor unit (0 for JPY, 3 for KWD) fits; every
+# amount written is already rounded half-up to its currency's minor unit (core.money).
+AMOUNT = {"max_digits": 18, "decimal_places": 4}
+
+
+class Period(models.Model):
+    """A calendar month in the tenant's time zone: open → closing → closed (settlement.closing)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSING = "closing", _("Closing")
+        CLOSED = "closed", _("Closed")
+
+    month = models.DateField(_("month"), unique=True)  # the first day of the month
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    closing_started_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_by_label = models.CharField(max_length=120, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-month"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["open", "closing", "closed"]), name="period_status_valid"
+            ),
+            models.CheckConstraint(condition=models.Q(month__day=1), name="period_month_first_day"),
+            models.CheckConstraint(
+                condition=~models.Q(status="closed") | models.Q(closed_at__isnull=False),
+                name="period_closed_has_closed_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.month.strftime("%Y-%m")
+
+
+class Statement(models.Model):
+    """One supplier's bill for one period in one currency; its lines add up to ``total``.
+
+    States: draft → issued → confirmed | disputed → paid; change ``status`` only through
+    settlement.statement_states.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ISSUED = "issued", _("Issued")
+        CONFIRMED = "confirmed", _("Confirmed")
+        DISPUTED = "disputed", _("Disputed")
+        PAID = "paid", _("Paid")
+
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="statements")
+    supplier = models.ForeignKey("suppliers.Supplier", on_delete=models.PROTECT, related_name="statements")
+    currency = models.CharField(_("currency"), max_length=3)
+    number = models.CharField(_("statement number"), max_length=64, unique=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    total = models.DecimalField(_("total"), default=0, **AMOUNT)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    payment_reference = models.CharField(_("payment reference"), max_length=120, blank=True)
+    payment_date = models.DateField(_("payment date"), null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-period__month", "supplier__name", "currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["period", "supplier", "currency"], name="statement_once_per_supplier"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["draft", "issued", "confirmed", "disputed", "paid"]),
+                name="statement_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="paid")
+                | (~models.Q(payment_reference="") & models.Q(payment_date__isnull=False)),
+                name="statement_paid_has_payment",
+            ),
+        ]
+        indexes = [models.Index(fields=["supplier", "status"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class StatementLine(models.Model):
+    """One amount of a statement: a dispatch line shipped at cost, a return charged back, an adjustment
+    or a penalty. ``origin`` is the line of an earlier (closed) period this one corrects."""
+
+    class Kind(models.TextChoices):
+        SHIPPED = "shipped", _("Shipped")
+        RETURN = "return", _("Return")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+        PENALTY = "penalty", _("Penalty")
+
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    dispatch_line = models.ForeignKey(
+        "suppliers.DispatchLine", null=True, blank=True, on_delete=models.PROTECT, related_name="statement_lines"
+    )
+    return_record = models.ForeignKey(
+        "orders.ReturnRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="statement_lines"
+    )
+    adjustment = models.ForeignKey(
+        "settlement.Adjustment", null=True, blank=True, on_delete=models.PROTECT, related_name="statement_lines"
+    )
+    quantity = models.PositiveIntegerField(_("quantity"), null=True, blank=True)  # none for an adjustment
+    unit_cost = models.DecimalField(_("unit cost"), max_digits=14, decimal_places=4, null=True, blank=True)
+    amount = models.DecimalField(_("amount"), **AMOUNT)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    origin = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections")
+
+    class Meta:
+        ordering = ["statement", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["shipped", "return", "adjustment", "penalty"]),
+                name="statement_line_kind_valid",
+            ),
+            # A shipped dispatch line is billed in exactly one statement; a return and an adjustment once.
+            models.UniqueConstraint(
+                fields=["dispatch_line"], condition=models.Q(kind="shipped"), name="statement_line_shipped_once"
+            ),
+            models.UniqueConstraint(fields=["return_record"], name="statement_line_return_once"),
+            models.UniqueConstraint(fields=["adjustment"], name="statement_line_adjustment_once"),
+            models.CheckConstraint(
+                condition=~models.Q(kind="shipped")
+                | models.Q(dispatch_line__isnull=False, quantity__gt=0, amount__gte=0),
+                name="statement_line_shipped_shape",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="return") | models.Q(return_record__isnull=False, amount__lte=0),
+                name="statement_line_return_shape",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.statement_id} {self.kind} {self.amount}"
+
+
+class Adjustment(models.Model):
+    """An amount added to (or taken off) one supplier's statement of a period, with the reason and who
+    approved it. Only approved adjustments become lines when the period closes. ``origin`` is the line of a
+    closed period it corrects; ``dispute`` the dispute it resolves."""
+
+    class Kind(models.TextChoices):
+        ADJUSTMENT = "adjustment", _("Adjustment")
+        PENALTY = "penalty", _("Penalty")
+
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="adjustments")
+    supplier = models.ForeignKey("suppliers.Supplier", on_delete=models.PROTECT, related_name="adjustments")
+    currency = models.CharField(_("currency"), max_length=3)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.ADJUSTMENT)
+    amount = models.DecimalField(_("amount"), **AMOUNT)
+    reason = models.CharField(_("reason"), max_length=300)
+    origin = models.ForeignKey(
+        StatementLine, null=True, blank=True, on_delete=models.PROTECT, related_name="late_adjustments"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["period", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["adjustment", "penalty"]), name="adjustment_kind_valid"
+            ),
+            models.CheckConstraint(condition=~models.Q(amount=0), name="adjustment_amount_not_zero"),
+            models.CheckConstraint(condition=~models.Q(reason=""), name="adjustment_has_reason"),
+            # A penalty is taken off what the merchant owes the supplier.
+            models.CheckConstraint(
+                condition=~models.Q(kind="penalty") | models.Q(amount__lt=0), name="penalty_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["period", "supplier", "currency"])]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.supplier_id} {self.amount} {self.currency}"
+
+    @property
+    def is_approved(self) -> bool:
+        return self.approved_at is not None
+
+
+class StatementEvent(models.Model):
+    """One change of a statement's state (or a note on it, from = to): who, when, from, to, why.
+
+    Written only by settlement.statement_states.
+    """
+
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=16)
+    to_state = models.CharField(max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=120)  # "finance", "supplier", a user's e-mail
+    reason = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["statement", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.statement_id}: {self.from_state} → {self.to_state}"
+
+
+class StatementDispute(models.Model):
+    """A supplier's objection to one line, with a comment; finance resolves it by an adjustment (in the next
+    open period) or rejects it. Kept after resolution: the history of the statement."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ADJUSTED = "adjusted", _("Resolved by an adjustment")
+        REJECTED = "rejected", _("Rejected")
+
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="disputes")
+    line = models.ForeignKey(StatementLine, on_delete=models.PROTECT, related_name="disputes")
+    comment = models.CharField(_("comment"), max_length=1000)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    raised_at = models.DateTimeField(default=timezone.now)
+    resolution = models.CharField(_("resolution"), max_length=1000, blank=True)
+    adjustment = models.ForeignKey(Adjustment, null=True, blank=True, on_delete=models.PROTECT, related_name="disputes")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["raised_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["open", "adjusted", "rejected"]), name="dispute_status_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["line"], condition=models.Q(status="open"), name="dispute_one_open_per_line"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="adjusted") | models.Q(adjustment__isnull=False),
+                name="dispute_adjusted_has_adjustment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"dispute {self.pk} on line {self.line_id}"

@@ -1,0 +1,219 @@
+"""Closing a month: statements per supplier and currency, month bounds in the tenant's time zone, returns,
+adjustments, totals, re-running, refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+
+from settlement.adjustments import adjustment_create
+from settlement.closing import close_progress, period_close, period_close_start
+from settlement.models import Period, Statement, StatementLine
+from settlement.periods import month_of, period_bounds, period_for
+from tests.settlement.factories import UTC, lines_of, make_return, snapshot, total_of
+
+
+def test_month_bounds_are_the_tenants_midnights(in_a):
+    # given tenant A in Asia/Shanghai (UTC+8)
+    start, end = period_bounds(month=dt.date(2026, 10, 1))
+
+    assert start == dt.datetime(2026, 9, 30, 16, 0, tzinfo=UTC)
+    assert end == dt.datetime(2026, 10, 31, 16, 0, tzinfo=UTC)
+    assert month_of(dt.datetime(2026, 10, 31, 15, 59, tzinfo=UTC)) == dt.date(2026, 10, 1)
+    assert month_of(dt.datetime(2026, 10, 31, 16, 1, tzinfo=UTC)) == dt.date(2026, 11, 1)
+
+
+def test_a_dispatch_shipped_at_2359_shanghai_on_the_last_day_belongs_to_october(shop, acme, october, finance):
+    # given: 23:59 on 31 October in Shanghai is 15:59 UTC; 16:01 UTC is already 1 November there
+    in_october = shop.ship(acme, at=dt.datetime(2026, 10, 31, 15, 59, tzinfo=UTC), quantity=2, cost="5.25")
+    in_november = shop.ship(acme, at=dt.datetime(2026, 10, 31, 16, 1, tzinfo=UTC))
+
+    # when
+    period_close(period=october, actor=finance)
+
+    # then
+    billed = [line.dispatch_line_id for line in lines_of(october)]
+    assert billed == [in_october.pk]
+    statement = Statement.objects.get(period=october)
+    assert (statement.supplier, statement.currency, statement.total) == (acme, "CNY", Decimal("10.50"))
+    assert statement.status == "draft"
+    assert statement.number == f"ST-202610-{acme.code}-CNY"
+
+    # and the November one goes into November's statement when November closes
+    with time_machine.travel(dt.datetime(2026, 12, 2, tzinfo=UTC)):
+        november = period_for(month=dt.date(2026, 11, 1))
+        period_close(period=november, actor=finance)
+    assert [line.dispatch_line_id for line in lines_of(november)] == [in_november.pk]
+
+
+def test_one_statement_per_supplier_and_currency(shop, acme, bolt, october, finance):
+    at = dt.datetime(2026, 10, 10, tzinfo=UTC)
+    shop.ship(acme, at=at, cost="1.00")
+    shop.ship(acme, at=at, cost="2.00")
+    shop.ship(acme, at=at, cost="3.00", currency="USD")
+    shop.ship(bolt, at=at, cost="4.00")
+    shop.ship(None, at=at, cost="9.00")  # the own warehouse bills nobody
+    shop.ship(bolt, at=at, cost="9.00", status="accepted")  # not shipped
+
+    summary = period_close(period=october, actor=finance)
+
+    totals = {(s.supplier_id, s.currency): s.total for s in Statement.objects.filter(period=october)}
+    assert totals == {
+        (acme.pk, "CNY"): Decimal("3.00"), (acme.pk, "USD"): Decimal("3.00"), (bolt.pk, "CNY"): Decimal("4.00")
+    }  # fmt: skip
+    assert (summary.statements, summary.shipped) == (3, 4)
+    october.refresh_from_db()
+    assert october.status == "closed"
+    assert october.closed_by == finance and october.closed_at is not None
+
+
+def test_line_amounts_round_half_up_to_the_minor_unit_before_they_are_summed(shop, acme, october, finance):
+    # given 3 × 0.1235 = 0.3705 → 0.37 and 1 × 0.0050 → 0.01 (half-up); JPY has no decimals: 3 × 0.5 = 1.5 → 2
+    at = dt.datetime(2026, 10, 10, tzinfo=UTC)
+    shop.ship(acme, at=at, quantity=3, cost="0.1235")
+    shop.ship(acme, at=at, quantity=1, cost="0.0050")
+    shop.ship(acme, at=at, quantity=3, cost="0.5000", currency="JPY")
+
+    period_close(period=october, actor=finance)
+
+    amounts = sorted((line.statement.currency, line.amount) for line in lines_of(october))
+    assert amounts == [("CNY", Decimal("0.01")), ("CNY", Decimal("0.37")), ("JPY", Decimal("2"))]
+    assert Statement.objects.get(period=october, currency="CNY").total == Decimal("0.38")
+    assert Statement.objects.get(period=october, currency="JPY").total == Decimal("2")
+
+
+def test_returns_of_the_month_are_negative_lines_pointing_back_to_the_shipped_line(shop, acme, finance):
+    # given a line shipped and billed in September, returned (1 of 2) in October
+    september = period_for(month=dt.date(2026, 9, 1))
+    line = shop.ship(acme, at=dt.datetime(2026, 9, 10, tzinfo=UTC), quantity=2, cost="5.25")
+    period_close(period=september, actor=finance)
+    record = make_return(line, at=dt.datetime(2026, 10, 5, tzinfo=UTC), quantity=1)
+    october = period_for(month=dt.date(2026, 10, 1))
+
+    # when
+    period_close(period=october, actor=finance)
+
+    # then
+    (returned,) = lines_of(october)
+    shipped = StatementLine.objects.get(dispatch_line=line, kind="shipped")
+    assert (returned.kind, returned.return_record, returned.quantity, returned.amount) == (
+        "return", record, 1, Decimal("-5.25")
+    )  # fmt: skip
+    assert returned.origin == shipped
+    assert shipped.statement.period == september
+    assert total_of(october) == Decimal("-5.25")
+
+
+def test_a_return_of_more_than_was_dispatched_is_charged_for_what_was_dispatched(shop, acme, october, finance):
+    line = shop.ship(acme, at=dt.datetime(2026, 10, 1, tzinfo=UTC), quantity=1, cost="5.00")
+    make_return(line, at=dt.datetime(2026, 10, 20, tzinfo=UTC), quantity=3)
+
+    period_close(period=october, actor=finance)
+
+    assert total_of(october) == Decimal("0.00")
+
+
+def test_approved_adjustments_become_lines_and_unapproved_ones_stop_the_close(shop, acme, october, finance):
+    shop.ship(acme, at=dt.datetime(2026, 10, 1, tzinfo=UTC), cost="100.00")
+    adjustment_create(
+        period=october, supplier=acme, currency="CNY", amount="-12.50", reason="late shipments", actor=finance,
+        kind="penalty", approve=True,
+    )  # fmt: skip
+    pending = adjustment_create(
+        period=october, supplier=acme, currency="CNY", amount="3.00", reason="freight", actor=finance
+    )
+
+    # when an adjustment waits for approval, the close is refused and nothing changes
+    with pytest.raises(ValidationError, match="wait for approval"):
+        period_close(period=october, actor=finance)
+    october.refresh_from_db()
+    assert october.status == "open" and not Statement.objects.exists()
+
+    # when it is approved, the close bills both
+    pending.approved_at, pending.approved_by = pending.created, finance
+    pending.save(update_fields=["approved_at", "approved_by"])
+    period_close(period=october, actor=finance)
+    kinds = sorted((line.kind, line.amount) for line in lines_of(october))
+    assert kinds == [("adjustment", Decimal("3.00")), ("penalty", Decimal("-12.50")), ("shipped", Decimal("100.00"))]
+    assert total_of(october) == Decimal("90.50")
+
+
+def test_closing_again_is_refused_and_changes_nothing(shop, acme, october, finance):
+    shop.ship(acme, at=dt.datetime(2026, 10, 3, tzinfo=UTC))
+    period_close(period=october, actor=finance)
+    before = snapshot(october)
+
+    with pytest.raises(ValidationError, match="closed already"):
+        period_close(period=october, actor=finance)
+
+    assert snapshot(october) == before
+
+
+def test_a_closing_period_resumes_and_a_rerun_writes_nothing_twice(shop, acme, october, finance):
+    # given a close that claimed the period, wrote part of its work and died (the period stays closing)
+    shop.ship(acme, at=dt.datetime(2026, 10, 3, tzinfo=UTC), cost="2.00")
+    shop.ship(acme, at=dt.datetime(2026, 10, 4, tzinfo=UTC), cost="3.00")
+    Period.objects.filter(pk=october.pk).update(status="closing")
+    statement = Statement.objects.create(period=october, supplier=acme, currency="CNY", number="ST-202610-x")
+
+    # when it runs again
+    summary = period_close(period=october, actor=finance)
+
+    # then it finished the work, reusing the statement it found
+    assert Statement.objects.get(period=october) == statement
+    assert (summary.statements, summary.shipped) == (0, 2)
+    assert total_of(october) == Decimal("5.00")
+
+
+def test_a_month_that_has_not_ended_cannot_close(shop, acme, finance, in_a):
+    november = period_for(month=dt.date(2026, 11, 1))
+
+    with pytest.raises(ValidationError, match="not ended"):
+        period_close(period=november, actor=finance)
+
+    november.refresh_from_db()
+    assert november.status == "open"
+
+
+def test_months_close_in_order(shop, acme, finance, october):
+    period_for(month=dt.date(2026, 9, 1))
+
+    with pytest.raises(ValidationError, match="first"):
+        period_close(period=october, actor=finance)
+
+    october.refresh_from_db()
+    assert october.status == "open"
+
+
+def test_a_shipment_recorded_after_its_month_closed_is_billed_in_the_next_close(shop, acme, october, finance):
+    # given October closed; then a dispatch is recorded as shipped on 30 October
+    period_close(period=october, actor=finance)
+    late = shop.ship(acme, at=dt.datetime(2026, 10, 30, tzinfo=UTC), cost="7.00")
+
+    with time_machine.travel(dt.datetime(2026, 12, 2, tzinfo=UTC)):
+        november = period_for(month=dt.date(2026, 11, 1))
+        period_close(period=november, actor=finance)
+
+    (line,) = lines_of(november)
+    assert (line.kind, line.dispatch_line, line.amount) == ("shipped", late, Decimal("7.00"))
+    assert "2026-10-30" in line.description
+    assert not lines_of(october)
+
+
+def test_the_task_closes_the_period_and_reports_progress(shop, acme, october, finance, run_enqueued):
+    shop.ship(acme, at=dt.datetime(2026, 10, 3, tzinfo=UTC), cost="2.00")
+
+    with run_enqueued():
+        job = period_close_start(period=october, actor=finance)
+        assert job["state"] == "queued"
+        october.refresh_from_db()
+        assert october.status == "closing"
+
+    october.refresh_from_db()
+    assert october.status == "closed"
+    progress = close_progress(period_id=october.pk)
+    assert (progress["state"], progress["percent"], progress["shipped"]) == ("done", 100, 1)
