@@ -1,17 +1,10 @@
-from django.urls import path
-from django.utils.translation import gettext_lazy as _
+"""Settlement pages: the finance area (settlement/views.py) and the supplier portal's statements
+(settlement/portal.py, on the tenant host under /portal/statements/)."""
 
-from tenants.accounts.pages import placeholder_page
+from django.urls import include, path
 
 app_name = "settlement"
 urlpatterns = [
-    path(
-        "settlement/",
-        placeholder_page(
-            area="finance",
-            title=_("Settlement"),
-            description=_("Month close, supplier statements and payout reconciliation will be here."),
-        ),
-        name="index",
-    ),
+    path("", include("settlement.finance_urls")),
+    path("portal/statements/", include("settlement.portal_urls")),
 ]

@@ -1,8 +1,6 @@
 from django.urls import include, path
-from django.utils.translation import gettext_lazy as _
 
 from suppliers import views
-from tenants.accounts.pages import placeholder_page
 
 app_name = "suppliers"
 urlpatterns = [
@@ -14,13 +12,4 @@ urlpatterns = [
     # The supplier portal (supplier users only): dispatches, then shipping (parcels, tracking upload, documents).
     path("portal/", include("suppliers.portal.urls")),
     path("portal/", include("suppliers.portal.shipping_urls")),
-    path(
-        "portal/statements/",
-        placeholder_page(
-            area="portal",
-            title=_("Statements"),
-            description=_("Your monthly statements will appear here once the first month is closed."),
-        ),
-        name="portal_statements",
-    ),
 ]

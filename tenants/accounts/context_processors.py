@@ -16,7 +16,7 @@ NAVIGATION = [
     ("suppliers:portal_home", _("Home"), "portal"),
     ("suppliers:portal_dispatches", _("Dispatches"), "portal"),
     ("inventory:portal_stock", _("Stock"), "portal"),
-    ("suppliers:portal_statements", _("Statements"), "portal"),
+    ("settlement:portal_statements", _("Statements"), "portal"),
 ]
 
 
