@@ -303,6 +303,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.Order.Status",
         "DispatchStatusEnum": "suppliers.models.Dispatch.Status",
+        "StatementStatusEnum": "settlement.models.Statement.Status",
     },
 }
 

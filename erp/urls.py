@@ -24,6 +24,7 @@ api_v1 = [
     path("orders/<int:pk>/", orders_api.order_detail, name="order"),
     path("", include("inventory.api_urls")),
     path("", include("orders.routing.api_urls")),
+    path("portal/statements/", include("settlement.portal_api_urls")),
     path("", include("suppliers.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

@@ -1,18 +1,17 @@
-"""The finance area's settlement pages (filled by the settlement work)."""
+"""The finance area's settlement pages (settlement.views)."""
 
-from django.urls import path
-from django.utils.translation import gettext_lazy as _
+from django.urls import path, re_path
 
-from tenants.accounts.pages import placeholder_page
+from settlement import views
+
+MONTH = r"(?P<month>\d{4}-\d{2})"
 
 urlpatterns = [
-    path(
-        "settlement/",
-        placeholder_page(
-            area="finance",
-            title=_("Settlement"),
-            description=_("Month close, supplier statements and payout reconciliation will be here."),
-        ),
-        name="index",
-    ),
+    path("settlement/", views.index, name="index"),
+    path("settlement/close/", views.close, name="close"),
+    path("settlement/statements/<int:pk>/", views.statement_detail, name="statement"),
+    path("settlement/adjustments/", views.adjustments, name="adjustments"),
+    path("settlement/adjustments/<int:pk>/approve/", views.adjustment_approve_view, name="adjustment_approve"),
+    re_path(rf"^settlement/{MONTH}/$", views.period_detail, name="period"),
+    re_path(rf"^settlement/{MONTH}/close/$", views.close_progress_page, name="close_progress"),
 ]

@@ -1,18 +1,12 @@
-"""The supplier portal's statements (filled by the settlement work)."""
+"""The supplier portal's statements, under /portal/statements/ (namespace "settlement")."""
 
 from django.urls import path
-from django.utils.translation import gettext_lazy as _
 
-from tenants.accounts.pages import placeholder_page
+from settlement import portal
 
 urlpatterns = [
-    path(
-        "",
-        placeholder_page(
-            area="portal",
-            title=_("Statements"),
-            description=_("Your monthly statements will appear here once the first month is closed."),
-        ),
-        name="portal_statements",
-    ),
+    path("", portal.portal_statements, name="portal_statements"),
+    path("<int:pk>/", portal.portal_statement, name="portal_statement"),
+    path("<int:pk>/confirm/", portal.portal_statement_confirm, name="portal_statement_confirm"),
+    path("<int:pk>/dispute/", portal.portal_statement_dispute, name="portal_statement_dispute"),
 ]
