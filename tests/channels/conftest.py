@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
 
 import httpx
 import pytest
+from django.db import IntegrityError, transaction
 
 from channels.sandbox.generator import SandboxShop
 from channels.services import store_create
@@ -73,6 +75,21 @@ def sandbox_api(sandbox: SandboxShop) -> Iterator[httpx.Client]:
 # ------------------------------------------------------------------ committed data for threads and processes
 
 
+def _delete_racing_the_worker(store) -> None:
+    """Delete a committed store and its orders. A session worker may still be routing them (after_ingest is
+    sent for real), writing rows the delete did not see: try again until it has finished."""
+    for attempt in range(20):
+        try:
+            with transaction.atomic():
+                Order.objects.filter(store=store).delete()
+                store.delete()
+            return
+        except IntegrityError:
+            if attempt == 19:
+                raise
+            time.sleep(0.25)
+
+
 @pytest.fixture
 def committed(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
     """Tenant A with stores really committed, so other threads and the worker see them; removed afterwards.
@@ -95,5 +112,4 @@ def committed(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
         finally:
             with in_tenant(tenant):
                 for store in made:
-                    Order.objects.filter(store=store).delete()
-                    store.delete()
+                    _delete_racing_the_worker(store)
