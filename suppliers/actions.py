@@ -87,10 +87,9 @@ def dispatch_accept(
     promised = _clean_promise(promised_ship_date)
     reason = _("Accepted, ship date promised %(date)s.") % {"date": promised.isoformat()} if promised else ""
     accepted = dispatch_transition(dispatch=dispatch, to=D.ACCEPTED, actor=actor, actor_label="supplier", reason=reason)
-    accepted.accepted_at = timezone.now()
-    accepted.promised_ship_date = promised
-    accepted.save(update_fields=["accepted_at", "promised_ship_date"])
-    dispatch.accepted_at, dispatch.promised_ship_date = accepted.accepted_at, promised
+    if promised is not None:
+        accepted.promised_ship_date = dispatch.promised_ship_date = promised
+        accepted.save(update_fields=["promised_ship_date"])
     return accepted
 
 
@@ -108,11 +107,9 @@ def dispatch_reject(
     _own(dispatch, supplier)
     code, comment = _clean_rejection(reason_code, comment)
     rejected = dispatch_transition(
-        dispatch=dispatch, to=D.REJECTED, actor=actor, actor_label="supplier", reason=rejection_text(code, comment)
-    )
-    rejected.reject_code = code
-    rejected.save(update_fields=["reject_code"])
-    dispatch.reject_code = code
+        dispatch=dispatch, to=D.REJECTED, actor=actor, actor_label="supplier", reason=rejection_text(code, comment),
+        reject_code=code,
+    )  # fmt: skip
     enqueue_named(DISPATCH_CHANGED, rejected.pk, actor_id=getattr(actor, "pk", None))
     return rejected
 

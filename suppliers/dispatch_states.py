@@ -91,27 +91,42 @@ def dispatch_note(*, notes: Sequence[tuple[int, str]], actor=None, actor_label: 
     )
 
 
+def _changes(to: str, *, reason: str, reject_code: str) -> dict[str, object]:
+    """The columns a move to ``to`` writes besides the status: when it was accepted or shipped (for the
+    deadlines and the scorecard), and why it was rejected or cancelled."""
+    now = timezone.now()
+    values: dict[str, object] = {"status": to, "updated": now}
+    if to == S.ACCEPTED:
+        values["accepted_at"] = now
+    elif to == S.SHIPPED:
+        values["shipped_at"] = now
+    if reason and to in (S.REJECTED, S.CANCELLED):
+        values["reason"] = reason[:500]
+    if reject_code and to == S.REJECTED:
+        values["reject_code"] = reject_code
+    return values
+
+
 @transaction.atomic
 def dispatch_transition(
-    *, dispatch: Dispatch, to: str, actor=None, actor_label: str = "supplier", reason: str = ""
+    *, dispatch: Dispatch, to: str, actor=None, actor_label: str = "supplier", reason: str = "", reject_code: str = ""
 ) -> Dispatch:
     """Move one dispatch to ``to`` and record it; returns it as saved.
 
     Locks the row and checks the state it really has. Raises IllegalTransition,
-    changing nothing, when the move is not allowed. Stock and order states are
-    not this function's business: see suppliers.dispatches.
+    changing nothing, when the move is not allowed. Accepting stamps
+    ``accepted_at``, shipping ``shipped_at``; a rejection keeps ``reject_code``.
+    Stock and order states are not this function's business: see suppliers.dispatches.
     """
     locked = Dispatch.objects.select_for_update().get(pk=dispatch.pk)
     check_dispatch_transition(locked, to)
     from_state = locked.status
-    locked.status = to
-    fields = ["status", "updated"]
-    if reason and to in (S.REJECTED, S.CANCELLED):
-        locked.reason = reason[:500]
-        fields.append("reason")
-    locked.save(update_fields=fields)
+    values = _changes(to, reason=reason, reject_code=reject_code)
+    for field, value in values.items():
+        setattr(locked, field, value)
+        setattr(dispatch, field, value)
+    locked.save(update_fields=list(values))
     _record([(locked, from_state)], to=to, actor=actor, actor_label=actor_label, reason=reason)
-    dispatch.status, dispatch.reason, dispatch.updated = locked.status, locked.reason, locked.updated
     return locked
 
 
@@ -126,9 +141,7 @@ def dispatches_transition(
         return 0
     for dispatch in dispatches:
         check_dispatch_transition(dispatch, to)
-    values: dict[str, object] = {"status": to, "updated": timezone.now()}
-    if reason and to in (S.REJECTED, S.CANCELLED):
-        values["reason"] = reason[:500]
+    values = _changes(to, reason=reason, reject_code="")
     Dispatch.objects.filter(pk__in=[d.pk for d in dispatches]).update(**values)
     left = [(dispatch, dispatch.status) for dispatch in dispatches]
     for dispatch in dispatches:

@@ -226,8 +226,6 @@ def dispatch_ship(
         ParcelLine(parcel=parcel_rows[index], dispatch_line_id=line_id, quantity=units)
         for index, line_id, units in parcel_units(parcels, lines)
     )
-    shipped.shipped_at = now
-    shipped.save(update_fields=["shipped_at"])
-    dispatch.status, dispatch.shipped_at = shipped.status, now
+    dispatch.status, dispatch.shipped_at = shipped.status, shipped.shipped_at
     enqueue_named(DISPATCH_CHANGED, shipped.pk, actor_id=getattr(actor, "pk", None))
     return shipped

@@ -76,7 +76,6 @@ def dispatches_ship(
         first += len(specs)
     copy_rows(ParcelLine._meta.db_table, ("parcel_id", "dispatch_line_id", "quantity"), parcel_lines)
     ids = [dispatch.pk for dispatch, _specs in shipments]
-    Dispatch.objects.filter(pk__in=ids).update(shipped_at=now)
     actor_id = getattr(actor, "pk", None)
     # One task per thousand dispatches, not one each: sending is most of an upload's time otherwise.
     for start in range(0, len(ids), 1000):
