@@ -271,3 +271,182 @@ class StatementDispute(models.Model):
 
     def __str__(self) -> str:
         return f"dispute {self.pk} on line {self.line_id}"
+
+
+# ---------------------------------------------------------------- receivables and payouts (对账, 核销)
+
+
+class PayoutSource(models.TextChoices):
+    SHOPIFY_API = "shopify_api", _("Shopify Payments (API)")
+    SHOPIFY_CSV = "shopify_csv", _("Shopify Payments transactions (CSV export)")
+    ALIPAY = "alipay", _("Alipay account statement (支付宝账务明细)")
+    WECHAT = "wechat", _("WeChat Pay bill (微信支付账单)")
+    GENERIC = "generic", _("Other CSV or XLSX (with a column mapping)")
+
+
+class PayoutImport(models.Model):
+    """One file, or one Shopify payout fetched through the API, imported for a store. ``digest`` (the file's
+    SHA-256, or "shopify:<payout id>") makes a second import of the same thing change nothing."""
+
+    Source = PayoutSource
+
+    store = models.ForeignKey("channels.Store", on_delete=models.PROTECT, related_name="payout_imports")
+    source = models.CharField(_("source"), max_length=16, choices=PayoutSource.choices)
+    name = models.CharField(_("name"), max_length=200)
+    digest = models.CharField(max_length=80)
+    items_count = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)  # rows an earlier import already brought in
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    imported_by_label = models.CharField(max_length=120, blank=True)
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-imported_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "digest"], name="payout_import_once"),
+            models.CheckConstraint(condition=models.Q(source__in=PayoutSource.values), name="payout_source_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PayoutItem(models.Model):
+    """One money movement a channel or payment provider reports: a charge (+), a refund or chargeback (−), a
+    fee, an adjustment, or the transfer to the bank. ``amount`` is gross and signed; ``fee`` is what the
+    provider kept (positive); ``net`` = amount − fee. ``order`` is the order it was matched to, if any."""
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge", _("Charge")
+        REFUND = "refund", _("Refund")
+        CHARGEBACK = "chargeback", _("Chargeback")
+        FEE = "fee", _("Fee")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+        TRANSFER = "transfer", _("Payout to bank")
+        OTHER = "other", _("Other")
+
+    payout_import = models.ForeignKey(PayoutImport, on_delete=models.CASCADE, related_name="items")
+    store = models.ForeignKey("channels.Store", on_delete=models.PROTECT, related_name="payout_items")
+    kind = models.CharField(_("type"), max_length=16, choices=Kind.choices)
+    reference = models.CharField(_("transaction reference"), max_length=120, blank=True)
+    order_number = models.CharField(_("order number"), max_length=64, blank=True)
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="payout_items"
+    )
+    occurred_at = models.DateTimeField(_("date"))
+    currency = models.CharField(_("currency"), max_length=3)
+    amount = models.DecimalField(_("amount"), **AMOUNT)
+    fee = models.DecimalField(_("fee"), default=0, **AMOUNT)
+    net = models.DecimalField(_("net"), **AMOUNT)
+    payout_reference = models.CharField(_("payout"), max_length=120, blank=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    row = models.PositiveIntegerField(null=True, blank=True)  # the row in the imported file
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    kind__in=["charge", "refund", "chargeback", "fee", "adjustment", "transfer", "other"]
+                ),
+                name="payout_item_kind_valid",
+            ),
+            # The same transaction reported by two files (overlapping date ranges) is kept once.
+            models.UniqueConstraint(
+                fields=["store", "reference"], condition=~models.Q(reference=""), name="payout_item_reference_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["store", "order_number"]),
+            models.Index(fields=["order"]),
+            models.Index(fields=["store", "occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.currency}"
+
+
+class PayoutSettings(models.Model):
+    """Per store: the write-off tolerance and the saved column mapping of its generic payout files."""
+
+    store = models.OneToOneField("channels.Store", on_delete=models.CASCADE, related_name="payout_settings")
+    tolerance = models.DecimalField(_("write-off tolerance"), max_digits=14, decimal_places=4, default=0)
+    # {"occurred_at": "<header>", "order_number": ..., "reference": ..., "kind": ..., "amount": ..., "fee": ...,
+    #  "currency": ...}; blank entries are not in the file.
+    column_mapping = models.JSONField(default=dict, blank=True)
+    default_currency = models.CharField(max_length=3, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(tolerance__gte=0), name="payout_tolerance_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"payout settings of store {self.store_id}"
+
+
+class WriteOff(models.Model):
+    """核销: an order's receivable closed against what was paid for it; ``difference`` = received − expected,
+    within the store's tolerance when it was written off."""
+
+    order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="write_off")
+    store = models.ForeignKey("channels.Store", on_delete=models.PROTECT, related_name="write_offs")
+    currency = models.CharField(max_length=3)
+    expected = models.DecimalField(**AMOUNT)
+    received = models.DecimalField(**AMOUNT)
+    fees = models.DecimalField(default=0, **AMOUNT)
+    difference = models.DecimalField(**AMOUNT)
+    note = models.CharField(max_length=300, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    by_label = models.CharField(max_length=120)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["store", "at"])]
+
+    def __str__(self) -> str:
+        return f"write-off of order {self.order_id}"
+
+
+# ---------------------------------------------------------------- exports
+
+
+class ExportFile(models.Model):
+    """A file made for download (statement, reconciliation, margins) by a task with progress. Kept under
+    MEDIA_ROOT/exports/<schema>/; ``supplier`` set means only that supplier's users (and finance) may fetch it."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=32)  # statement, reconciliation, margins
+    file_format = models.CharField(max_length=8)  # csv, xlsx, pdf
+    params = models.JSONField(default=dict, blank=True)
+    statement = models.ForeignKey(Statement, null=True, blank=True, on_delete=models.CASCADE, related_name="exports")
+    supplier = models.ForeignKey(
+        "suppliers.Supplier", null=True, blank=True, on_delete=models.CASCADE, related_name="exports"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    done_rows = models.PositiveIntegerField(default=0)
+    total_rows = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)  # what the browser saves it as
+    path = models.CharField(max_length=300, blank=True)  # relative to MEDIA_ROOT
+    size = models.PositiveBigIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["requested_by", "created"]), models.Index(fields=["supplier", "created"])]
+
+    def __str__(self) -> str:
+        return self.file_name or f"export {self.pk}"
