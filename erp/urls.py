@@ -25,6 +25,7 @@ api_v1 = [
     path("", include("inventory.api_urls")),
     path("", include("orders.routing.api_urls")),
     path("portal/statements/", include("settlement.portal_api_urls")),
+    path("settlement/", include("settlement.api_urls")),
     path("", include("suppliers.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

@@ -1,6 +1,6 @@
 """The finance area's settlement pages (settlement.views)."""
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from settlement import views
 
@@ -8,6 +8,9 @@ MONTH = r"(?P<month>\d{4}-\d{2})"
 
 urlpatterns = [
     path("settlement/", views.index, name="index"),
+    path("settlement/", include("settlement.payouts_urls")),
+    path("settlement/", include("settlement.margins_urls")),
+    path("settlement/", include("settlement.exports_urls")),
     path("settlement/close/", views.close, name="close"),
     path("settlement/statements/<int:pk>/", views.statement_detail, name="statement"),
     path("settlement/adjustments/", views.adjustments, name="adjustments"),

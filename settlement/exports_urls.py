@@ -1,0 +1,3 @@
+"""Exports pages (finance area), included by settlement/finance_urls.py under /settlement/."""
+
+urlpatterns: list = []
