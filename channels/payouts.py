@@ -38,3 +38,22 @@ class PayoutRow:
     @property
     def net(self) -> Decimal:
         return self.amount - self.fee
+
+
+@dataclass(frozen=True)
+class ChannelPayout:
+    """One transfer of a channel's payment balance to the merchant's bank, with the movements it pays out.
+
+    ``amount`` is what reached (or will reach) the bank, signed as the channel gives it; for Shopify
+    Payments it equals the sum of the ``net`` of its rows other than the ``transfer`` row, which carries
+    ``-amount``. ``status`` is the channel's word (Shopify: scheduled, in_transit, paid, failed, canceled).
+    ``summary`` is the channel's own breakdown as it gave it (Shopify: ``charges_gross_amount`` … as text).
+    """
+
+    id: str
+    date: dt.date
+    status: str
+    currency: str
+    amount: Decimal
+    summary: dict = field(default_factory=dict, compare=False)
+    rows: list[PayoutRow] = field(default_factory=list)

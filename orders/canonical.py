@@ -61,3 +61,6 @@ class ChannelOrder:
     cancelled_at: dt.datetime | None = None
     note: str = ""
     tags: tuple[str, ...] = ()
+    # What the channel has given back to the buyer so far (refunds, in the order's currency); the
+    # receivable settlement expects is ``total - refunded_total``.
+    refunded_total: Decimal = Decimal(0)

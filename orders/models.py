@@ -101,6 +101,8 @@ class Order(models.Model):
     shipping_total = models.DecimalField(**MONEY)
     tax_total = models.DecimalField(**MONEY)
     total = models.DecimalField(**MONEY)
+    # Refunded to the buyer on the channel so far; the receivable is total − refunded_total.
+    refunded_total = models.DecimalField(**MONEY, default=0, db_default=0)
     financial_status = models.CharField(max_length=32, blank=True)
     fulfillment_status = models.CharField(max_length=32, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)

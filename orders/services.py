@@ -26,7 +26,7 @@ _ORDER_COLUMNS = (
     "ship_name", "ship_country", "ship_province", "ship_city", "ship_district", "ship_line1",
     "ship_line2", "ship_postal_code", "ship_phone", "currency", "subtotal", "discount_total",
     "shipping_total", "tax_total", "total", "financial_status", "fulfillment_status", "cancelled_at",
-    "note", "tags", "placed_at", "channel_updated_at", "raw", "created", "updated",
+    "note", "tags", "placed_at", "channel_updated_at", "raw", "created", "updated", "refunded_total",
 )  # fmt: skip
 _LINE_COLUMNS = (
     "order_id", "external_id", "position", "listing_sku", "title", "quantity", "unit_price",
@@ -107,7 +107,7 @@ def _order_row(store_id: int, order: ChannelOrder, raw: dict, now) -> tuple:
         order.discount_total, order.shipping_total, order.tax_total, order.total,
         _clip(order.financial_status, 32), _clip(order.fulfillment_status, 32), order.cancelled_at,
         order.note or "", _clip(",".join(order.tags), 500), order.placed_at, order.updated_at,
-        pack_payload(raw), now, now,
+        pack_payload(raw), now, now, order.refunded_total,
     )  # fmt: skip
 
 

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from channels.payouts import ChannelPayout
 from core.money import quantum
 from orders.canonical import ChannelOrder, ChannelOrderLine, NormalisationError
 
@@ -119,6 +120,16 @@ def parse_money(value: Any, *, what: str) -> Decimal:
     if amount < 0:
         raise NormalisationError(f"{what} is negative ({amount})")
     return amount
+
+
+def parse_signed_money(value: Any, *, what: str) -> Decimal:
+    """An amount that may be negative ("-3.45", -3.45): a refund, a fee used as a discount. Raises
+    NormalisationError naming ``what`` when it is missing or not an amount."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -parse_money(value.strip()[1:], what=what)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        return -parse_money(-value, what=what)
+    return parse_money(value, what=what)
 
 
 def parse_optional_money(value: Any, *, what: str) -> Decimal:
@@ -331,6 +342,14 @@ class Adapter(abc.ABC):
             return False
         expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
         return hmac.compare_digest(expected.encode(), given.strip().encode())
+
+    def iter_payouts(self, *, since: dt.date | None = None) -> Iterator[ChannelPayout]:
+        """The payouts dated ``since`` or later, newest first, each with its money movements.
+
+        Only a channel with a payouts API overrides this; the others refuse at once with ChannelError
+        (their payouts come from the payment provider's file).
+        """
+        raise ChannelError(f"{self.channel_label} has no payouts API here: import the payment provider's file instead.")
 
     # -------------------------------------------------------------- HTTP plumbing
 

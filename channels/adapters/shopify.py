@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from channels.adapters.base import (
     Adapter,
+    ChannelAuthError,
     ChannelError,
     NothingToFulfil,
     WebhookDelivery,
@@ -35,6 +36,8 @@ from channels.adapters.base import (
     text,
     webhook_json,
 )
+from channels.adapters.shopify_payouts import payout_head, payout_row
+from channels.payouts import ChannelPayout, PayoutRow
 from orders.canonical import Address, ChannelOrder, ChannelOrderLine, NormalisationError
 
 logger = logging.getLogger(__name__)
@@ -218,6 +221,7 @@ class ShopifyAdapter(Adapter):
             financial_status=text(payload.get("financial_status")).lower(),
             fulfillment_status=text(payload.get("fulfillment_status")).lower(),
             cancelled_at=parse_optional_time(payload.get("cancelled_at"), what=f"order {order_id}: cancelled_at"),
+            refunded_total=_refunded(payload, order_id),
             note=text(payload.get("note")),
             tags=tuple(tag.strip() for tag in text(payload.get("tags")).split(",") if tag.strip()),
         )
@@ -351,6 +355,78 @@ class ShopifyAdapter(Adapter):
                 return str(fulfillment["id"])
         return None
 
+    # -------------------------------------------------------------- Shopify Payments payouts
+
+    def iter_payouts(self, *, since: dt.date | None = None, status: str | None = None) -> Iterator[ChannelPayout]:
+        """Shopify Payments payouts dated ``since`` or later (every one when None), newest first as Shopify lists them.
+
+        Each comes with all its balance transactions as PayoutRows: amount signed and fee as Shopify gives
+        them, ``reference`` the transaction's id, ``payout_reference`` the payout's, the order's Shopify id in
+        ``extra["order_external_id"]`` (``order_number`` only where Shopify names the order), Shopify's type,
+        net and sources in ``extra``. ``status`` keeps one payout status (scheduled, in_transit, paid …).
+        Raises ChannelAuthError when the token may not read payouts, ChannelError for a shop without
+        Shopify Payments (404) or an answer that is not a payout, ChannelUnavailable as every request does.
+        """
+        params: dict[str, Any] = {"limit": PAGE_SIZE}
+        if since is not None:
+            params["date_min"] = since.isoformat()
+        if status:
+            params["status"] = status
+        for raw in self._list("shopify_payments/payouts.json", params, key="payouts"):
+            try:
+                payout = payout_head(raw)
+            except NormalisationError as exc:
+                raise ChannelError(f"Shopify sent a payout Relay cannot read: {exc}.") from None
+            payout.rows.extend(self._payout_rows(payout.id))
+            logger.info("shopify payout read", extra={"payout": payout.id, "rows": len(payout.rows)})
+            yield payout
+
+    def _payout_rows(self, payout_id: str) -> list[PayoutRow]:
+        rows = []
+        params = {"payout_id": payout_id, "limit": PAGE_SIZE}
+        for raw in self._list("shopify_payments/balance/transactions.json", params, key="transactions"):
+            try:
+                rows.append(payout_row(raw, payout_id=payout_id))
+            except NormalisationError as exc:
+                raise ChannelError(
+                    f"Shopify sent a transaction of payout {payout_id} Relay cannot read: {exc}."
+                ) from None
+        return rows
+
+    def _list(self, path: str, params: dict[str, Any] | None, *, key: str) -> Iterator[dict]:
+        """Every item of a Shopify Payments list, page by page along the Link cursor."""
+        url: str | None = self._url(path)
+        followed: set[str] = set()
+        while url:
+            try:
+                response = self._request("GET", url, params=params)
+            except ChannelAuthError as exc:
+                if exc.status != 403:
+                    raise
+                said = str(exc).partition(f"{self.channel_label} said: ")[2]
+                message = (
+                    "The access token may not read Shopify Payments payouts (403). Give the app the "
+                    "read_shopify_payments_payouts access scope, then paste its new Admin API token here."
+                )
+                raise ChannelAuthError(f"{message} Shopify said: {said}" if said else message, status=403) from None
+            except ChannelError as exc:
+                if exc.status != 404:
+                    raise
+                raise ChannelError(
+                    "Shopify has no Shopify Payments payouts for this store (404): if it takes payments through "
+                    "another provider, import that provider's file instead.",
+                    status=404,
+                ) from None
+            body = self._json(response)
+            items = body.get(key) if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise ChannelError(f"Shopify answered {path} without a '{key}' list.")
+            yield from items
+            url = response.links.get("next", {}).get("url")
+            params = None  # the next URL carries page_info and the limit; filters are refused beside it
+            if url:
+                self._check_next(url, followed)
+
     # -------------------------------------------------------------- webhooks
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookDelivery:
@@ -436,3 +512,13 @@ def _address(data: dict) -> Address:
         postal_code=text(data.get("zip")),
         phone=text(data.get("phone")),
     )
+
+
+def _refunded(payload: dict, order_id: str) -> Decimal:
+    """What was given back to the buyer: total_price less current_total_price (Shopify lowers the current
+    total by every refund, in the shop's currency). An order without current_total_price refunded nothing."""
+    if payload.get("current_total_price") in (None, ""):
+        return Decimal(0)
+    total = parse_money(payload.get("total_price"), what=f"order {order_id}: total_price")
+    current = parse_money(payload.get("current_total_price"), what=f"order {order_id}: current_total_price")
+    return max(Decimal(0), total - current)

@@ -29,6 +29,7 @@ from channels.adapters.base import (
     parse_money,
     parse_optional_money,
     parse_quantity,
+    parse_signed_money,
     parse_time,
     person_name,
     text,
@@ -181,7 +182,7 @@ class WooCommerceAdapter(Adapter):
         for fee in payload.get("fee_lines") or []:
             if not isinstance(fee, dict):
                 continue
-            amount = _signed_money(fee.get("total"), what=f"order {order_id}: fee total")
+            amount = parse_signed_money(fee.get("total") or "0", what=f"order {order_id}: fee total")
             if amount < 0:
                 fee_discounts -= amount
             else:
@@ -233,6 +234,14 @@ class WooCommerceAdapter(Adapter):
             financial_status=financial,
             fulfillment_status=fulfillment,
             cancelled_at=modified_at if status == "cancelled" else None,
+            # WooCommerce lists each refund with a negative total.
+            refunded_total=sum(
+                (
+                    parse_money(text(r.get("total")).lstrip("-"), what=f"order {order_id}: refund total")
+                    for r in payload.get("refunds") or []
+                ),
+                Decimal(0),
+            ),
             note=text(payload.get("customer_note")),
         )
         # WooCommerce line and shipping totals are before tax even when prices include it.
@@ -347,15 +356,6 @@ class WooCommerceAdapter(Adapter):
             triggered_at=None,
             payload=payload,
         )
-
-
-def _signed_money(value: Any, *, what: str) -> Decimal:
-    """Fee totals may be negative (a fee used as a discount)."""
-    if isinstance(value, str) and value.strip().startswith("-"):
-        return -parse_money(value.strip()[1:], what=what)
-    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-        return -parse_money(-value, what=what)
-    return parse_optional_money(value, what=what)
 
 
 def _person(data: dict) -> str:

@@ -1,4 +1,5 @@
-"""Read-only HTML pages of the sandbox shop, for a person: its latest orders, and one order with its fulfillments.
+"""Read-only HTML pages of the sandbox shop, for a person: its latest orders, one order with its fulfillments,
+and its Shopify Payments payouts.
 
 At the paths of Shopify's own admin (``/admin/orders``, ``/admin/orders/<id>``),
 so Relay's "see the order on the channel" link works for both. They show
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from html import escape
 from typing import Any
 
@@ -23,7 +25,7 @@ table { border-collapse: collapse; width: 100%; margin: .5rem 0 1.5rem; }
 th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #d0d7de; vertical-align: top; }
 th { background: #f6f8fa; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: .6rem; background: #eaeef2; font-size: 12px; }
-.fulfilled { background: #dafbe1; } .partial { background: #fff8c5; } .muted { color: #656d76; }
+.fulfilled, .paid { background: #dafbe1; } .partial, .scheduled { background: #fff8c5; } .muted { color: #656d76; }
 """
 
 
@@ -31,7 +33,8 @@ def page(title: str, body: str) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)} · {escape(SHOP_NAME)}</title><style>{_STYLE}</style></head>"
-        f'<body><p class="muted"><a href="/admin/orders">{escape(SHOP_NAME)}</a> · sandbox, read-only</p>'
+        f'<body><p class="muted"><a href="/admin/orders">{escape(SHOP_NAME)}</a> · '
+        '<a href="/admin/payments/payouts">Payouts</a> · sandbox, read-only</p>'
         f"{body}</body></html>"
     )
 
@@ -85,6 +88,29 @@ def order_page(order: Mapping[str, Any]) -> str:
     return page(f"Order {order['name']}", body)
 
 
+def payout_list_page(payouts: Iterable[Mapping[str, Any]]) -> str:
+    """Shopify Payments payouts, newest first: what each paid out and how (charges, refunds, disputes, fees)."""
+    rows = "".join(
+        "<tr>"
+        f"<td>{escape(str(payout['date']))}</td>"
+        f'<td><span class="badge {escape(str(payout["status"]))}">{escape(str(payout["status"]))}</span></td>'
+        + "".join(
+            f"<td>{escape(str(payout['summary'][key]))}</td>"
+            for key in ("charges_gross_amount", "refunds_gross_amount", "adjustments_gross_amount")
+        )
+        + f"<td>{escape(_fees(payout['summary']))}</td>"
+        f"<td><strong>{escape(str(payout['amount']))}</strong> {escape(str(payout['currency']))}</td>"
+        "</tr>"
+        for payout in payouts
+    )
+    table = (
+        "<table><thead><tr><th>Date</th><th>Status</th><th>Charges</th><th>Refunds</th><th>Disputes</th>"
+        f"<th>Fees</th><th>Payout</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+    note = "<p class='muted'>One payout a shop day; its amount is charges + refunds + disputes − fees.</p>"
+    return page("Payouts", f"<h1>Payouts</h1>{note}{table}" if rows else "<h1>Payouts</h1><p>No payouts yet.</p>")
+
+
 def not_found_page() -> str:
     return page("Not found", "<h1>Not found</h1><p>No such order in the sandbox shop.</p>")
 
@@ -107,6 +133,11 @@ def _fulfillment_row(fulfillment: Mapping[str, Any]) -> str:
         f"<td>{number}</td><td>{items}</td>"
         "</tr>"
     )
+
+
+def _fees(summary: Mapping[str, Any]) -> str:
+    parts = ("charges_fee_amount", "refunds_fee_amount", "adjustments_fee_amount")
+    return str(sum((Decimal(str(summary[key])) for key in parts), Decimal(0)))
 
 
 def _fulfillment_badge(order: Mapping[str, Any]) -> str:

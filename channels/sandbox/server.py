@@ -4,7 +4,8 @@ What a Shopify client relies on is reproduced: the X-Shopify-Access-Token
 check and its 401, cursor pagination through the ``Link`` header with opaque
 ``page_info`` tokens (and the 400 when other filters come with one), the
 X-Shopify-Shop-Api-Call-Limit leaky bucket (40 calls, 2 a second) and its 429,
-fulfillment orders and fulfillments. For a person, read-only HTML pages at the
+fulfillment orders and fulfillments, Shopify Payments payouts and balance
+transactions (``payments``). For a person, read-only HTML pages at the
 paths of Shopify's admin (``/admin/orders``, ``/admin/orders/<id>``) show the
 orders and the fulfillments Relay pushed, with their tracking (``pages``).
 Standard library only.
@@ -31,6 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from channels.sandbox import pages
 from channels.sandbox.filters import DEFAULT_LIMIT, MAX_LIMIT, OrderFilter
 from channels.sandbox.generator import SandboxShop, TickReport
+from channels.sandbox.payments import Payments, payment_routes
 from channels.sandbox.shop import SHOP_TIMEZONE, ShopError
 
 logger = logging.getLogger(__name__)
@@ -114,9 +116,18 @@ class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True  # a stuck keep-alive connection must not hold up shutdown
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], shop: SandboxShop, *, access_token: str, call_limit: CallLimit):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        shop: SandboxShop,
+        *,
+        access_token: str,
+        call_limit: CallLimit,
+        payments: Payments,
+    ):
         super().__init__(address, _Handler)
         self.shop = shop
+        self.payments = payments
         self.access_token = access_token
         self.call_limit = call_limit
 
@@ -133,15 +144,18 @@ def make_server(
     access_token: str = SANDBOX_TOKEN,
     *,
     clock: Callable[[], float] | None = None,
+    shop_clock: Callable[[], float] = time.time,
 ) -> SandboxServer:
     """A bound, not yet serving, server for ``shop`` (port 0 picks a free port; see ``base_url``).
 
-    ``clock`` drives the call-limit bucket (default ``time.monotonic``).
+    ``clock`` drives the call-limit bucket (default ``time.monotonic``); ``shop_clock`` is the shop's
+    time (epoch seconds) for its payouts: which day is today, which disputes have happened.
     """
     if not access_token:
         raise ValueError("access_token must not be empty")
     call_limit = CallLimit(clock=clock) if clock is not None else CallLimit()
-    return SandboxServer((host, port), shop, access_token=access_token, call_limit=call_limit)
+    payments = Payments(shop, clock=shop_clock)
+    return SandboxServer((host, port), shop, access_token=access_token, call_limit=call_limit, payments=payments)
 
 
 def serve(
@@ -328,6 +342,8 @@ class _Handler(BaseHTTPRequestHandler):
         """(status, HTML) of a human-readable page at ``path``; None when the path is not one."""
         if path in _ORDER_LIST_PAGES:
             return 200, pages.order_list_page(self.server.shop.latest_orders(pages.LATEST))
+        if path.rstrip("/") == "/admin/payments/payouts":
+            return 200, pages.payout_list_page(self.server.payments.ledger().payouts[: pages.LATEST])
         match = _ORDER_PAGE.match(path)
         if match is None:
             return None
@@ -379,6 +395,7 @@ class _Handler(BaseHTTPRequestHandler):
                 lambda order_id: _found("fulfillments", shop.fulfillments(int(order_id))),
             ),
             ("POST", r"fulfillments\.json", lambda: (201, {"fulfillment": shop.create_fulfillment(_json(body))}, {})),
+            *payment_routes(self.server.payments, query, api_base=f"http://{self._host()}/admin/api/{version}"),
         )
         path_known = False
         for route_method, pattern, action in routes:

@@ -172,3 +172,16 @@ def test_a_total_that_does_not_add_up_is_still_what_the_channel_says():
     order = ShopifyAdapter(base_url=BASE, credentials={}).normalise(payload)
 
     assert order.total == Decimal("600.00")
+
+
+def test_refunds_lower_what_the_order_is_expected_to_bring_in():
+    # given the documented order (total 598.94, current total 199.65 after refunds), and one never refunded
+    refunded = ShopifyAdapter(base_url=BASE, credentials={}).normalise(doc_order())
+    untouched = ShopifyAdapter(base_url=BASE, credentials={}).normalise(
+        {**doc_order(), "current_total_price": doc_order()["total_price"]}
+    )
+    older = {key: value for key, value in doc_order().items() if key != "current_total_price"}
+
+    assert refunded.refunded_total == Decimal("598.94") - Decimal("199.65")
+    assert untouched.refunded_total == 0
+    assert ShopifyAdapter(base_url=BASE, credentials={}).normalise(older).refunded_total == 0

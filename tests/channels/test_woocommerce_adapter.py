@@ -423,3 +423,13 @@ def test_parse_webhook_without_a_delivery_id_uses_the_body_and_refuses_a_ping():
     assert delivery.delivery_id == "sha256:" + hashlib.sha256(b'{"id": 727}').hexdigest()
     with pytest.raises(ValueError):
         store.parse_webhook(headers={}, body=b"webhook_id=12")  # WooCommerce's form-encoded ping
+
+
+def test_refunds_listed_on_the_order_add_up_to_its_refunded_total():
+    payload = {
+        **fixture("woocommerce/order.json"),
+        "refunds": [{"id": 726, "reason": "", "total": "-10.00"}, {"id": 730, "reason": "dent", "total": "-2.50"}],
+    }
+
+    assert normalise(payload).refunded_total == Decimal("12.50")
+    assert normalise(fixture("woocommerce/order.json")).refunded_total == 0
