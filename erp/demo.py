@@ -39,6 +39,7 @@ from channels.sandbox.server import INITIAL_SPREAD_SECONDS
 from channels.services import adapter_for, prepare_page, store_create, write_page
 from core import spreadsheets
 from core.money import round_money
+from erp.demo_settlement import demo_last_month, demo_sandbox_payouts
 from inventory.models import Product, Source
 from inventory.services import product_create, source_create, source_reorder
 from inventory.supplier_stock import stock_report
@@ -190,7 +191,14 @@ def demo_populate(*, password: str, sandbox_state: Path | None, now: dt.datetime
     if not Store.objects.filter(name=OFFLINE_STORE).exists():
         store_create(name=OFFLINE_STORE, channel="spreadsheet")
     demo_catalog()
-    demo_history(sandbox_state=sandbox_state, now=now or timezone.now())
+    now = now or timezone.now()
+    demo_history(sandbox_state=sandbox_state, now=now)
+    merchant, finance = User.objects.get(username=MERCHANT_EMAIL), User.objects.get(username="finance@demo.test")
+    demo_last_month(now=now, offline_store=OFFLINE_STORE, merchant=merchant, finance=finance)
+    if sandbox_state is not None:
+        demo_sandbox_payouts(
+            sandbox_state=sandbox_state, sandbox_store=SANDBOX_STORE, seed=SANDBOX_SEED, finance=finance
+        )
 
 
 # ------------------------------------------------------------------ the last three days

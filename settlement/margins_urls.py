@@ -1,3 +1,9 @@
 """Margins pages (finance area), included by settlement/finance_urls.py under /settlement/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from settlement import margins_views as margins
+
+urlpatterns: list = [
+    path("margins/", margins.margins, name="margins"),
+]

@@ -209,7 +209,7 @@ def cjk_font_missing_note() -> str:
 # ------------------------------------------------------------------ the PDF
 
 
-class _Document(FPDF):
+class Document(FPDF):
     def __init__(self, *, title: str):
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.set_auto_page_break(auto=True, margin=15)
@@ -260,7 +260,7 @@ def _printed_at() -> str:
 
 def packing_pdf(*, supplier: Supplier, slips: Sequence[PackingSlip]) -> bytes:
     """The packing lists as a PDF: one page (or more) per dispatch, for the box."""
-    pdf = _Document(title=_("Packing list"))
+    pdf = Document(title=_("Packing list"))
     for slip in slips:
         pdf.add_page()
         pdf.missing_font_note()
@@ -291,7 +291,7 @@ def packing_pdf(*, supplier: Supplier, slips: Sequence[PackingSlip]) -> bytes:
 
 def picking_pdf(*, supplier: Supplier, picks: Sequence[PickLine], dispatch_count: int) -> bytes:
     """The picking list as a PDF: one table, a row per product."""
-    pdf = _Document(title=_("Picking list"))
+    pdf = Document(title=_("Picking list"))
     pdf.add_page()
     pdf.missing_font_note()
     pdf.line_of(_("Picking list"), size=16, height=8)
@@ -313,6 +313,7 @@ def picking_pdf(*, supplier: Supplier, picks: Sequence[PickLine], dispatch_count
 __all__ = [
     "KINDS",
     "MAX_DISPATCHES",
+    "Document",
     "DocumentLine",
     "FontFile",
     "PackingSlip",

@@ -14,6 +14,9 @@ from inventory.models import Product, Source, Stock
 from orders.models import Order
 from suppliers.members import supplier_of
 from suppliers.models import Dispatch, DispatchEvent, Parcel
+from settlement import reconciliation as rec
+from settlement.models import PayoutImport, Period, Statement
+from settlement.periods import month_of, previous_month
 from tenants.models import Tenant
 from tests.conftest import in_tenant
 
@@ -112,9 +115,36 @@ def _sandbox_shop_holds_the_routed_orders(demo, state) -> None:
     assert pulled and all(shop.get_order(int(external_id)) is not None for external_id in pulled)
 
 
+def _last_month_closed_and_payouts_to_reconcile(demo) -> None:
+    with in_tenant(demo):
+        last = previous_month(month_of(timezone.now()))
+        period = Period.objects.get(month=last)
+        states = dict(Statement.objects.filter(period=period).values_list("supplier__code", "status"))
+        disputed_lines = Statement.objects.get(period=period, supplier__code="SZ-BRIGHTWAY").disputes.count()
+        sandbox_orders = Order.objects.filter(store__channel="sandbox")
+        months = {month_of(placed) for placed in sandbox_orders.values_list("placed_at", flat=True)}
+        store = sandbox_orders.first().store
+        found = Counter(
+            row.state
+            for month in months
+            for row in rec.reconcile_rows(scope=rec.Scope(store=store, month=month), limit=1000)
+        )
+        imported = PayoutImport.objects.filter(store=store).count()
+
+    assert period.status == "closed"
+    # the demo supplier's statement waits for supplier@demo.test; one was confirmed, one disputed for finance
+    assert states["HZ-TEXTILE"] == "issued"
+    assert states["NB-OUTDOOR"] == "confirmed"
+    assert states["SZ-BRIGHTWAY"] == "disputed" and disputed_lines == 1
+    # the sandbox shop's payouts are in, and one order's payout differs (a chargeback) for finance to resolve
+    assert imported >= 1
+    assert found["matched"] and found["differs"] >= 1
+
+
 def test_the_demo_is_ready_for_all_three_logins_and_a_second_run_keeps_it(provisioned):
     """One provisioning (it replays three days), checked from each side."""
     demo, state = provisioned
     _logins_and_catalog(demo)
     _dispatches_waiting_overdue_and_to_ship(demo)
     _sandbox_shop_holds_the_routed_orders(demo, state)
+    _last_month_closed_and_payouts_to_reconcile(demo)

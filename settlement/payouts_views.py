@@ -1,0 +1,354 @@
+"""Finance pages for payouts and reconciliation (对账, 核销): import payout files or fetch Shopify payouts, map a
+generic file's columns once per store, see each order of a month matched, differing, unpaid or written off, and
+write off what is within tolerance. Views parse input and call settlement.payouts / settlement.reconciliation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from channels.models import Store
+from settlement import reconciliation as rec
+from settlement.models import PayoutImport, PayoutSource
+from settlement.payout_formats import detect_source, generic_header
+from settlement.payouts import (
+    PAYOUT_API_CHANNELS,
+    payout_fetch_progress,
+    payout_fetch_start,
+    payout_file_import,
+    payout_mapping_save,
+    payout_settings_for,
+    payouts_rematch,
+)
+from settlement.payouts_forms import MappingForm, PayoutUploadForm, ScopeForm, ToleranceForm
+from settlement.periods import month_of
+from tenants.accounts.permissions import area_required
+
+IMPORTS_PAGE_SIZE = 50
+ITEMS_PAGE_SIZE = 100
+ROWS_PAGE_SIZE = 100
+PENDING_SECONDS = 3600  # a generic file waits this long for its column mapping
+
+
+def _pending_key(token: str) -> str:
+    return f"settlement-payout-pending:{token}"
+
+
+def _fetches(stores) -> list[dict]:
+    shown = []
+    for store in stores:
+        if store.channel in PAYOUT_API_CHANNELS:
+            shown.append({"store": store, "progress": payout_fetch_progress(store=store)})
+    return shown
+
+
+def _imports_page(request, *, form=None, report=None, status=200):
+    imports = PayoutImport.objects.select_related("store").order_by("-imported_at", "-id")
+    store_id = request.GET.get("store", "")
+    if store_id.isdigit():
+        imports = imports.filter(store_id=int(store_id))
+    page = Paginator(imports, IMPORTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    stores = list(Store.objects.order_by("name"))
+    fetches = _fetches(stores)
+    running = any((f["progress"] or {}).get("state") == "running" for f in fetches)
+    context = {
+        "form": form or PayoutUploadForm(),
+        "report": report,
+        "page": page,
+        "stores": stores,
+        "store_id": store_id,
+        "fetches": fetches,
+        "refresh": running,
+    }
+    return render(request, "settlement/payouts.html", context, status=status)
+
+
+@area_required("finance")
+def payouts(request):
+    """Imports so far (newest first), the upload form and the Shopify fetch buttons."""
+    if request.method != "POST":
+        return _imports_page(request)
+    form = PayoutUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _imports_page(request, form=form, status=400)
+    store, source, upload = form.cleaned_data["store"], form.cleaned_data["source"], form.cleaned_data["file"]
+    content = upload.read()
+    if source == PayoutSource.GENERIC and not payout_settings_for(store=store).column_mapping:
+        return _mapping_start(request, store=store, content=content, file_name=upload.name)
+    detected = detect_source(content=content, file_name=upload.name)
+    if detected and detected not in (source, PayoutSource.GENERIC):
+        form.add_error(
+            "source",
+            _("This looks like a %(detected)s, not a %(chosen)s.")
+            % {"detected": PayoutSource(detected).label, "chosen": PayoutSource(source).label},
+        )
+        return _imports_page(request, form=form, status=400)
+    report = payout_file_import(store=store, source=source, content=content, file_name=upload.name, user=request.user)
+    return _after_import(request, form=form, report=report)
+
+
+def _after_import(request, *, form, report):
+    if report.already is not None:
+        messages.info(
+            request,
+            _("This file was imported already (%(name)s, %(when)s): nothing changed.")
+            % {
+                "name": report.already.name,
+                "when": timezone.localtime(report.already.imported_at).strftime("%Y-%m-%d %H:%M"),
+            },
+        )
+        return redirect("settlement:payout_import", pk=report.already.pk)
+    if not report.ok:
+        return _imports_page(request, form=form, report=report, status=400)
+    messages.success(
+        request,
+        _("Imported %(imported)s transactions (%(matched)s matched to orders, %(skipped)s already imported before).")
+        % {"imported": report.imported, "matched": report.matched, "skipped": report.skipped},
+    )
+    return redirect("settlement:payout_import", pk=report.payout_import.pk)
+
+
+def _mapping_start(request, *, store: Store, content: bytes, file_name: str):
+    try:
+        headers = generic_header(content=content, file_name=file_name)
+    except ValidationError as exc:
+        form = PayoutUploadForm(request.POST, request.FILES)
+        form.is_valid()
+        form.add_error("file", exc)
+        return _imports_page(request, form=form, status=400)
+    token = secrets.token_urlsafe(16)
+    cache.set(
+        _pending_key(token),
+        {"store": store.pk, "content": content, "file_name": file_name, "headers": headers, "user": request.user.pk},
+        PENDING_SECONDS,
+    )
+    saved = payout_settings_for(store=store)
+    initial = {"token": token, "default_currency": saved.default_currency, **_guess_mapping(headers)}
+    form = MappingForm(initial=initial, headers=headers)
+    return render(request, "settlement/payout_mapping.html", {"form": form, "store": store, "file_name": file_name})
+
+
+# Header words that usually name each field (English and Chinese), for the mapping form's first guess.
+_GUESSES = {
+    "occurred_at": ("date", "time", "日期", "时间"),
+    "order_number": ("order", "订单"),
+    "reference": ("transaction", "reference", "流水", "交易号"),
+    "kind": ("type", "类型"),
+    "amount": ("amount", "gross", "金额"),
+    "fee": ("fee", "手续费"),
+    "currency": ("currency", "币种", "货币"),
+    "description": ("description", "note", "备注", "说明"),
+}
+
+
+def _guess_mapping(headers: list[str]) -> dict[str, str]:
+    guessed: dict[str, str] = {}
+    used: set[str] = set()
+    for name, words in _GUESSES.items():
+        for header in headers:
+            if header not in used and any(word in header.lower() for word in words):
+                guessed[name] = header
+                used.add(header)
+                break
+    return guessed
+
+
+@area_required("finance")
+@require_POST
+def payout_mapping(request):
+    """Second step of a generic file: save the store's mapping, then import the file kept since the first step."""
+    pending = cache.get(_pending_key(request.POST.get("token", "")))
+    if not pending or pending["user"] != request.user.pk:
+        messages.error(request, _("The uploaded file is no longer waiting (it is kept for an hour): upload it again."))
+        return redirect("settlement:payouts")
+    store = get_object_or_404(Store, pk=pending["store"])
+    form = MappingForm(request.POST, headers=pending["headers"])
+    if not form.is_valid():
+        context = {"form": form, "store": store, "file_name": pending["file_name"]}
+        return render(request, "settlement/payout_mapping.html", context, status=400)
+    payout_mapping_save(store=store, mapping=form.mapping(), default_currency=form.cleaned_data["default_currency"])
+    report = payout_file_import(
+        store=store,
+        source=PayoutSource.GENERIC,
+        content=pending["content"],
+        file_name=pending["file_name"],
+        user=request.user,
+    )
+    if report.ok:
+        cache.delete(_pending_key(request.POST["token"]))
+    return _after_import(request, form=PayoutUploadForm(initial={"store": store, "source": "generic"}), report=report)
+
+
+@area_required("finance")
+@require_POST
+def payout_mapping_reset(request, store_id: int):
+    """Forget a store's saved mapping: its next generic file asks for the columns again."""
+    store = get_object_or_404(Store, pk=store_id)
+    payout_mapping_save(store=store, mapping={}, default_currency="")
+    messages.success(request, _("The column mapping of %(store)s was cleared.") % {"store": store.name})
+    return redirect("settlement:payouts")
+
+
+@area_required("finance")
+@require_POST
+def payout_fetch(request, store_id: int):
+    store = get_object_or_404(Store, pk=store_id)
+    state = payout_fetch_start(store=store, user=request.user)
+    if state["state"] == "refused":
+        messages.error(request, state["message"])
+    else:
+        messages.info(request, _("Fetching the payouts of %(store)s…") % {"store": store.name})
+    return redirect("settlement:payouts")
+
+
+@area_required("finance")
+def payout_import_detail(request, pk: int):
+    payout_import = get_object_or_404(PayoutImport.objects.select_related("store"), pk=pk)
+    items = payout_import.items.select_related("order").order_by("row", "occurred_at", "id")
+    page = Paginator(items, ITEMS_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"payout_import": payout_import, "page": page}
+    return render(request, "settlement/payout_import.html", context)
+
+
+# ---------------------------------------------------------------- reconciliation
+
+
+def _scope(request) -> tuple[ScopeForm, rec.Scope | None]:
+    form = ScopeForm(request.GET or None)
+    stores = Store.objects.order_by("name")
+    store = month = None
+    if form.is_bound and form.is_valid():
+        store, month = form.cleaned_data["store"], form.cleaned_data["month"]
+    store = store or stores.first()
+    month = month or month_of(timezone.now())
+    if store is None:
+        return form, None
+    if not form.is_bound:
+        form = ScopeForm(initial={"store": store, "month": month.strftime("%Y-%m")})
+    return form, rec.Scope(store=store, month=month)
+
+
+def _reconciliation_url(scope: rec.Scope, **extra) -> str:
+    query = {"store": scope.store.pk, "month": scope.month.strftime("%Y-%m"), **extra}
+    return reverse("settlement:reconciliation") + "?" + urlencode({k: v for k, v in query.items() if v})
+
+
+@area_required("finance")
+def reconciliation(request):
+    form, scope = _scope(request)
+    if scope is None:
+        return render(request, "settlement/reconciliation.html", {"form": form, "scope": None})
+    state = request.GET.get("state", "")
+    if state not in rec.STATES and state != rec.PAYOUT_ONLY:
+        state = ""
+    search = request.GET.get("q", "").strip()[:64]
+    number = max(1, int(request.GET["page"])) if request.GET.get("page", "").isdigit() else 1
+    offset = (number - 1) * ROWS_PAGE_SIZE
+    if state == rec.PAYOUT_ONLY:
+        summary = rec.reconcile_summary(scope=scope)
+        total = summary.payout_only
+        rows = list(rec.payout_only_items(scope=scope, offset=offset, limit=ROWS_PAGE_SIZE))
+    else:
+        summary = rec.reconcile_summary(scope=scope)
+        total = rec.reconcile_count(scope=scope, state=state, search=search)
+        rows = rec.reconcile_rows(scope=scope, state=state, search=search, offset=offset, limit=ROWS_PAGE_SIZE)
+    pages = max(1, -(-total // ROWS_PAGE_SIZE))
+    context = {
+        "form": form,
+        "scope": scope,
+        "summary": summary,
+        "state": state,
+        "states": [(key, str(label)) for key, label in rec.STATES.items()],
+        "q": search,
+        "rows": rows,
+        "total": total,
+        "number": number,
+        "pages": pages,
+        "previous_url": _reconciliation_url(scope, state=state, q=search, page=number - 1) if number > 1 else "",
+        "next_url": _reconciliation_url(scope, state=state, q=search, page=number + 1) if number < pages else "",
+        "tolerance_form": ToleranceForm(initial={"tolerance": summary.tolerance}),
+        "here": _reconciliation_url(scope, state=state, q=search, page=number if number > 1 else ""),
+    }
+    return render(request, "settlement/reconciliation.html", context)
+
+
+def _posted_scope(request) -> rec.Scope:
+    store = get_object_or_404(Store, pk=request.POST.get("store") or 0)
+    try:
+        month = dt.date.fromisoformat(f"{request.POST.get('month', '')}-01")
+    except ValueError:
+        month = month_of(timezone.now())
+    return rec.Scope(store=store, month=month)
+
+
+def _back(request, scope: rec.Scope):
+    target = request.POST.get("next", "")
+    if target.startswith(reverse("settlement:reconciliation")):
+        return redirect(target)
+    return redirect(_reconciliation_url(scope))
+
+
+@area_required("finance")
+@require_POST
+def reconciliation_write_off(request):
+    """Write off the ticked orders, or every order within tolerance (``all``)."""
+    scope = _posted_scope(request)
+    note = request.POST.get("note", "").strip()
+    if request.POST.get("all"):
+        written = rec.write_off_within_tolerance(scope=scope, user=request.user, note=note)
+        messages.success(request, _("%(n)s orders written off.") % {"n": written})
+        return _back(request, scope)
+    ids = [int(value) for value in request.POST.getlist("order") if value.isdigit()]
+    if not ids:
+        messages.error(request, _("Tick the orders to write off first."))
+        return _back(request, scope)
+    report = rec.write_off_orders(store=scope.store, order_ids=ids, user=request.user, note=note)
+    if report.written:
+        messages.success(request, _("%(n)s orders written off.") % {"n": report.written})
+    for number, reason in report.refused:
+        messages.error(request, f"{number}: {reason}" if number else reason)
+    return _back(request, scope)
+
+
+@area_required("finance")
+@require_POST
+def reconciliation_undo(request, order_id: int):
+    scope = _posted_scope(request)
+    if rec.write_off_undo(store=scope.store, order_id=order_id):
+        messages.success(request, _("The write-off was undone: the order is open again."))
+    else:
+        messages.error(request, _("That order has no write-off."))
+    return _back(request, scope)
+
+
+@area_required("finance")
+@require_POST
+def reconciliation_tolerance(request):
+    scope = _posted_scope(request)
+    form = ToleranceForm(request.POST)
+    if form.is_valid():
+        rec.tolerance_set(store=scope.store, tolerance=form.cleaned_data["tolerance"])
+        messages.success(request, _("Tolerance saved."))
+    else:
+        messages.error(request, "; ".join(str(e) for errors in form.errors.values() for e in errors))
+    return _back(request, scope)
+
+
+@area_required("finance")
+@require_POST
+def reconciliation_rematch(request):
+    scope = _posted_scope(request)
+    matched = payouts_rematch(store=scope.store)
+    messages.success(request, _("%(n)s more payout lines matched to orders.") % {"n": matched})
+    return _back(request, scope)
