@@ -8,10 +8,7 @@ statement to check and confirm.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import threading
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,7 +22,7 @@ from channels.adapters.spreadsheet import TEMPLATE_COLUMNS
 from channels.imports import order_import_create, order_import_run
 from channels.models import Store
 from channels.sandbox.generator import SandboxShop
-from channels.sandbox.server import SANDBOX_TOKEN, make_server
+from channels.sandbox.server import SANDBOX_TOKEN, make_server, serving
 from core import spreadsheets
 from orders.lifecycle import orders_ingested
 from orders.models import Order
@@ -157,20 +154,6 @@ def _supplier_answers(month: dt.date) -> None:
 # ------------------------------------------------------------------ the sandbox shop's payouts
 
 
-@contextlib.contextmanager
-def _shop_served(shop: SandboxShop) -> Iterator[str]:
-    """The sandbox shop on a free local port for the time of the block (`make run` starts its own later)."""
-    server = make_server(shop, port=0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server.base_url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
 def demo_sandbox_payouts(*, sandbox_state: Path, sandbox_store: str, seed: int, finance: User) -> None:
     """Import the sandbox shop's Shopify Payments payouts of the replayed days, once, through the adapter as
     *Fetch payouts* does. With the demo's seed one order is disputed (a chargeback): a difference to resolve."""
@@ -178,7 +161,8 @@ def demo_sandbox_payouts(*, sandbox_state: Path, sandbox_store: str, seed: int, 
     if PayoutImport.objects.filter(store=store).exists() or not sandbox_state.exists():
         return
     shop = SandboxShop(seed=seed, state_path=sandbox_state)
-    with _shop_served(shop) as base_url, httpx.Client(trust_env=False) as client:
+    # `make run` starts the shop on its own port later: here it is served on a free one for the import.
+    with serving(make_server(shop, port=0)) as base_url, httpx.Client(trust_env=False) as client:
         adapter = ShopifyAdapter(base_url=base_url, credentials={"access_token": SANDBOX_TOKEN}, client=client)
         state = payout_fetch_run(store=store, user=finance, adapter=adapter)
     if state["state"] != "done":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import hmac
 import json
@@ -24,7 +25,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -156,6 +157,19 @@ def make_server(
     call_limit = CallLimit(clock=clock) if clock is not None else CallLimit()
     payments = Payments(shop, clock=shop_clock)
     return SandboxServer((host, port), shop, access_token=access_token, call_limit=call_limit, payments=payments)
+
+
+@contextlib.contextmanager
+def serving(server: SandboxServer) -> Iterator[str]:
+    """Serve ``server`` (made by make_server, e.g. on port 0) in a thread for the block; yields its base URL."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server.base_url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 def serve(

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import threading
 from collections.abc import Iterator
 
 import httpx
 
 from channels.sandbox.generator import SandboxShop
-from channels.sandbox.server import make_server
+from channels.sandbox.server import make_server, serving
 
 TOKEN = "sandbox-token"
 VERSION = "2025-07"
@@ -34,15 +33,8 @@ class FakeClock:
 @contextlib.contextmanager
 def running(sandbox: SandboxShop, *, clock: FakeClock | None = None, token: str = TOKEN) -> Iterator[str]:
     """The shop served on a free port in a thread, taking ``token``; yields its base URL."""
-    server = make_server(sandbox, port=0, access_token=token, clock=clock)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server.base_url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(make_server(sandbox, port=0, access_token=token, clock=clock)) as base_url:
+        yield base_url
 
 
 def http_client(base_url: str, token: str = TOKEN) -> httpx.Client:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -20,7 +19,7 @@ from channels.adapters.shopify import ShopifyAdapter
 from channels.payouts import ChannelPayout
 from channels.sandbox.generator import SHOP_TIMEZONE, SandboxShop
 from channels.sandbox.payments import Payments, dispute_moment, order_movements
-from channels.sandbox.server import INVALID_TOKEN, make_server
+from channels.sandbox.server import INVALID_TOKEN, make_server, serving
 from core.money import round_money
 from tests.channels.sandbox_helpers import TOKEN, FakeClock, http_client
 
@@ -45,15 +44,8 @@ def history(clock: FakeClock) -> SandboxShop:
 
 @contextlib.contextmanager
 def served(shop: SandboxShop, clock: FakeClock) -> Iterator[str]:
-    server = make_server(shop, port=0, shop_clock=clock)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server.base_url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(make_server(shop, port=0, shop_clock=clock)) as base_url:
+        yield base_url
 
 
 def read_payouts(shop: SandboxShop, clock: FakeClock, **options) -> list[ChannelPayout]:

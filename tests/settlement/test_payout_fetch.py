@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import threading
 from collections.abc import Iterator
 
 import httpx
@@ -12,7 +11,7 @@ import pytest
 
 from channels.adapters.shopify import ShopifyAdapter
 from channels.sandbox.generator import SandboxShop
-from channels.sandbox.server import make_server
+from channels.sandbox.server import make_server, serving
 from channels.services import ingest_payloads
 from settlement import reconciliation as rec
 from settlement.models import PayoutImport, PayoutItem
@@ -25,18 +24,10 @@ DAY = 24 * 3600
 
 @contextlib.contextmanager
 def served(shop: SandboxShop, clock: FakeClock) -> Iterator[ShopifyAdapter]:
-    server = make_server(shop, port=0, shop_clock=clock)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        with httpx.Client(trust_env=False) as client:
-            yield ShopifyAdapter(
-                base_url=server.base_url, credentials={"access_token": TOKEN}, client=client, sleep=lambda s: None
-            )
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(make_server(shop, port=0, shop_clock=clock)) as base_url, httpx.Client(trust_env=False) as client:
+        yield ShopifyAdapter(
+            base_url=base_url, credentials={"access_token": TOKEN}, client=client, sleep=lambda s: None
+        )
 
 
 @pytest.fixture
