@@ -424,8 +424,23 @@ def margin_percent(margin: Decimal, sale: Decimal) -> Decimal | None:
     return (margin * 100 / sale).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+class _Margin:
+    """Margin and margin % of anything with a sale and a cost."""
+
+    sale: Decimal
+    cost: Decimal
+
+    @property
+    def margin(self) -> Decimal:
+        return self.sale - self.cost
+
+    @property
+    def margin_percent(self) -> Decimal | None:
+        return margin_percent(self.margin, self.sale)
+
+
 @dataclass(frozen=True)
-class MarginRow:
+class MarginRow(_Margin):
     """One group: an order, product, supplier (key None: the own warehouse) or store, in one currency."""
 
     currency: str
@@ -436,17 +451,9 @@ class MarginRow:
     sale: Decimal
     cost: Decimal
 
-    @property
-    def margin(self) -> Decimal:
-        return self.sale - self.cost
-
-    @property
-    def margin_percent(self) -> Decimal | None:
-        return margin_percent(self.margin, self.sale)
-
 
 @dataclass(frozen=True)
-class MarginTotal:
+class MarginTotal(_Margin):
     """One currency's totals (the sum of its groups), and its lines whose cost is unknown."""
 
     currency: str
@@ -456,14 +463,6 @@ class MarginTotal:
     groups: int
     unknown_lines: int
     unknown_sale: Decimal
-
-    @property
-    def margin(self) -> Decimal:
-        return self.sale - self.cost
-
-    @property
-    def margin_percent(self) -> Decimal | None:
-        return margin_percent(self.margin, self.sale)
 
 
 @dataclass
