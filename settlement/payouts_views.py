@@ -230,12 +230,14 @@ def _scope(request) -> tuple[ScopeForm, rec.Scope | None]:
     store = month = None
     if form.is_bound and form.is_valid():
         store, month = form.cleaned_data["store"], form.cleaned_data["month"]
-    store = store or stores.first()
+    # By default the store whose payouts came in last: the one there is something to reconcile in.
+    latest = PayoutImport.objects.order_by("-imported_at").values_list("store_id", flat=True).first()
+    store = store or (stores.filter(pk=latest).first() if latest else None) or stores.first()
     month = month or month_of(timezone.now())
     if store is None:
         return form, None
-    if not form.is_bound:
-        form = ScopeForm(initial={"store": store, "month": month.strftime("%Y-%m")})
+    if not form.is_bound or form.is_valid():  # the form shows what the page shows, defaults filled in
+        form = ScopeForm({"store": store.pk, "month": month.strftime("%Y-%m")})
     return form, rec.Scope(store=store, month=month)
 
 
