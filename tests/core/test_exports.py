@@ -182,8 +182,8 @@ def test_xlsx_comes_back_with_every_injection_as_text():
 
     sheet = _sheet(out.getvalue())
     cells = [row[0] for row in sheet.iter_rows(min_row=2)]
-    # XML reads a carriage return back as a line feed; the apostrophe is there all the same.
-    assert [c.value for c in cells] == ["'" + t.replace("\r", "\n") for t in INJECTIONS]
+    # Without lxml, XML reads a carriage return back as a line feed; the apostrophe is there all the same.
+    assert [c.value.replace("\r", "\n") for c in cells] == ["'" + t.replace("\r", "\n") for t in INJECTIONS]
     assert {c.data_type for c in cells} == {"s"}
 
 
