@@ -22,7 +22,7 @@ class SupplierSerializer(serializers.ModelSerializer):
         model = Supplier
         fields = [
             "id", "name", "code", "contact_name", "contact_email", "contact_phone", "currency", "payment_terms_days",
-            "accept_within_hours", "ship_within_hours", "share_buyer_email", "active", "created",
+            "accept_within_hours", "ship_within_hours", "late_ship_penalty", "share_buyer_email", "active", "created",
         ]  # fmt: skip
         read_only_fields = ["created"]
         extra_kwargs = {

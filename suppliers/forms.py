@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -43,6 +45,15 @@ class SupplierForm(forms.Form):
         initial=72,
         help_text=_("A dispatch is overdue for shipping this long after routing."),
     )
+    late_ship_penalty = forms.DecimalField(
+        label=_("Late-shipment penalty"),
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        initial=0,
+        required=False,
+        help_text=_("Taken off the monthly statement for each dispatch shipped after its deadline (0: none)."),
+    )
     share_buyer_email = forms.BooleanField(
         label=_("Show the buyer's e-mail to the supplier"),
         required=False,
@@ -54,6 +65,9 @@ class SupplierForm(forms.Form):
         initial=True,
         help_text=_("A deactivated supplier gets no new dispatches and its users cannot log in."),
     )
+
+    def clean_late_ship_penalty(self):
+        return self.cleaned_data.get("late_ship_penalty") or Decimal(0)
 
 
 class SupplierFilterForm(forms.Form):

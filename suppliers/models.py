@@ -11,7 +11,8 @@ class Supplier(models.Model):
 
     The terms set each new dispatch's deadlines: accept within
     ``accept_within_hours`` of routing, ship within ``ship_within_hours`` of
-    routing. A deactivated supplier gets no new dispatches (routing moves on
+    routing; ``late_ship_penalty`` is billed (negative) on the month's
+    statement for each dispatch shipped after its deadline. A deactivated supplier gets no new dispatches (routing moves on
     along the path) and its users cannot log in to the portal.
     """
 
@@ -24,6 +25,10 @@ class Supplier(models.Model):
     payment_terms_days = models.PositiveIntegerField(_("payment terms (days)"), default=30)
     accept_within_hours = models.PositiveIntegerField(_("accept within (hours)"), default=24)
     ship_within_hours = models.PositiveIntegerField(_("ship within (hours)"), default=72)
+    # Taken off the supplier's statement for each dispatch shipped after its ship-by deadline (its currency).
+    late_ship_penalty = models.DecimalField(
+        _("late-shipment penalty"), max_digits=12, decimal_places=2, default=0, db_default=0
+    )
     # Whether the supplier sees the buyer's e-mail on its dispatches (the address and phone it always sees).
     share_buyer_email = models.BooleanField(_("show buyer e-mail to the supplier"), default=False)
     active = models.BooleanField(_("active"), default=True)

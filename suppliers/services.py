@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,6 +15,7 @@ from suppliers.models import Supplier
 
 # Terms beyond these are typing mistakes rather than terms anyone agrees to.
 MAX_PAYMENT_TERMS_DAYS = 365
+MAX_LATE_SHIP_PENALTY = Decimal(1_000_000)
 MAX_ACCEPT_WITHIN_HOURS = 30 * 24
 MAX_SHIP_WITHIN_HOURS = 90 * 24
 
@@ -68,6 +70,20 @@ def _clean_currency(currency: str) -> str:
         raise ValidationError({"currency": str(exc)}) from exc
 
 
+def _clean_penalty(value) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationError({"late_ship_penalty": _("Enter an amount.")}) from None
+    if not amount.is_finite() or amount < 0 or amount >= MAX_LATE_SHIP_PENALTY:
+        raise ValidationError(
+            {"late_ship_penalty": _("Enter an amount from 0 to %(high)s.") % {"high": MAX_LATE_SHIP_PENALTY - 1}}
+        )
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError({"late_ship_penalty": _("Give the amount to the cent.")})
+    return amount
+
+
 def _clean_whole(field: str, *, low: int, high: int) -> Callable[[int], int]:
     def clean(value: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -87,6 +103,7 @@ _CLEANERS: dict[str, Callable] = {
     "payment_terms_days": _clean_whole("payment_terms_days", low=0, high=MAX_PAYMENT_TERMS_DAYS),
     "accept_within_hours": _clean_whole("accept_within_hours", low=1, high=MAX_ACCEPT_WITHIN_HOURS),
     "ship_within_hours": _clean_whole("ship_within_hours", low=1, high=MAX_SHIP_WITHIN_HOURS),
+    "late_ship_penalty": _clean_penalty,
     "share_buyer_email": bool,
     "active": bool,
 }
@@ -108,6 +125,7 @@ def supplier_create(
     payment_terms_days: int = 30,
     accept_within_hours: int = 24,
     ship_within_hours: int = 72,
+    late_ship_penalty: Decimal | str | int = 0,
     share_buyer_email: bool = False,
     active: bool = True,
 ) -> Supplier:
@@ -116,12 +134,13 @@ def supplier_create(
     Raises ValidationError (by field) for a blank name, a code already used (any
     case), a currency not in core.money's table, terms out of range (accept and
     ship within 1 hour to 30 / 90 days; ship no sooner than accept; payment 0–365
-    days) or a malformed e-mail or phone.
+    days; a late-shipment penalty from 0, to the cent) or a malformed e-mail or phone.
     """
     given = {
         "contact_name": contact_name, "contact_email": contact_email, "contact_phone": contact_phone,
         "currency": currency, "payment_terms_days": payment_terms_days, "accept_within_hours": accept_within_hours,
-        "ship_within_hours": ship_within_hours, "share_buyer_email": share_buyer_email, "active": active,
+        "ship_within_hours": ship_within_hours, "late_ship_penalty": late_ship_penalty,
+        "share_buyer_email": share_buyer_email, "active": active,
     }  # fmt: skip
     supplier = Supplier(
         name=_clean_name(name), code=_clean_code(code), **{key: _CLEANERS[key](value) for key, value in given.items()}

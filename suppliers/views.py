@@ -20,7 +20,7 @@ from tenants.accounts.permissions import area_required
 
 _TERMS = (
     "name", "code", "contact_name", "contact_email", "contact_phone", "currency", "payment_terms_days",
-    "accept_within_hours", "ship_within_hours", "share_buyer_email", "active",
+    "accept_within_hours", "ship_within_hours", "late_ship_penalty", "share_buyer_email", "active",
 )  # fmt: skip
 SCORECARD_MONTHS = 6
 

@@ -235,3 +235,19 @@ def test_the_supplier_page_shows_terms_and_overdue_counts(console):
 
     assert "Li Wei" in body and "CNY" in body
     assert "No open dispatch is past a deadline." in body
+
+
+def test_a_late_shipment_penalty_is_an_amount_to_the_cent_from_zero(console):
+    saved = console.post("/suppliers/new/", {**FORM, "late_ship_penalty": "25.50"})
+    supplier = Supplier.objects.get(code="HZ")
+    assert saved.status_code == 302 and str(supplier.late_ship_penalty) == "25.50"
+    assert "25.50 CNY a dispatch shipped late" in console.get(f"/suppliers/{supplier.pk}/").content.decode()
+
+    for bad in ("-1", "1.234", "abc"):
+        with pytest.raises(ValidationError) as refused:
+            supplier_update(supplier=supplier, late_ship_penalty=bad)
+        assert "late_ship_penalty" in refused.value.message_dict
+    supplier.refresh_from_db()
+    assert str(supplier.late_ship_penalty) == "25.50"
+    page = console.post(f"/suppliers/{supplier.pk}/edit/", {**FORM, "late_ship_penalty": "-3"})
+    assert page.status_code == 200 and "late_ship_penalty" in page.context["form"].errors
