@@ -345,6 +345,8 @@ class ReturnRecord(models.Model):
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="return_quantity_positive"),
             models.UniqueConstraint(fields=["order_line"], name="return_once_per_line"),
         ]
+        # Closing a month reads the month's returns by this range (settlement.closing).
+        indexes = [models.Index(fields=["created"], name="return_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.order} return {self.listing_sku} × {self.quantity}"

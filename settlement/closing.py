@@ -171,50 +171,73 @@ _ADJUSTMENTS = """
       AND NOT EXISTS (SELECT 1 FROM {line} x WHERE x.adjustment_id = a.id)
 """
 
-_INSERT_STATEMENTS = """
-    INSERT INTO {statement} (period_id, supplier_id, currency, number, status, total, payment_reference,
-                             created, updated)
-    SELECT %(period)s, k.supplier_id, k.currency, 'ST-' || %(yyyymm)s || '-' || s.code || '-' || k.currency,
-           'draft', 0, '', %(now)s, %(now)s
-    FROM (
-        SELECT supplier_id, currency FROM ({shipped}) a
-        UNION SELECT supplier_id, currency FROM ({returns}) b
-        UNION SELECT supplier_id, currency FROM ({adjustments}) c
-    ) k
-    JOIN {supplier} s ON s.id = k.supplier_id
-    ORDER BY k.supplier_id, k.currency
-    ON CONFLICT (period_id, supplier_id, currency) DO NOTHING
+# Statements and shipped lines in one SQL statement, so that the billable set (a million lines) is computed
+# once: the statements the period needs (for lines shipped, returned or adjusted) are inserted first, then
+# the shipped lines, in dispatch-line order: the indexes on dispatch_line_id then grow at their right end,
+# and the foreign-key check of each line (a lookup and a row lock in the dispatch lines) walks that table
+# in order, which measured some 10% faster than grouping the lines by statement.
+_INSERT_SHIPPED = """
+    WITH billable AS MATERIALIZED ({shipped}),
+    keys AS (  -- GROUP BY, not UNION: the planner then expects few statements (and hashes them, once)
+        SELECT supplier_id, currency FROM (
+            SELECT supplier_id, currency FROM billable
+            UNION ALL SELECT supplier_id, currency FROM ({returns}) r
+            UNION ALL SELECT supplier_id, currency FROM ({adjustments}) a
+        ) k
+        GROUP BY supplier_id, currency
+    ),
+    created AS (
+        INSERT INTO {statement} (period_id, supplier_id, currency, number, status, total, payment_reference,
+                                 created, updated)
+        SELECT %(period)s, k.supplier_id, k.currency, 'ST-' || %(yyyymm)s || '-' || s.code || '-' || k.currency,
+               'draft', 0, '', %(now)s, %(now)s
+        FROM keys k
+        JOIN {supplier} s ON s.id = k.supplier_id
+        ORDER BY k.supplier_id, k.currency
+        ON CONFLICT (period_id, supplier_id, currency) DO NOTHING
+        RETURNING id, supplier_id, currency
+    ),
+    statements AS (  -- the new ones, and those a run that died left behind (a CTE's INSERT is not seen here)
+        SELECT id, supplier_id, currency FROM created
+        UNION ALL
+        SELECT id, supplier_id, currency FROM {statement} WHERE period_id = %(period)s
+    ),
+    billed AS (
+        INSERT INTO {line} (statement_id, kind, dispatch_line_id, quantity, unit_cost, amount, description)
+        SELECT st.id, 'shipped', b.dispatch_line_id, b.quantity, b.unit_cost,
+               round(b.quantity * b.unit_cost, {places_b}),
+               left(b.number || ' ' || b.listing_sku || CASE WHEN b.late
+                    THEN ' · ' || %(late_note)s || ' ' || to_char(b.shipped_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD')
+                    ELSE '' END, 300)
+        FROM billable b
+        JOIN statements st ON st.supplier_id = b.supplier_id AND st.currency = b.currency
+        ORDER BY b.dispatch_line_id
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM billed)
 """
 
-_INSERT_SHIPPED = """
-    INSERT INTO {line} (statement_id, kind, dispatch_line_id, quantity, unit_cost, amount, description)
-    SELECT st.id, 'shipped', b.dispatch_line_id, b.quantity, b.unit_cost,
-           round(b.quantity * b.unit_cost, {places_b}),
-           left(b.number || ' ' || b.listing_sku || CASE WHEN b.late
-                THEN ' · ' || %(late_note)s || ' ' || to_char(b.shipped_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD')
-                ELSE '' END, 300)
-    FROM ({shipped}) b
-    JOIN {statement} st ON st.period_id = %(period)s AND st.supplier_id = b.supplier_id AND st.currency = b.currency
-    ORDER BY b.dispatch_line_id
-"""
+# The statement of a return or an adjustment is looked up per row (by the unique index on period, supplier
+# and currency): a join would be planned on the statistics of the statements table, which know nothing yet
+# of the statements this close just wrote, and a nested loop over them is a scan of every shipped dispatch.
+_STATEMENT_OF_B = """(SELECT st.id FROM {statement} st
+    WHERE st.period_id = %(period)s AND st.supplier_id = b.supplier_id AND st.currency = b.currency)"""
 
 _INSERT_RETURNS = """
     INSERT INTO {line} (statement_id, kind, dispatch_line_id, return_record_id, quantity, unit_cost, amount,
                         description, origin_id)
-    SELECT st.id, 'return', b.dispatch_line_id, b.return_id, b.quantity, b.unit_cost,
+    SELECT {statement_of_b}, 'return', b.dispatch_line_id, b.return_id, b.quantity, b.unit_cost,
            -round(b.quantity * b.unit_cost, {places_b}),
            left(%(return_note)s || ' ' || b.number || ' ' || b.listing_sku, 300), o.id
     FROM ({returns}) b
-    JOIN {statement} st ON st.period_id = %(period)s AND st.supplier_id = b.supplier_id AND st.currency = b.currency
     LEFT JOIN {line} o ON o.dispatch_line_id = b.dispatch_line_id AND o.kind = 'shipped'
     ORDER BY b.return_id
 """
 
 _INSERT_ADJUSTMENTS = """
     INSERT INTO {line} (statement_id, kind, adjustment_id, amount, description, origin_id)
-    SELECT st.id, b.kind, b.adjustment_id, round(b.amount, {places_b}), left(b.reason, 300), b.origin_id
+    SELECT {statement_of_b}, b.kind, b.adjustment_id, round(b.amount, {places_b}), left(b.reason, 300), b.origin_id
     FROM ({adjustments}) b
-    JOIN {statement} st ON st.period_id = %(period)s AND st.supplier_id = b.supplier_id AND st.currency = b.currency
     ORDER BY b.adjustment_id
 """
 
@@ -230,6 +253,29 @@ _TOTALS = """
 """
 
 
+# Settings for the close's statements only, put back after them (a caller's transaction may go on).
+# work_mem: the billable set, its sort and the trigger's transition table (a million rows, some 200 MB) stay
+# in memory instead of spilling to disk in 4 MB runs. enable_mergejoin: the planner cannot know that the
+# statements a CTE inserts are a few hundred, and would sort the million billable lines to merge-join them
+# (a second sort, 1 s); hashing the statements is what it should do.
+_SETTINGS = {"work_mem": "256MB", "enable_mergejoin": "off"}
+_SETTINGS_NOW = "SELECT name, current_setting(name) FROM unnest(%s::text[]) AS name"
+_SETTING_SET = "SELECT set_config(%s, %s, true)"
+# The lines' foreign keys (Django declares them deferred) checked immediately: their million checks, about
+# half the close's time, run at the end of each INSERT, in the step the progress shows, rather than all at
+# once in COMMIT. Only those: SET CONSTRAINTS ALL would also fire whatever checks the caller's transaction
+# has pending.
+_DEFERRED_FOREIGN_KEYS = """
+    SELECT string_agg(quote_ident(conname), ', ') FROM pg_constraint
+    WHERE conrelid = %s::regclass AND contype = 'f' AND condeferrable AND condeferred
+"""
+# The planner must know what the lines table holds before the close reads it (a failed close rolled back
+# leaves it counted as empty but long: a nested loop over it is then a scan per line), and again after
+# the million shipped lines, which the returns step looks up: statistics a close does not refresh are a
+# plan that takes minutes instead of a second. ANALYZE samples (30,000 rows), and sees this transaction's.
+_ANALYZE = "ANALYZE {line}, {statement}"
+
+
 def _sql(template: str) -> str:
     parts = {
         "shipped": _SHIPPED.format(**_T),
@@ -237,6 +283,7 @@ def _sql(template: str) -> str:
         "adjustments": _ADJUSTMENTS.format(**_T),
         "places_b": _PLACES.format(currency="b.currency"),
         "places_s": _PLACES.format(currency="s.currency"),
+        "statement_of_b": _STATEMENT_OF_B.format(**_T),
     }
     return template.format(**_T, **parts)
 
@@ -247,10 +294,9 @@ def _billed_from(period: Period, start):
     return period_bounds(month=first_closed.month)[0] if first_closed else start
 
 
-def _execute(sql: str, params: dict) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+def _step_done(on_step: Callable | None, step: str, summary: CloseSummary) -> None:
+    if on_step:
+        on_step(step, summary)
 
 
 def period_close(
@@ -284,19 +330,33 @@ def period_close(
             "late_note": _("shipped late, on"),
             "return_note": _("Return"),
         }
-        steps: list[tuple[str, str, str | None]] = [
-            ("statements", _INSERT_STATEMENTS, "statements"),
-            ("shipped", _INSERT_SHIPPED, "shipped"),
-            ("returns", _INSERT_RETURNS, "returns"),
-            ("adjustments", _INSERT_ADJUSTMENTS, "adjustments"),
-            ("totals", _TOTALS, None),
-        ]
-        for step, template, counter in steps:
-            written = _execute(_sql(template), params)
-            if counter:
-                setattr(summary, counter, written)
-            if on_step:
-                on_step(step, summary)
+        with connection.cursor() as cursor:
+            cursor.execute(_SETTINGS_NOW, [list(_SETTINGS)])
+            settings_before = cursor.fetchall()
+            for name, value in _SETTINGS.items():
+                cursor.execute(_SETTING_SET, [name, value])
+            cursor.execute(_DEFERRED_FOREIGN_KEYS, [_T["line"]])
+            (foreign_keys,) = cursor.fetchone()
+            if foreign_keys:
+                cursor.execute(f"SET CONSTRAINTS {foreign_keys} IMMEDIATE")
+            cursor.execute(_sql(_ANALYZE))
+            cursor.execute(_sql(_INSERT_SHIPPED), params)
+            summary.statements, summary.shipped = cursor.fetchone()
+            cursor.execute(_sql(_ANALYZE))
+            _step_done(on_step, "statements", summary)
+            _step_done(on_step, "shipped", summary)
+            cursor.execute(_sql(_INSERT_RETURNS), params)
+            summary.returns = cursor.rowcount
+            _step_done(on_step, "returns", summary)
+            cursor.execute(_sql(_INSERT_ADJUSTMENTS), params)
+            summary.adjustments = cursor.rowcount
+            _step_done(on_step, "adjustments", summary)
+            cursor.execute(_sql(_TOTALS), params)
+            _step_done(on_step, "totals", summary)
+            if foreign_keys:
+                cursor.execute(f"SET CONSTRAINTS {foreign_keys} DEFERRED")
+            for name, value in settings_before:
+                cursor.execute(_SETTING_SET, [name, value])
         locked.status = Period.Status.CLOSED
         locked.closed_at = now
         locked.closed_by = actor if getattr(actor, "pk", None) else None

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 
 from settlement.adjustments import adjustment_create
 from settlement.closing import close_progress, period_close, period_close_start
@@ -217,3 +218,36 @@ def test_the_task_closes_the_period_and_reports_progress(shop, acme, october, fi
     assert october.status == "closed"
     progress = close_progress(period_id=october.pk)
     assert (progress["state"], progress["percent"], progress["shipped"]) == ("done", 100, 1)
+
+
+def test_shipped_lines_are_written_in_dispatch_line_order_across_statements(shop, acme, bolt, october, finance):
+    # given lines of two suppliers shipped in turns
+    at = dt.datetime(2026, 10, 10, tzinfo=UTC)
+    shipped = [shop.ship(supplier, at=at) for supplier in (bolt, acme, bolt, acme, bolt)]
+
+    period_close(period=october, actor=finance)
+
+    # then each went to its supplier's statement, the lines in the order of the dispatch lines
+    written = [(line.dispatch_line_id, line.statement.supplier_id) for line in lines_of(october)]
+    assert written == [(line.pk, line.dispatch.supplier_id) for line in shipped]
+
+
+def test_the_close_gives_back_the_settings_it_changed_for_its_statements(shop, acme, october, finance):
+    shop.ship(acme, at=dt.datetime(2026, 10, 3, tzinfo=UTC), cost="2.00")
+    settings = "SELECT current_setting('work_mem'), current_setting('enable_mergejoin')"
+    with connection.cursor() as cursor:
+        cursor.execute(settings)
+        before = cursor.fetchone()
+
+    period_close(period=october, actor=finance)
+
+    # then the planner settings are what they were
+    with connection.cursor() as cursor:
+        cursor.execute(settings)
+        assert cursor.fetchone() == before
+    # and the lines' foreign keys are deferred again: a dangling reference is refused at commit, not at once
+    november = period_for(month=dt.date(2026, 11, 1))
+    statement = Statement.objects.create(period=november, supplier=acme, currency="CNY", number="ST-202611-x")
+    with transaction.atomic():
+        StatementLine.objects.create(statement=statement, kind="adjustment", amount=Decimal(1), origin_id=10**9)
+        transaction.set_rollback(True)
