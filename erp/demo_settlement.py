@@ -32,7 +32,8 @@ from settlement.payouts import payout_fetch_run
 from settlement.periods import month_of, period_for, previous_month, tenant_time_zone
 from settlement.statement_states import statement_confirm, statement_dispute, statement_issue
 from suppliers.actions import dispatch_accept
-from suppliers.models import Dispatch
+from suppliers.models import Dispatch, Supplier
+from suppliers.services import supplier_update
 from suppliers.shipping import ParcelSpec, dispatch_ship
 
 # Last month's phone and WeChat orders of the offline store: (day of the month, buyer, city, [(sku, qty)]).
@@ -50,6 +51,8 @@ LAST_MONTH_ORDERS = (
     (25, "蒋琳", "重庆市", (("LAMP-DESK-LED", 2),)),
     (27, "沈悦", "长沙市", (("BAG-CANVAS-NAT", 3), ("CAP-NAVY", 1))),
 )
+LATE_ORDER = 9  # shipped 60 hours after it was placed, 12 hours past its ship-by deadline
+LATE_SHIP_PENALTY = {"SZ-BRIGHTWAY": Decimal("15.00")}
 CONFIRMING = "NB-OUTDOOR"  # confirms its statement
 DISPUTING = "SZ-BRIGHTWAY"  # disputes a line of its statement
 DISPUTE_COMMENT = "台灯单价应为合同价，不是这个价格 (the desk lamp's unit price should be the contract price)"
@@ -63,6 +66,8 @@ def demo_last_month(*, now: dt.datetime, offline_store: str, merchant: User, fin
         return
     store = Store.objects.get(name=offline_store)
     with transaction.atomic():
+        for code, penalty in LATE_SHIP_PENALTY.items():
+            supplier_update(supplier=Supplier.objects.get(code=code), late_ship_penalty=penalty)
         for number, (day, buyer, city, lines) in enumerate(LAST_MONTH_ORDERS, start=1):
             placed = dt.datetime(month.year, month.month, day, 10, 30, tzinfo=tz)
             with time_machine.travel(placed + dt.timedelta(minutes=20), tick=False):
@@ -79,7 +84,9 @@ def demo_last_month(*, now: dt.datetime, offline_store: str, merchant: User, fin
             with time_machine.travel(placed + dt.timedelta(hours=3), tick=False):
                 for dispatch in dispatches.filter(status=Dispatch.Status.PENDING):
                     dispatch_accept(dispatch=dispatch, supplier=dispatch.supplier, actor=_user_of(dispatch))
-            with time_machine.travel(placed + dt.timedelta(hours=26), tick=False):
+            # One of Shenzhen Brightway's shipments left after its deadline: its terms carry a penalty.
+            ship_after = dt.timedelta(hours=60 if number == LATE_ORDER else 26)
+            with time_machine.travel(placed + ship_after, tick=False):
                 for dispatch in dispatches.filter(status=Dispatch.Status.ACCEPTED):
                     number_text = f"SF{1_470_000_000_000 + dispatch.pk * 7_919:013d}"
                     dispatch_ship(

@@ -10,6 +10,8 @@ What a close bills (times compared with the month's bounds in the tenant's time 
   min(returned, dispatched) × the line's unit cost, negative, pointing back (``origin``) to the shipped line.
   ReturnRecord says nothing of fault: every such return is taken as chargeable to the supplier.
 - adjustment / penalty: the period's approved adjustments, with their ``origin``.
+- penalty: each dispatch billed in the period that shipped after its ship-by deadline, when the supplier's
+  terms carry a late-shipment penalty (its current terms, in its currency), negative, once per dispatch.
 
 Each line's amount is rounded half-up to its currency's minor unit first; a statement's total is the sum of
 its lines, so the sum of the parts is the whole. A close runs in one transaction after the period was
@@ -40,7 +42,7 @@ from suppliers.models import Dispatch, DispatchLine, Supplier
 
 logger = logging.getLogger(__name__)
 
-STEPS = ("statements", "shipped", "returns", "adjustments", "totals", "closed")
+STEPS = ("statements", "shipped", "returns", "adjustments", "penalties", "totals", "closed")
 KEEP_SECONDS = 7 * 24 * 3600
 CLOSE_TASK = "settlement.close_period"
 
@@ -51,6 +53,7 @@ class CloseSummary:
     shipped: int = 0
     returns: int = 0
     adjustments: int = 0
+    penalties: int = 0
 
 
 # ---------------------------------------------------------------- progress (per tenant: the cache key carries the schema)
@@ -164,6 +167,18 @@ _RETURNS = """
       AND NOT EXISTS (SELECT 1 FROM {line} x WHERE x.return_record_id = r.id)
 """
 
+# Dispatches shipped after their ship-by deadline, of suppliers whose terms carry a late-shipment penalty
+# (billed in the supplier's currency, once per dispatch, in the period the shipment is billed in).
+_PENALTIES = """
+    SELECT d.id AS dispatch_id, d.supplier_id, s.currency, s.late_ship_penalty AS penalty, d.number,
+           d.shipped_at, d.ship_by
+    FROM {dispatch} d
+    JOIN {supplier} s ON s.id = d.supplier_id
+    WHERE d.status = 'shipped' AND s.late_ship_penalty > 0 AND d.ship_by IS NOT NULL AND d.shipped_at > d.ship_by
+      AND d.shipped_at >= %(billed_from)s AND d.shipped_at < %(end)s
+      AND NOT EXISTS (SELECT 1 FROM {line} x WHERE x.dispatch_id = d.id AND x.kind = 'penalty')
+"""
+
 _ADJUSTMENTS = """
     SELECT a.id AS adjustment_id, a.supplier_id, a.currency, a.kind, a.amount, a.reason, a.origin_id
     FROM {adjustment} a
@@ -183,6 +198,7 @@ _INSERT_SHIPPED = """
             SELECT supplier_id, currency FROM billable
             UNION ALL SELECT supplier_id, currency FROM ({returns}) r
             UNION ALL SELECT supplier_id, currency FROM ({adjustments}) a
+            UNION ALL SELECT supplier_id, currency FROM ({penalties}) p
         ) k
         GROUP BY supplier_id, currency
     ),
@@ -241,6 +257,15 @@ _INSERT_ADJUSTMENTS = """
     ORDER BY b.adjustment_id
 """
 
+_INSERT_PENALTIES = """
+    INSERT INTO {line} (statement_id, kind, dispatch_id, amount, description)
+    SELECT {statement_of_b}, 'penalty', b.dispatch_id, -round(b.penalty, {places_b}),
+           left(b.number || ' ' || %(penalty_note)s || ' ' || to_char(b.shipped_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI')
+                || ' > ' || to_char(b.ship_by AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI'), 300)
+    FROM ({penalties}) b
+    ORDER BY b.dispatch_id
+"""
+
 _TOTALS = """
     UPDATE {statement} st SET total = t.total, updated = %(now)s
     FROM (
@@ -281,6 +306,7 @@ def _sql(template: str) -> str:
         "shipped": _SHIPPED.format(**_T),
         "returns": _RETURNS.format(**_T),
         "adjustments": _ADJUSTMENTS.format(**_T),
+        "penalties": _PENALTIES.format(**_T),
         "places_b": _PLACES.format(currency="b.currency"),
         "places_s": _PLACES.format(currency="s.currency"),
         "statement_of_b": _STATEMENT_OF_B.format(**_T),
@@ -329,6 +355,7 @@ def period_close(
             "minor_units": json.dumps(dict(MINOR_UNITS)),
             "late_note": _("shipped late, on"),
             "return_note": _("Return"),
+            "penalty_note": _("late-shipment penalty: shipped"),
         }
         with connection.cursor() as cursor:
             cursor.execute(_SETTINGS_NOW, [list(_SETTINGS)])
@@ -351,6 +378,9 @@ def period_close(
             cursor.execute(_sql(_INSERT_ADJUSTMENTS), params)
             summary.adjustments = cursor.rowcount
             _step_done(on_step, "adjustments", summary)
+            cursor.execute(_sql(_INSERT_PENALTIES), params)
+            summary.penalties = cursor.rowcount
+            _step_done(on_step, "penalties", summary)
             cursor.execute(_sql(_TOTALS), params)
             _step_done(on_step, "totals", summary)
             if foreign_keys:

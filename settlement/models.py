@@ -116,20 +116,45 @@ class StatementLine(models.Model):
     dispatch_line = models.ForeignKey(
         "suppliers.DispatchLine", null=True, blank=True, on_delete=models.PROTECT, related_name="statement_lines"
     )
+    # The unique indexes below serve these lookups: no second index of their own (a close writes a million lines).
     return_record = models.ForeignKey(
-        "orders.ReturnRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="statement_lines"
+        "orders.ReturnRecord",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="statement_lines",
+        db_index=False,
     )
     adjustment = models.ForeignKey(
-        "settlement.Adjustment", null=True, blank=True, on_delete=models.PROTECT, related_name="statement_lines"
+        "settlement.Adjustment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="statement_lines",
+        db_index=False,
+    )
+    # A late-shipment penalty's dispatch (supplier terms: late_ship_penalty), billed once.
+    dispatch = models.ForeignKey(
+        "suppliers.Dispatch",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="statement_lines",
+        db_index=False,
     )
     quantity = models.PositiveIntegerField(_("quantity"), null=True, blank=True)  # none for an adjustment
     unit_cost = models.DecimalField(_("unit cost"), max_digits=14, decimal_places=4, null=True, blank=True)
     amount = models.DecimalField(_("amount"), **AMOUNT)
     description = models.CharField(_("description"), max_length=300, blank=True)
-    origin = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections")
+    origin = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections", db_index=False
+    )
 
     class Meta:
         ordering = ["statement", "id"]
+        indexes = [
+            models.Index(fields=["origin"], condition=models.Q(origin__isnull=False), name="statement_line_origin"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(kind__in=["shipped", "return", "adjustment", "penalty"]),
@@ -139,8 +164,21 @@ class StatementLine(models.Model):
             models.UniqueConstraint(
                 fields=["dispatch_line"], condition=models.Q(kind="shipped"), name="statement_line_shipped_once"
             ),
-            models.UniqueConstraint(fields=["return_record"], name="statement_line_return_once"),
-            models.UniqueConstraint(fields=["adjustment"], name="statement_line_adjustment_once"),
+            models.UniqueConstraint(
+                fields=["return_record"],
+                condition=models.Q(return_record__isnull=False),
+                name="statement_line_return_once",
+            ),
+            models.UniqueConstraint(
+                fields=["adjustment"],
+                condition=models.Q(adjustment__isnull=False),
+                name="statement_line_adjustment_once",
+            ),
+            models.UniqueConstraint(
+                fields=["dispatch"],
+                condition=models.Q(kind="penalty", dispatch__isnull=False),
+                name="statement_line_penalty_once",
+            ),
             models.CheckConstraint(
                 condition=~models.Q(kind="shipped")
                 | models.Q(dispatch_line__isnull=False, quantity__gt=0, amount__gte=0),

@@ -12,11 +12,11 @@ from channels.sandbox.generator import CATALOGUE, SandboxShop
 from erp.demo import DEMO_STOCK, MAKER_ONLY, SANDBOX_INITIAL_ORDERS, SANDBOX_SEED
 from inventory.models import Product, Source, Stock
 from orders.models import Order
-from suppliers.members import supplier_of
-from suppliers.models import Dispatch, DispatchEvent, Parcel
 from settlement import reconciliation as rec
 from settlement.models import PayoutImport, Period, Statement
 from settlement.periods import month_of, previous_month
+from suppliers.members import supplier_of
+from suppliers.models import Dispatch, DispatchEvent, Parcel
 from tenants.models import Tenant
 from tests.conftest import in_tenant
 
@@ -120,7 +120,9 @@ def _last_month_closed_and_payouts_to_reconcile(demo) -> None:
         last = previous_month(month_of(timezone.now()))
         period = Period.objects.get(month=last)
         states = dict(Statement.objects.filter(period=period).values_list("supplier__code", "status"))
-        disputed_lines = Statement.objects.get(period=period, supplier__code="SZ-BRIGHTWAY").disputes.count()
+        brightway = Statement.objects.get(period=period, supplier__code="SZ-BRIGHTWAY")
+        disputed_lines = brightway.disputes.count()
+        penalties = list(brightway.lines.filter(kind="penalty").values_list("amount", flat=True))
         sandbox_orders = Order.objects.filter(store__channel="sandbox")
         months = {month_of(placed) for placed in sandbox_orders.values_list("placed_at", flat=True)}
         store = sandbox_orders.first().store
@@ -136,6 +138,7 @@ def _last_month_closed_and_payouts_to_reconcile(demo) -> None:
     assert states["HZ-TEXTILE"] == "issued"
     assert states["NB-OUTDOOR"] == "confirmed"
     assert states["SZ-BRIGHTWAY"] == "disputed" and disputed_lines == 1
+    assert [str(amount) for amount in penalties] == ["-15.0000"]  # one shipment left after its deadline
     # the sandbox shop's payouts are in, and one order's payout differs (a chargeback) for finance to resolve
     assert imported >= 1
     assert found["matched"] and found["differs"] >= 1

@@ -15,6 +15,7 @@ from settlement.adjustments import adjustment_create
 from settlement.closing import close_progress, period_close, period_close_start
 from settlement.models import Period, Statement, StatementLine
 from settlement.periods import month_of, period_bounds, period_for
+from suppliers.models import Dispatch, Supplier
 from tests.settlement.factories import UTC, lines_of, make_return, snapshot, total_of
 
 
@@ -251,3 +252,29 @@ def test_the_close_gives_back_the_settings_it_changed_for_its_statements(shop, a
     with transaction.atomic():
         StatementLine.objects.create(statement=statement, kind="adjustment", amount=Decimal(1), origin_id=10**9)
         transaction.set_rollback(True)
+
+
+def test_dispatches_shipped_late_carry_the_suppliers_penalty_once(shop, acme, bolt, october, finance):
+    # given Acme's terms: 20.00 CNY a dispatch shipped after its deadline; Bolt has no penalty
+    Supplier.objects.filter(pk=acme.pk).update(currency="CNY", late_ship_penalty=Decimal("20.00"))
+    at = dt.datetime(2026, 10, 10, 8, 0, tzinfo=UTC)
+    late = shop.ship(acme, at=at, cost="50.00")
+    on_time = shop.ship(acme, at=at, cost="30.00")
+    bolt_late = shop.ship(bolt, at=at, cost="10.00")
+    Dispatch.objects.filter(pk__in=[late.dispatch_id, bolt_late.dispatch_id]).update(ship_by=at - dt.timedelta(hours=3))
+    Dispatch.objects.filter(pk=on_time.dispatch_id).update(ship_by=at + dt.timedelta(hours=3))
+
+    summary = period_close(period=october, actor=finance)
+
+    (penalty,) = StatementLine.objects.filter(kind="penalty")
+    assert summary.penalties == 1
+    assert penalty.dispatch_id == late.dispatch_id and penalty.amount == Decimal("-20.00")
+    assert (
+        "late-shipment penalty" in penalty.description and "2026-10-10 16:00 > 2026-10-10 13:00" in penalty.description
+    )
+    statement = Statement.objects.get(period=october, supplier=acme)
+    assert statement.total == Decimal("60.00")  # 50 + 30 − 20
+    assert statement.total == sum(line.amount for line in statement.lines.all())
+    with pytest.raises(ValidationError):
+        period_close(period=october, actor=finance)
+    assert StatementLine.objects.filter(kind="penalty").count() == 1

@@ -153,7 +153,7 @@ def test_write_off_within_tolerance_and_refusals(month, finance):
 
 
 def test_orders_of_another_store_are_not_written_off(month, finance):
-    store, orders, _scope = month
+    _store, orders, _scope = month
     other = StoreFactory(name="Other shop")
 
     report = rec.write_off_orders(store=other, order_ids=[orders["paid"].pk], user=finance)
