@@ -4,7 +4,7 @@ What a close bills (times compared with the month's bounds in the tenant's time 
 
 - shipped: every line of a dispatch of a supplier (not the own warehouse) that shipped in the month, at
   quantity × unit cost; and, late, every line that shipped in an earlier month already closed without it
-  (a shipment recorded after its month closed): such a line carries the ship date in its description.
+  (a shipment recorded after its month closed; at most LATE_MONTHS back): such a line carries the ship date in its description.
   A dispatch line is billed as shipped once, ever (a unique index says so).
 - return: every ReturnRecord of the month made against a dispatch line that shipped from a supplier, at
   min(returned, dispatched) × the line's unit cost, negative, pointing back (``origin``) to the shipped line.
@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 STEPS = ("statements", "shipped", "returns", "adjustments", "penalties", "totals", "closed")
 KEEP_SECONDS = 7 * 24 * 3600
 CLOSE_TASK = "settlement.close_period"
+# How far back a close looks for shipments recorded after their month closed (late shipments).
+LATE_MONTHS = 3
 
 
 @dataclass
@@ -315,8 +317,17 @@ def _sql(template: str) -> str:
 
 
 def _billed_from(period: Period, start):
-    """Where shipments billable in this period begin: the first closed month's start (late ones), or the month's."""
-    first_closed = Period.objects.filter(status=Period.Status.CLOSED, month__lt=period.month).order_by("month").first()
+    """Where shipments billable in this period begin: the month's start, or, for shipments recorded after their
+    month closed, the first closed month among the LATE_MONTHS before it (so a close reads a bounded stretch of
+    history however long the tenant has used Relay; a shipment recorded later still is billed by adjustment)."""
+    earliest = period.month
+    for _n in range(LATE_MONTHS):
+        earliest = previous_month(earliest)
+    first_closed = (
+        Period.objects.filter(status=Period.Status.CLOSED, month__lt=period.month, month__gte=earliest)
+        .order_by("month")
+        .first()
+    )
     return period_bounds(month=first_closed.month)[0] if first_closed else start
 
 

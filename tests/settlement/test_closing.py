@@ -278,3 +278,16 @@ def test_dispatches_shipped_late_carry_the_suppliers_penalty_once(shop, acme, bo
     with pytest.raises(ValidationError):
         period_close(period=october, actor=finance)
     assert StatementLine.objects.filter(kind="penalty").count() == 1
+
+
+def test_a_late_shipment_is_looked_for_three_closed_months_back_and_no_further(shop, acme, finance, in_a):
+    # given June to September closed (empty); then two shipments are recorded: of 10 June and of 10 July
+    for month in (6, 7, 8, 9):
+        period_close(period=period_for(month=dt.date(2026, month, 1)), actor=finance)
+    too_old = shop.ship(acme, at=dt.datetime(2026, 6, 10, tzinfo=UTC), cost="5.00")
+    in_reach = shop.ship(acme, at=dt.datetime(2026, 7, 10, tzinfo=UTC), cost="6.00")
+
+    period_close(period=period_for(month=dt.date(2026, 10, 1)), actor=finance)
+
+    billed = {line.dispatch_line_id for line in StatementLine.objects.filter(kind="shipped")}
+    assert in_reach.pk in billed and too_old.pk not in billed
