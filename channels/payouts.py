@@ -11,9 +11,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-# PayoutItem.Kind's values.
-KINDS = ("charge", "refund", "chargeback", "fee", "adjustment", "transfer", "other")
-
 
 @dataclass(frozen=True)
 class PayoutRow:
@@ -23,7 +20,7 @@ class PayoutRow:
     ``order_number`` is the order as the channel or merchant names it (blank when the row is not an order's).
     ``row`` is the line in the file it came from (None for an API)."""
 
-    kind: str
+    kind: str  # settlement.models.PayoutItem.Kind: charge, refund, chargeback, fee, adjustment, transfer, other
     occurred_at: dt.datetime  # aware
     currency: str
     amount: Decimal

@@ -29,7 +29,7 @@ from orders.models import Order
 from settlement.closing import period_close
 from settlement.models import PayoutImport, Period, Statement
 from settlement.payouts import payout_fetch_run
-from settlement.periods import month_of, period_for, previous_month, tenant_time_zone
+from settlement.periods import month_of, next_month, period_for, previous_month, tenant_time_zone
 from settlement.statement_states import statement_confirm, statement_dispute, statement_issue
 from suppliers.actions import dispatch_accept
 from suppliers.models import Dispatch, Supplier
@@ -92,9 +92,7 @@ def demo_last_month(*, now: dt.datetime, offline_store: str, merchant: User, fin
                     dispatch_ship(
                         dispatch=dispatch, parcels=[ParcelSpec("sf", number_text)], supplier=dispatch.supplier
                     )
-        first_day = dt.datetime(month.year, month.month, 1, tzinfo=tz)
-        close_at = (first_day + dt.timedelta(days=40)).replace(day=1, hour=9, minute=30)
-        close_at = min(close_at, now)
+        close_at = min(dt.datetime.combine(next_month(month), dt.time(9, 30), tzinfo=tz), now)
         with time_machine.travel(close_at, tick=False):
             period_close(period=period_for(month=month), actor=finance)
         with time_machine.travel(min(close_at + dt.timedelta(hours=1), now), tick=False):

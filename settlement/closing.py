@@ -94,9 +94,11 @@ def _refusal(period: Period) -> str | None:
     _start, end = period_bounds(month=period.month)
     if timezone.now() < end:
         return _("%(month)s has not ended yet in the tenant's time zone.") % {"month": period}
-    earlier = Period.objects.filter(month__lt=period.month).exclude(status=Period.Status.CLOSED)
-    if earlier.exists():
-        return _("Close %(month)s first: months close in order.") % {"month": earlier.order_by("month").first()}
+    first_open = (
+        Period.objects.filter(month__lt=period.month).exclude(status=Period.Status.CLOSED).order_by("month").first()
+    )
+    if first_open is not None:
+        return _("Close %(month)s first: months close in order.") % {"month": first_open}
     if (
         Period.objects.filter(month__lt=period.month, status=Period.Status.CLOSED).exists()
         and not Period.objects.filter(month=previous_month(period.month), status=Period.Status.CLOSED).exists()
@@ -403,8 +405,7 @@ def period_close(
         locked.closed_by = actor if getattr(actor, "pk", None) else None
         locked.closed_by_label = actor_name(actor, actor_label)[:120]
         locked.save(update_fields=["status", "closed_at", "closed_by", "closed_by_label"])
-    if on_step:
-        on_step("closed", summary)
+    _step_done(on_step, "closed", summary)
     period.status, period.closed_at, period.closed_by_id = locked.status, locked.closed_at, locked.closed_by_id
     logger.info("period closed", extra={"period": str(locked), **asdict(summary)})
     return summary

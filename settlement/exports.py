@@ -44,7 +44,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.exports import ExportTable, stream_csv_response, write_csv, write_xlsx
+from core.exports import ExportTable, Progress, stream_csv_response, write_csv, write_xlsx
 from core.money import quantum
 from core.tasks import enqueue_named
 from settlement import margins, reconciliation
@@ -67,7 +67,6 @@ CONTENT_TYPES = {
     "pdf": "application/pdf",
 }
 FORMAT_LABELS = {"csv": "CSV", "xlsx": "XLSX", "pdf": "PDF"}
-Progress = Callable[[int], object]
 _UNSAFE_NAME = re.compile(r"[^\w.-]+")
 
 

@@ -24,15 +24,11 @@ from rest_framework.response import Response
 from settlement import exports
 from settlement.models import ExportFile, Statement
 from settlement.portal import portal_statement_get
+from settlement.views import show_refusal
 from suppliers.portal.access import portal_supplier
 from tenants.accounts.permissions import area_permission, area_required
 
 Finance = area_permission("finance")
-
-
-def _refused(request, exc: ValidationError) -> None:
-    for message in exc.messages:
-        messages.error(request, message)
 
 
 def _rows(items) -> list[dict]:
@@ -103,7 +99,7 @@ def _finance_create(request):
             params = {k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "kind", "format")}
             export = exports.export_start(kind=kind, file_format=file_format, params=params, user=request.user)
     except ValidationError as exc:
-        _refused(request, exc)
+        show_refusal(request, exc)
         return back
     messages.success(request, _("Your export is being made; this page shows when it is ready."))
     return redirect("settlement:export", pk=export.pk)
@@ -139,7 +135,7 @@ def portal_statement_export(request, pk: int):
             request, statement, request.POST.get("format", ""), supplier=supplier
         )
     except ValidationError as exc:
-        _refused(request, exc)
+        show_refusal(request, exc)
         return redirect("settlement:portal_statement", pk=statement.pk)
     if response is not None:
         return response

@@ -44,6 +44,7 @@ from settlement.periods import tenant_time_zone
 logger = logging.getLogger(__name__)
 
 FETCH_TASK = "settlement.fetch_payouts"
+FETCH_KEEP_SECONDS = 7 * 24 * 3600  # how long the page shows the last fetch's result
 # Shopify payouts whose money has left (or is leaving) the balance; a scheduled one may still gain transactions
 # (it is imported all the same, and fetched again later brings in only what is new).
 SETTLED_PAYOUT_STATUSES = frozenset({"paid", "in_transit"})
@@ -169,6 +170,7 @@ def _duplicates_in(rows: Sequence[PayoutRow]) -> list[RowError]:
 
 
 def _item(row: PayoutRow, *, store: Store, payout_import: PayoutImport, order_id: int | None) -> PayoutItem:
+    amount, fee = round_money(row.amount, row.currency), round_money(row.fee, row.currency)
     return PayoutItem(
         payout_import=payout_import,
         store=store,
@@ -178,9 +180,9 @@ def _item(row: PayoutRow, *, store: Store, payout_import: PayoutImport, order_id
         order_id=order_id,
         occurred_at=row.occurred_at,
         currency=row.currency.upper(),
-        amount=round_money(row.amount, row.currency),
-        fee=round_money(row.fee, row.currency),
-        net=round_money(row.amount, row.currency) - round_money(row.fee, row.currency),
+        amount=amount,
+        fee=fee,
+        net=amount - fee,
         payout_reference=row.payout_reference[:120],
         description=row.description[:300],
         row=row.row,
@@ -189,12 +191,12 @@ def _item(row: PayoutRow, *, store: Store, payout_import: PayoutImport, order_id
 
 @transaction.atomic
 def payout_rows_import(
-    *, store: Store, source: str, name: str, digest: str, rows: Sequence[PayoutRow], user
+    *, store: Store, source: str, name: str, digest: str, rows: Sequence[PayoutRow], user, rematch: bool = True
 ) -> PayoutImportReport:
     """Write ``rows`` (already valid) as one import of ``store`` named ``name``, unless an import with the same
     ``digest`` exists (then nothing changes and ``already`` says which). Rows whose reference an earlier import
     holds are skipped and counted; each row is matched to an order; the store is locked meanwhile."""
-    store = _locked(store)
+    store = store_locked(store)
     report = PayoutImportReport(rows=len(rows))
     earlier = PayoutImport.objects.filter(store=store, digest=digest).first()
     if earlier is not None:
@@ -224,7 +226,8 @@ def payout_rows_import(
     report.skipped = len(rows) - len(fresh)
     report.matched = sum(1 for item in items if item.order_id is not None)
     report.payout_import = payout_import
-    payouts_rematch(store=store)
+    if rematch:
+        payouts_rematch(store=store)
     logger.info(
         "payouts imported",
         extra={"store": store.pk, "source": source, "imported": report.imported, "skipped": report.skipped},
@@ -232,7 +235,8 @@ def payout_rows_import(
     return report
 
 
-def _locked(store: Store) -> Store:
+def store_locked(store: Store) -> Store:
+    """The store's row, locked to the end of the transaction: one import or write-off of a store at a time."""
     return Store.objects.select_for_update().get(pk=store.pk)
 
 
@@ -286,7 +290,7 @@ def payout_fetch_start(*, store: Store, user, since=None) -> dict:
         message = _("%(store)s has no payouts API here: import the payment provider's file instead.")
         return {"state": "refused", "message": message % {"store": store.name}}
     state = {"state": "running", "payouts": 0, "imported": 0, "skipped": 0, "message": "", "started": timezone.now()}
-    cache.set(_fetch_key(store.pk), state, 7 * 24 * 3600)
+    cache.set(_fetch_key(store.pk), state, FETCH_KEEP_SECONDS)
     enqueue_named(
         FETCH_TASK,
         store_id=store.pk,
@@ -322,17 +326,19 @@ def payout_fetch_run(*, store: Store, user, since=None, client=None, adapter=Non
                 digest=_payout_digest(payout),
                 rows=payout.rows,
                 user=user,
+                rematch=False,  # once, after the last payout
             )
             if report.already is not None:
                 state["skipped"] += 1
             else:
                 state["imported"] += 1
-            cache.set(_fetch_key(store.pk), state, 7 * 24 * 3600)
+            cache.set(_fetch_key(store.pk), state, FETCH_KEEP_SECONDS)
     except ChannelError as exc:  # told to the person; the payouts imported so far stay
         logger.warning("payout fetch failed", extra={"store": store.pk, "error": str(exc)})
         state.update(state="failed", message=str(exc) or exc.__class__.__name__)
     else:
         state["state"] = "done"
+    payouts_rematch(store=store)
     state["finished"] = timezone.now()
-    cache.set(_fetch_key(store.pk), state, 7 * 24 * 3600)
+    cache.set(_fetch_key(store.pk), state, FETCH_KEEP_SECONDS)
     return state

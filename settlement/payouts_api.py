@@ -3,7 +3,6 @@ imports, read a month's reconciliation of a store, write off orders. The same se
 
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
@@ -23,7 +22,7 @@ from settlement import reconciliation as rec
 from settlement.models import PayoutImport
 from settlement.payouts import payout_file_import
 from settlement.payouts_forms import FILE_SOURCES, MAX_UPLOAD_BYTES
-from settlement.periods import month_of
+from settlement.periods import month_of, parse_month
 from tenants.accounts.permissions import area_permission
 
 Finance = area_permission("finance")
@@ -180,7 +179,7 @@ def _scope_of(data) -> rec.Scope:
     if not month_text:
         return rec.Scope(store=store, month=month_of(timezone.now()))
     try:
-        return rec.Scope(store=store, month=dt.date.fromisoformat(f"{month_text}-01"))
+        return rec.Scope(store=store, month=parse_month(month_text))
     except ValueError:
         raise ValidationError({"month": [_("Give the month as YYYY-MM.")]}) from None
 
@@ -206,12 +205,16 @@ def reconciliation_list(request):
     if state and state not in rec.STATES:
         raise ValidationError({"state": [_("Unknown state: %(state)s.") % {"state": state}]})
     search = request.query_params.get("q", "")[:64]
-    total = rec.reconcile_count(scope=scope, state=state, search=search)
+    summary = rec.reconcile_summary(scope=scope)
+    total = (
+        rec.reconcile_count(scope=scope, state=state, search=search)
+        if search
+        else sum(s.orders for s in summary.states if s.state == state or not state)
+    )
     page_text = request.query_params.get("page", "1")
     number = int(page_text) if page_text.isdigit() and int(page_text) > 0 else 1
     rows = rec.reconcile_rows(scope=scope, state=state, search=search, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     page = Paginator(range(total), PAGE_SIZE).get_page(number)
-    summary = rec.reconcile_summary(scope=scope)
     return Response(
         {
             **_page_links(request, page),

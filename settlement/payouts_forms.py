@@ -3,7 +3,6 @@ store and month, set the write-off tolerance."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from django import forms
@@ -11,11 +10,12 @@ from django.utils.translation import gettext_lazy as _
 
 from channels.models import Store
 from core.money import parse_currency
-from settlement.models import PayoutSource
+from core.spreadsheets import MAX_BYTES as MAX_UPLOAD_BYTES
+from settlement import payout_formats
 from settlement.payout_formats import MAPPING_FIELDS, REQUIRED_MAPPING
+from settlement.periods import parse_month
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-FILE_SOURCES = [(value, label) for value, label in PayoutSource.choices if value != PayoutSource.SHOPIFY_API]
+FILE_SOURCES = [(source.value, source.label) for source in payout_formats.FILE_SOURCES]
 FIELD_LABELS = {
     "occurred_at": _("Date"),
     "order_number": _("Order number"),
@@ -91,7 +91,7 @@ class ScopeForm(forms.Form):
         if not text:
             return None
         try:
-            return dt.date.fromisoformat(f"{text}-01")
+            return parse_month(text)
         except ValueError:
             raise forms.ValidationError(_("Give the month as YYYY-MM.")) from None
 

@@ -4,7 +4,6 @@ write off what is within tolerance. Views parse input and call settlement.payout
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from urllib.parse import urlencode
 
@@ -32,7 +31,7 @@ from settlement.payouts import (
     payouts_rematch,
 )
 from settlement.payouts_forms import MappingForm, PayoutUploadForm, ScopeForm, ToleranceForm
-from settlement.periods import month_of
+from settlement.periods import month_of, parse_month
 from tenants.accounts.permissions import area_required
 
 IMPORTS_PAGE_SIZE = 50
@@ -257,13 +256,17 @@ def reconciliation(request):
     search = request.GET.get("q", "").strip()[:64]
     number = max(1, int(request.GET["page"])) if request.GET.get("page", "").isdigit() else 1
     offset = (number - 1) * ROWS_PAGE_SIZE
+    summary = rec.reconcile_summary(scope=scope)
     if state == rec.PAYOUT_ONLY:
-        summary = rec.reconcile_summary(scope=scope)
         total = summary.payout_only
         rows = list(rec.payout_only_items(scope=scope, offset=offset, limit=ROWS_PAGE_SIZE))
     else:
-        summary = rec.reconcile_summary(scope=scope)
-        total = rec.reconcile_count(scope=scope, state=state, search=search)
+        # The summary counts the orders of each state already; only a search needs its own count.
+        total = (
+            rec.reconcile_count(scope=scope, state=state, search=search)
+            if search
+            else sum(s.orders for s in summary.states if s.state == state or not state)
+        )
         rows = rec.reconcile_rows(scope=scope, state=state, search=search, offset=offset, limit=ROWS_PAGE_SIZE)
     pages = max(1, -(-total // ROWS_PAGE_SIZE))
     context = {
@@ -288,7 +291,7 @@ def reconciliation(request):
 def _posted_scope(request) -> rec.Scope:
     store = get_object_or_404(Store, pk=request.POST.get("store") or 0)
     try:
-        month = dt.date.fromisoformat(f"{request.POST.get('month', '')}-01")
+        month = parse_month(request.POST.get("month", ""))
     except ValueError:
         month = month_of(timezone.now())
     return rec.Scope(store=store, month=month)

@@ -26,6 +26,11 @@ def month_of(moment: dt.datetime, *, tz: zoneinfo.ZoneInfo | None = None) -> dt.
     return local.date().replace(day=1)
 
 
+def parse_month(text: str) -> dt.date:
+    """The first day of a month written "YYYY-MM". Raises ValueError for anything else."""
+    return dt.date.fromisoformat(f"{text}-01")
+
+
 def next_month(month: dt.date) -> dt.date:
     return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
 

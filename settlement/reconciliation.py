@@ -34,7 +34,8 @@ from channels.models import Store
 from core.exports import ExportTable
 from core.states import actor_name
 from settlement.models import PayoutItem, PayoutSettings
-from settlement.periods import period_bounds
+from settlement.payouts import payout_settings_for, store_locked
+from settlement.periods import parse_month, period_bounds
 
 STATES = {
     "matched": gettext_lazy("Matched"),
@@ -227,7 +228,7 @@ def reconcile_summary(*, scope: Scope) -> Summary:
     summary = Summary(tolerance=tolerance_of(store=scope.store))
     sql, params = _query(scope, select=_STATE_TOTALS)
     summary.states = [StateTotal(*row) for row in _fetch(sql, params)]
-    summary.writable = writable_count(scope=scope)
+    summary.writable = writable_count(scope=scope, tolerance=summary.tolerance)
     params = scope.params()
     rows = _fetch(
         """
@@ -266,15 +267,15 @@ def tolerance_set(*, store: Store, tolerance: Decimal) -> PayoutSettings:
     """The largest |received − expected| a write-off accepts for the store's orders (in their currency)."""
     if tolerance < 0:
         raise ValueError("tolerance must not be negative")
-    settings_row, _created = PayoutSettings.objects.get_or_create(store=store)
+    settings_row = payout_settings_for(store=store)
     settings_row.tolerance = tolerance
     settings_row.save(update_fields=["tolerance", "updated"])
     return settings_row
 
 
-def writable_count(*, scope: Scope) -> int:
+def writable_count(*, scope: Scope, tolerance: Decimal | None = None) -> int:
     sql, params = _query(scope, select=_WRITABLE_COUNT)
-    params["tolerance"] = tolerance_of(store=scope.store)
+    params["tolerance"] = tolerance_of(store=scope.store) if tolerance is None else tolerance
     return _fetch(sql, params)[0][0]
 
 
@@ -284,9 +285,9 @@ class WriteOffReport:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (order number, reason)
 
 
-def _insert_write_offs(sql: str, params: dict, *, store: Store, user, note: str) -> int:
+def _insert_write_offs(sql: str, params: dict, *, store: Store, tolerance: Decimal, user, note: str) -> int:
     params.update(
-        tolerance=tolerance_of(store=store),
+        tolerance=tolerance,
         by=getattr(user, "pk", None),
         by_label=actor_name(user, "finance")[:120],
         note=note[:300],
@@ -305,7 +306,7 @@ def write_off_orders(*, store: Store, order_ids: Sequence[int], user, note: str 
     ids = sorted({int(i) for i in order_ids})
     if not ids:
         return report
-    Store.objects.select_for_update().filter(pk=store.pk).first()
+    store_locked(store)
     scope = Scope(store=store, month=dt.date.today().replace(day=1))
     sql, params = _query(scope, select=_BY_ID, order_ids=ids)
     rows = [ReconcileRow(*row) for row in _fetch(sql, params)]
@@ -318,7 +319,7 @@ def write_off_orders(*, store: Store, order_ids: Sequence[int], user, note: str 
     if unknown:
         report.refused.append(("", _("%(n)s of the orders are not this store's.") % {"n": unknown}))
     sql, params = _query(scope, select=_INSERT_WRITE_OFFS, order_ids=ids)
-    report.written = _insert_write_offs(sql, params, store=store, user=user, note=note)
+    report.written = _insert_write_offs(sql, params, store=store, tolerance=tolerance, user=user, note=note)
     return report
 
 
@@ -340,9 +341,10 @@ def _write_off_refusal(row: ReconcileRow, tolerance: Decimal) -> str:
 @transaction.atomic
 def write_off_within_tolerance(*, scope: Scope, user, note: str = "") -> int:
     """Write off every order of the scope that is matched or differs by no more than the tolerance (set-based)."""
-    Store.objects.select_for_update().filter(pk=scope.store.pk).first()
+    store_locked(scope.store)
     sql, params = _query(scope, select=_INSERT_WRITE_OFFS)
-    return _insert_write_offs(sql, params, store=scope.store, user=user, note=note)
+    tolerance = tolerance_of(store=scope.store)
+    return _insert_write_offs(sql, params, store=scope.store, tolerance=tolerance, user=user, note=note)
 
 
 @transaction.atomic
@@ -362,7 +364,7 @@ def export_table(params: dict) -> ExportTable:
     if store is None:
         raise ValidationError({"store": [_("Choose a store.")]})
     try:
-        month = dt.date.fromisoformat(f"{month_text}-01")
+        month = parse_month(month_text)
     except ValueError:
         raise ValidationError({"month": [_("Give the month as YYYY-MM.")]}) from None
     state = str(params.get("state", ""))

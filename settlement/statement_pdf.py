@@ -10,7 +10,7 @@ statements; a description too long for its column wraps, other cells are shorten
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import BinaryIO, NamedTuple
@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from core.exports import PROGRESS_EVERY
+from core.exports import PROGRESS_EVERY, Progress
 from core.money import format_money
 from suppliers.documents import Document
 
@@ -148,7 +148,7 @@ class _StatementDocument(Document):
 def statement_pdf(
     statement: StatementPrint,
     fileobj: BinaryIO,
-    progress: Callable[[int], object] | None = None,
+    progress: Progress | None = None,
     *,
     every: int | None = None,
 ) -> int:

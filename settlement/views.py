@@ -30,7 +30,15 @@ from settlement.forms import (
     month_label,
 )
 from settlement.models import Adjustment, Period, Statement, StatementDispute, StatementLine
-from settlement.periods import month_of, next_month, period_bounds, period_for, previous_month, tenant_time_zone
+from settlement.periods import (
+    month_of,
+    next_month,
+    parse_month,
+    period_bounds,
+    period_for,
+    previous_month,
+    tenant_time_zone,
+)
 from suppliers.models import Supplier
 from tenants.accounts.permissions import area_required
 
@@ -43,8 +51,7 @@ ADJUSTMENTS_PAGE_SIZE = 50
 
 def _parse_month(text: str) -> dt.date:
     try:
-        year, month = text.split("-")
-        return dt.date(int(year), int(month), 1)
+        return parse_month(text)
     except ValueError:
         raise Http404 from None
 
@@ -53,7 +60,8 @@ def _period_get(month: str) -> Period:
     return get_object_or_404(Period, month=_parse_month(month))
 
 
-def _refused(request, exc: ValidationError) -> None:
+def show_refusal(request, exc: ValidationError) -> None:
+    """A service's refusal, each of its messages shown to the person."""
     for message in exc.messages:
         messages.error(request, message)
 
@@ -110,7 +118,7 @@ def close(request):
     try:
         period_close_start(period=period_for(month=month), actor=request.user)
     except ValidationError as exc:
-        _refused(request, exc)
+        show_refusal(request, exc)
         return redirect("settlement:index")
     messages.success(request, _("Closing %(month)s in the background.") % {"month": posted})
     return redirect("settlement:close_progress", month=posted)
@@ -245,7 +253,7 @@ def _issue(request, statement: Statement):
     try:
         statement_states.statement_issue(statement=statement, actor=request.user)
     except ValidationError as exc:
-        _refused(request, exc)
+        show_refusal(request, exc)
         return _statement_page(request, _statement_get(statement.pk), status=400)
     messages.success(request, _("Statement %(n)s issued: the supplier sees it now.") % {"n": statement.number})
     return redirect("settlement:statement", pk=statement.pk)
@@ -262,7 +270,7 @@ def _pay(request, statement: Statement):
                 actor=request.user,
             )
         except ValidationError as exc:
-            _refused(request, exc)
+            show_refusal(request, exc)
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Statement %(n)s marked paid.") % {"n": statement.number})
@@ -365,7 +373,7 @@ def adjustment_approve_view(request, pk: int):
     try:
         adjustment_approve(adjustment=adjustment, actor=request.user)
     except ValidationError as exc:
-        _refused(request, exc)
+        show_refusal(request, exc)
     else:
         messages.success(request, _("Adjustment approved: the close bills it."))
     return redirect("settlement:adjustments")
