@@ -144,12 +144,12 @@ def statement_columns() -> list[str]:
     ]
 
 
-def statement_table(statement: Statement) -> ExportTable:
+def statement_table(statement: Statement, count: int | None = None) -> ExportTable:
     """The statement's lines as an export table (no total row: the Amount column adds up to ``total``)."""
     return ExportTable(
         title=_("Statement %(number)s") % {"number": statement.number},
         columns=statement_columns(),
-        count=StatementLine.objects.filter(statement=statement).count(),
+        count=StatementLine.objects.filter(statement=statement).count() if count is None else count,
         rows=statement_rows(statement),
         currency=statement.currency,
     )
@@ -206,7 +206,7 @@ class ExportKind:
     and returns its row count."""
 
     label: object
-    table: Callable[[dict], ExportTable]
+    table: Callable[..., ExportTable]  # table(params, count=None): count, when known, saves counting again
     formats: tuple[str, ...] = ("csv", "xlsx")
     pdf: Callable[[dict, BinaryIO, Progress | None], int] | None = None
 
@@ -219,7 +219,7 @@ def _statement_pdf(params: dict, fileobj: BinaryIO, progress: Progress | None = 
 KINDS: dict[str, ExportKind] = {
     "statement": ExportKind(
         label=gettext_lazy("Statement"),
-        table=lambda params: statement_table(_statement(params)),
+        table=lambda params, count=None: statement_table(_statement(params), count=count),
         formats=("csv", "xlsx", "pdf"),
         pdf=_statement_pdf,
     ),
@@ -330,8 +330,8 @@ def export_run(*, export_id: int) -> ExportFile | None:
         if target.parent.resolve() != _folder().resolve():
             raise ValueError(f"export {export.pk} is not in {connection.schema_name}'s folder")
         target.parent.mkdir(parents=True, exist_ok=True)
-        table = KINDS[export.kind].table(export.params)
-        _saved(export.pk, total_rows=table.count, done_rows=0)
+        table = KINDS[export.kind].table(export.params, count=export.total_rows)  # counted when it was asked for
+        _saved(export.pk, done_rows=0)
         with open(partial, "wb") as handle:
             rows = _write(export, table, handle, lambda done: _saved(export.pk, done_rows=done))
         os.replace(partial, target)

@@ -562,12 +562,13 @@ def margin_groups_iter(*, flt: MarginFilter, chunk: int = 2000) -> Iterator[Marg
                 yield _row(flt, values)
 
 
-def export_table(params: dict) -> ExportTable:
+def export_table(params: dict, count: int | None = None) -> ExportTable:
     """The report of ``params`` (the page's query string keys: group, placed_from, placed_to, store, supplier,
     currency, sort, direction) as an export: one row per group, streamed. Raises ValidationError for bad
     params. Amounts are Decimals in the row's currency; the margin % column is empty where nothing sold."""
     flt = margin_filter_from(params)
-    count = sum(total.groups for total in margin_totals(flt=flt))
+    if count is None:
+        count = sum(total.groups for total in margin_totals(flt=flt))
     label, detail = {
         "order": (_("Order"), _("Store")),
         "product": (_("Product SKU"), _("Product")),

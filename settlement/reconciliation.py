@@ -357,7 +357,7 @@ def write_off_undo(*, store: Store, order_id: int) -> bool:
 # ---------------------------------------------------------------- export
 
 
-def export_table(params: dict) -> ExportTable:
+def export_table(params: dict, count: int | None = None) -> ExportTable:
     """The scope's orders (all, or one state) for settlement.exports: params store, month ("YYYY-MM"), state."""
     store_id, month_text = str(params.get("store", "")), str(params.get("month", ""))
     store = Store.objects.filter(pk=int(store_id)).first() if store_id.isdigit() else None
@@ -371,7 +371,8 @@ def export_table(params: dict) -> ExportTable:
     if state and state not in STATES:
         raise ValidationError({"state": [_("Unknown state: %(state)s.") % {"state": state}]})
     scope = Scope(store=store, month=month)
-    count = reconcile_count(scope=scope, state=state)
+    if count is None:
+        count = reconcile_count(scope=scope, state=state)
 
     def rows() -> Iterator[list]:
         offset = 0
