@@ -8,6 +8,7 @@ COPY . .
 # collectstatic loads the settings, which refuse to start without secrets: throwaway ones, made here,
 # used by this one command and kept nowhere (the real ones come from the environment at run time).
 RUN pip install --no-cache-dir -e . \
+ && python -m erp.catalogue \
  && DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
     SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     RELAY_FERNET_KEYS="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \

@@ -33,7 +33,12 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# The Chinese catalogue is compiled from its .po on every install (the .mo is build output, not committed).
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+%.mo: %.po $(STAMP)
+	@$(PY) -m erp.catalogue
+
+install: $(STAMP) $(CATALOGUES)
 
 services: install
 	@$(PY) -m erp.runtime start
