@@ -9,10 +9,17 @@ wrong column.
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import MappingProxyType
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import NumberPattern
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 DEFAULT_MINOR_UNIT = 2
 
@@ -134,8 +141,14 @@ def parse_currency(text: str) -> str:
     if code in CURRENCIES:
         return code
     if code in _CURRENCY_MISTAKES:
-        raise ValueError(f'"{code}" is not an ISO 4217 currency code; use {_CURRENCY_MISTAKES[code]}')
-    raise ValueError(f'"{text.strip()[:_TEXT_LIMIT]}" is not an ISO 4217 currency code (such as CNY, USD or EUR)')
+        raise ValueError(
+            _('"%(text)s" is not an ISO 4217 currency code; use %(code)s')
+            % {"text": code, "code": _CURRENCY_MISTAKES[code]}
+        )
+    raise ValueError(
+        _('"%(text)s" is not an ISO 4217 currency code (such as CNY, USD or EUR)')
+        % {"text": text.strip()[:_TEXT_LIMIT]}
+    )
 
 
 def round_money(amount: Decimal, currency: str, *, rounding: str = ROUND_HALF_UP) -> Decimal:
@@ -154,12 +167,19 @@ def round_money(amount: Decimal, currency: str, *, rounding: str = ROUND_HALF_UP
     return rounded if rounded else abs(rounded)
 
 
-def format_money(amount: Decimal | int | str | None, currency: str, *, code: bool = True) -> str:
+def format_money(
+    amount: Decimal | int | str | None, currency: str, *, code: bool = True, locale: str | None = None
+) -> str:
     """``amount`` as a person reads it: the currency's decimals, thousands grouped, the code after.
 
     ``format_money(Decimal("1234.5"), "USD")`` gives "1,234.50 USD"; JPY shows no
     decimals. A minus sign for a negative amount; never "-0.00". Empty for
     None; the text as it is when it is not a number, or the currency is not a code.
+
+    Grouping and the decimal mark follow ``locale`` (a Django language code such as
+    "en" or "zh-hans", or a Babel locale such as "de_DE"), else the active language
+    (English when none is active): "1.234,50 EUR" in German. The digits, the decimals
+    and the code after the number stay the same in every language.
     """
     if amount is None or amount == "":
         return ""
@@ -168,10 +188,28 @@ def format_money(amount: Decimal | int | str | None, currency: str, *, code: boo
     except (ValueError, TypeError, InvalidOperation):
         return f"{amount} {currency}".strip() if code else str(amount)
     places = minor_unit(currency)
-    text = f"{abs(value):,.{places}f}"
+    language = locale or translation.get_language() or "en"
+    text = _decimal_pattern(language, places).apply(abs(value), _babel_locale(language))
     if value < 0:
         text = "−" + text  # the minus sign, not a hyphen
     return f"{text} {currency.upper()}" if code else text
+
+
+@functools.lru_cache(maxsize=64)
+def _babel_locale(language: str) -> Locale:
+    """The Babel locale of a Django language code ("zh-hans" → zh_Hans); English for one Babel does not know."""
+    try:
+        return Locale.parse(translation.to_locale(language))
+    except (ValueError, UnknownLocaleError):
+        return Locale.parse("en")
+
+
+@functools.lru_cache(maxsize=64)
+def _decimal_pattern(language: str, places: int) -> NumberPattern:
+    """The language's own number pattern (its grouping) with exactly ``places`` decimals, digits in Latin script."""
+    pattern = copy.copy(_babel_locale(language).decimal_formats[None])
+    pattern.frac_prec = (places, places)
+    return pattern
 
 
 def parse_money(text: str | int | Decimal, currency: str) -> Decimal:
@@ -202,8 +240,11 @@ def parse_money(text: str | int | Decimal, currency: str) -> Decimal:
     if exact is None or exact != amount:
         shown = text.strip()[:_TEXT_LIMIT] if isinstance(text, str) else str(text)
         if exact is None:
-            raise ValueError(f'"{shown}" is too large an amount')
-        raise ValueError(f'"{shown}" has more decimals than {code} allows ({places})')
+            raise ValueError(_('"%(text)s" is too large an amount') % {"text": shown})
+        raise ValueError(
+            _('"%(text)s" has more decimals than %(currency)s allows (%(places)s)')
+            % {"text": shown, "currency": code, "places": places}
+        )
     return exact if exact else abs(exact)
 
 
@@ -211,22 +252,25 @@ def _parse_text(text: str, *, code: str) -> Decimal:
     cleaned = text.strip()
     shown = cleaned[:_TEXT_LIMIT]
     if not cleaned:
-        raise ValueError("an amount is required")
+        raise ValueError(_("an amount is required"))
     sign, cleaned = _take_sign(cleaned)
     cleaned, symbol = _take_symbol(cleaned, code=code)
     if symbol and not sign:
         # "$-5" as well as "-$5".
         sign, cleaned = _take_sign(cleaned)
     if symbol and symbol != code and code not in _SYMBOLS[symbol]:
-        raise ValueError(f'"{shown}" is marked {symbol}, which is not a {code} symbol')
+        raise ValueError(
+            _('"%(text)s" is marked %(symbol)s, which is not a %(currency)s symbol')
+            % {"text": shown, "symbol": symbol, "currency": code}
+        )
     match = _NUMBER.fullmatch(cleaned)
     if match is None:
-        raise ValueError(f'"{shown}" is not an amount')
+        raise ValueError(_('"%(text)s" is not an amount') % {"text": shown})
     digits = match["int"].replace(",", "") + ("." + match["frac"] if match["frac"] else "")
     try:
         amount = Decimal(digits)
     except InvalidOperation:  # pragma: no cover - the pattern admits only digits
-        raise ValueError(f'"{shown}" is not an amount') from None
+        raise ValueError(_('"%(text)s" is not an amount') % {"text": shown}) from None
     return -amount if sign == "-" else amount
 
 

@@ -44,7 +44,7 @@ urlpatterns = [
     path("account/token/", accounts.account_token_create, name="account_token_create"),
     path("account/token/revoke/", accounts.account_token_revoke, name="account_token_revoke"),
     path("healthz", healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", accounts.set_language, name="set_language"),
     path("api/v1/", include((api_v1, "api"))),
     path("", include("orders.urls")),
     path("", include("channels.urls")),

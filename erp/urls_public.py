@@ -1,7 +1,7 @@
 """URLs of the public host (localhost): landing, sign-up, platform admin."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import path
 
 from erp.health import healthz
 from tenants import views
@@ -11,7 +11,7 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", views.set_language, name="set_language"),
 ]
 
 handler403 = "core.errors.forbidden"

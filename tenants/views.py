@@ -1,4 +1,4 @@
-"""Pages of the public host: landing and sign-up."""
+"""Pages of the public host: landing, sign-up and the language selector (the tenant hosts' own view)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
+from tenants.accounts.views import set_language
 from tenants.forms import SignupForm
 from tenants.services import tenant_provision
+
+__all__ = ["landing", "set_language", "signup"]
 
 
 def landing(request):

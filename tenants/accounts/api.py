@@ -14,6 +14,7 @@ class MeSerializer(serializers.Serializer):
     role = serializers.CharField()
     supplier_id = serializers.IntegerField(allow_null=True)
     tenant = serializers.CharField()
+    language = serializers.CharField(help_text="The language the user chose (en, zh-hans); empty: the browser's.")
 
 
 @extend_schema(responses=MeSerializer, summary="The current user and their role")
@@ -30,6 +31,7 @@ def me(request):
                 "role": profile.role,
                 "supplier_id": supplier_id_for(request.user),
                 "tenant": request.tenant.slug,
+                "language": profile.language,
             }
         ).data
     )

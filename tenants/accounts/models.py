@@ -29,6 +29,15 @@ class Profile(models.Model):
     # A supplier user's link to their supplier is kept by the suppliers app
     # (suppliers.SupplierUser, ``user.supplier_link``): the ground layer knows no supplier.
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    # The language the user chose for pages and e-mails (tenants.locale); blank follows the browser.
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        blank=True,
+        default="",
+        choices=settings.LANGUAGES,
+        help_text=_("Blank: the browser's language."),
+    )
 
     class Meta:
         constraints = [

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from tenants.accounts.models import Profile, Role
+from tenants.locale import override_for, supported_language
 
 
 def normalise_email(email: str) -> str:
@@ -57,6 +58,20 @@ def token_revoke(*, user: User) -> bool:
     return bool(deleted)
 
 
+def profile_language_set(*, user: User, language: str) -> str:
+    """Store the language the user reads Relay in; "" (or a code Relay does not speak) means the browser's.
+
+    Returns the stored code. Does nothing for a user without a profile (platform admins).
+    """
+    language = supported_language(language)
+    Profile.objects.filter(user=user).update(language=language)
+    # The request's user may carry its profile already (middleware, navigation): keep it in step.
+    cached = user._state.fields_cache.get("profile")
+    if cached is not None:
+        cached.language = language
+    return language
+
+
 def password_reset_send(*, user_id: int, domain: str, use_https: bool) -> bool:
     """E-mail the user a one-time link to choose a new password, on their tenant's host.
 
@@ -75,7 +90,9 @@ def password_reset_send(*, user_id: int, domain: str, use_https: bool) -> bool:
         "token": default_token_generator.make_token(user),
         "protocol": "https" if use_https else "http",
     }
-    subject = "".join(render_to_string("accounts/password_reset_subject.txt", context).splitlines())
-    body = render_to_string("accounts/password_reset_email.txt", context)
+    # In the recipient's language: the worker that sends it has no browser to ask.
+    with override_for(user):
+        subject = "".join(render_to_string("accounts/password_reset_subject.txt", context).splitlines())
+        body = render_to_string("accounts/password_reset_email.txt", context)
     send_mail(subject, body, None, [user.email])
     return True

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
+from django.views import i18n as i18n_views
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
@@ -12,8 +14,9 @@ from core.tasks import enqueue
 from tenants.accounts import services
 from tenants.accounts.forms import LoginForm
 from tenants.accounts.permissions import area_required
-from tenants.accounts.selectors import home_url_name_for
+from tenants.accounts.selectors import home_url_name_for, profile_for
 from tenants.accounts.tasks import send_password_reset
+from tenants.locale import supported_language
 
 
 class LoginView(auth_views.LoginView):
@@ -51,6 +54,32 @@ def account_token_revoke(request):
     if services.token_revoke(user=request.user):
         messages.success(request, _("Your API token was revoked."))
     return redirect("account")
+
+
+def set_language(request):
+    """Django's set_language (the language cookie, for the browser) that also stores the choice on the
+    signed-in user, so it follows them to other browsers and into their e-mails.
+
+    An empty choice means "the browser's language": the stored choice and the cookie are cleared.
+    A code Relay does not speak changes nothing.
+    """
+    response = i18n_views.set_language(request)
+    posted = request.POST.get("language") if request.method == "POST" else None
+    if posted is None:
+        return response
+    language = supported_language(posted)
+    if posted.strip() and not language:
+        return response
+    if getattr(request, "tenant", None) is not None and profile_for(request.user) is not None:
+        services.profile_language_set(user=request.user, language=language)
+    if not language:
+        response.delete_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):

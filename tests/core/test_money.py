@@ -3,6 +3,8 @@
 from decimal import ROUND_CEILING, Decimal
 
 import pytest
+from django.template import Context, Template
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -275,3 +277,48 @@ def test_format_money_without_the_code_and_with_a_bad_code():
     assert format_money(Decimal("9.9"), "usd", code=False) == "9.90"
     assert format_money("n/a", "USD") == "n/a USD"
     assert format_money(Decimal("1"), "DOLLARS") == "1 DOLLARS"
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "locale", "shown"),
+    [
+        (Decimal("1234.5"), "USD", "en", "1,234.50 USD"),
+        (Decimal("1234.5"), "USD", "zh-hans", "1,234.50 USD"),
+        (Decimal("-1234567"), "JPY", "zh-hans", "−1,234,567 JPY"),
+        (Decimal("1234.5"), "EUR", "de", "1.234,50 EUR"),
+        (Decimal("-0.001"), "EUR", "de", "0,00 EUR"),
+        (Decimal("1234.5678"), "KWD", "de", "1.234,568 KWD"),
+        (Decimal("1234.5"), "USD", "xx", "1,234.50 USD"),
+    ],
+)
+def test_format_money_groups_and_marks_decimals_per_language(amount, currency, locale, shown):
+    # given an amount and a language
+    # when it is formatted for that language
+    text = format_money(amount, currency, locale=locale)
+
+    # then the language decides the separators, the currency the decimals
+    assert text == shown
+
+
+def test_format_money_follows_the_active_language_when_none_is_given():
+    # given German is the active language
+    with translation.override("de"):
+        # when money is formatted without a locale, by the function and by both template filters
+        direct = format_money(Decimal("1234.5"), "EUR")
+        rendered = Template("{% load money %}{{ x|money:'EUR' }}|{{ x|amount:'JPY' }}").render(
+            Context({"x": Decimal("1234567.4")})
+        )
+
+    # then the active language's separators are used
+    assert direct == "1.234,50 EUR"
+    assert rendered == "1.234.567,40 EUR|1.234.567"
+
+
+def test_format_money_is_english_with_no_language_active():
+    # given no language is active (a worker outside a request)
+    with translation.override(None):
+        # when money is formatted
+        text = format_money(Decimal("-1234.5"), "USD")
+
+    # then it reads as in English
+    assert text == "−1,234.50 USD"
