@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from channels.models import CREDENTIAL_FIELDS, Channel
+from channels.models import CREDENTIAL_FIELDS, Channel, PushStatus, Store, StoreStatus, SyncRunKind, SyncRunStatus
 
 CREDENTIAL_LABELS = {
     "access_token": _("Admin API access token"),
@@ -61,3 +61,48 @@ class ReplayForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("Orders file (.csv or .xlsx)"))
+
+
+def _blank(label) -> list[tuple[str, object]]:
+    return [("", label)]
+
+
+class StoreFilterForm(forms.Form):
+    """The stores list's filters (GET): a search on the name, the channel, the status."""
+
+    q = forms.CharField(
+        label=_("Search"), required=False, max_length=120,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Store name")}),
+    )  # fmt: skip
+    channel = forms.ChoiceField(label=_("Channel"), required=False, choices=_blank(_("All channels")) + Channel.choices)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=_blank(_("All statuses")) + StoreStatus.choices
+    )
+
+
+class SyncRunFilterForm(forms.Form):
+    """A store's ingestion ledger filters (GET)."""
+
+    run_status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=_blank(_("All statuses")) + SyncRunStatus.choices
+    )
+    run_kind = forms.ChoiceField(label=_("Kind"), required=False, choices=_blank(_("All kinds")) + SyncRunKind.choices)
+
+
+class PushFilterForm(forms.Form):
+    """The channel updates list's filters (GET): status, store, a search on order number or tracking number."""
+
+    q = forms.CharField(
+        label=_("Search"), required=False, max_length=64,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Order or tracking number")}),
+    )  # fmt: skip
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=_blank(_("All statuses")) + PushStatus.choices
+    )
+    store = forms.ModelChoiceField(label=_("Store"), required=False, queryset=Store.objects.none(), empty_label=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        store = self.fields["store"]
+        store.queryset = Store.objects.order_by("name")
+        store.empty_label = _("All stores")

@@ -376,6 +376,30 @@ def fulfillment_retry(*, push_id: int, actor) -> FulfillmentPush:
     return push
 
 
+@dataclass(frozen=True)
+class RetryReport:
+    retried: int
+    refused: list[tuple[str, str]]  # (order number, why), for the pushes left as they were
+
+
+def fulfillments_retry(*, push_ids: Iterable[int], actor) -> RetryReport:
+    """The bulk form of ``fulfillment_retry``: each failed push among ``push_ids`` becomes pending and is sent
+    once this commits; any other (already pushed, pending) is left unchanged and reported as refused; an unknown
+    id is skipped. Each push is its own transaction, so one refusal never holds back the others."""
+    retried, refused = 0, []
+    for push_id in sorted(set(push_ids)):
+        try:
+            fulfillment_retry(push_id=push_id, actor=actor)
+        except IllegalTransition as exc:
+            number = FulfillmentPush.objects.filter(pk=push_id).values_list("order__order_number", flat=True).first()
+            refused.append((number or "", " ".join(exc.messages)))
+        except FulfillmentPush.DoesNotExist:
+            continue
+        else:
+            retried += 1
+    return RetryReport(retried=retried, refused=refused)
+
+
 # ------------------------------------------------------------------ the shipped-orders export
 
 EXPORT_COLUMNS: tuple[str, ...] = (

@@ -63,6 +63,13 @@ def import_get_for(*, user, store: Store, pk: int) -> OrderImport:
     return get_object_or_404(store.imports.all(), pk=pk)
 
 
+def fulfillment_pushes_for(*, user) -> QuerySet[FulfillmentPush]:
+    """Every channel update (fulfillment push) of the tenant, with its order, parcel and store, for a console
+    user; PermissionDenied for anyone else."""
+    _require_console(user)
+    return FulfillmentPush.objects.select_related("order", "parcel", "store")
+
+
 def fulfillment_push_get_for(*, user, pk: int, order_id: int | None = None) -> FulfillmentPush:
     """One channel update (fulfillment push) for a console user; 404 for another order's (when ``order_id`` is
     given) or an unknown one, PermissionDenied for a user without the console."""

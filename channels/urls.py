@@ -5,6 +5,8 @@ from channels import views
 app_name = "channels"
 urlpatterns = [
     path("stores/", views.stores, name="stores"),
+    path("stores/pushes/", views.pushes, name="pushes"),
+    path("stores/pushes/retry/", views.pushes_retry, name="pushes_retry"),
     path("stores/connect/<str:channel>/", views.store_connect, name="connect"),
     path("stores/<int:pk>/", views.store_detail, name="store"),
     path("stores/<int:pk>/edit/", views.store_edit, name="edit"),

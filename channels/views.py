@@ -1,5 +1,5 @@
 """Stores pages: list, connect, detail (ledger, quarantine, imports), actions, the shipped-orders export;
-retrying a channel update of an order; the webhook endpoint."""
+the channel updates list and retrying them (one from the order page, or ticked in bulk); the webhook endpoint."""
 
 from __future__ import annotations
 
@@ -11,33 +11,61 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from channels import fulfillment, imports, selectors, services
+from channels import fulfillment, imports, listings, selectors, services
 from channels.adapters.spreadsheet import template_csv, template_xlsx
-from channels.forms import ImportForm, ReplayForm, StoreForm
-from channels.models import Channel, Store, SyncRun
+from channels.forms import (
+    CREDENTIAL_LABELS,
+    ImportForm,
+    PushFilterForm,
+    ReplayForm,
+    StoreFilterForm,
+    StoreForm,
+    SyncRunFilterForm,
+)
+from channels.models import Channel, FulfillmentPush, Store, SyncRun
 from channels.tasks import import_orders
 from core.forms import form_add_service_errors
+from core.listing import export_format, export_response
 from core.tasks import enqueue
 from tenants.accounts.permissions import area_required
 
 logger = logging.getLogger(__name__)
 
 STORE_HISTORY = 10  # status changes listed on the store page
+STORES_PAGE_SIZE = 50
+PUSHES_PAGE_SIZE = 50
 
 
 @area_required("console")
 def stores(request):
+    """Every store: search, channel and status filters, sortable columns, pages, and the same rows as CSV/XLSX."""
+    form = StoreFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    sort = listings.STORE_SORTS.from_query(request.GET)
+    qs = listings.stores_filtered(user=request.user, filters=filters, sort=sort)
+    if fmt := export_format(request.GET):
+        return export_response(listings.stores_export(qs), filename="stores", fmt=fmt)
+    page = Paginator(qs, STORES_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "channels/stores.html",
-        {"stores": selectors.stores_for(user=request.user), "channels": Channel.choices, "page_title": _("Stores")},
+        {
+            "page": page,
+            "form": form,
+            "filtered": any(filters.values()),
+            "sort": sort,
+            "channels": Channel.choices,
+            "page_title": _("Stores"),
+        },
     )
 
 
@@ -98,7 +126,14 @@ def store_edit(request, pk: int):
 @area_required("console")
 def store_detail(request, pk: int):
     store = selectors.store_get_for(user=request.user, pk=pk)
-    runs = Paginator(selectors.sync_runs_for(store=store), 20).get_page(request.GET.get("runs"))
+    run_form = SyncRunFilterForm(request.GET or None)
+    run_filters = run_form.cleaned_data if run_form.is_valid() else {}
+    sort = listings.SYNC_RUN_SORTS.from_query(request.GET)
+    runs_qs = listings.sync_runs_filtered(store=store, filters=run_filters, sort=sort)
+    if fmt := export_format(request.GET):
+        name = "-".join(("sync-runs", slugify(store.name) or str(store.pk)))
+        return export_response(listings.sync_runs_export(runs_qs, store=store), filename=name, fmt=fmt)
+    runs = Paginator(runs_qs, 20).get_page(request.GET.get("runs"))
     quarantine = Paginator(selectors.quarantine_for(store=store), 20).get_page(request.GET.get("quarantine"))
     now = timezone.localtime()
     return render(
@@ -107,12 +142,19 @@ def store_detail(request, pk: int):
         {
             "store": store,
             "page_title": store.name,
-            "masked": selectors.store_masked_credentials(store=store),
+            "credentials": [
+                (CREDENTIAL_LABELS[key], value)
+                for key, value in selectors.store_masked_credentials(store=store).items()
+            ],
             "runs": runs,
+            "run_form": run_form,
+            "runs_filtered": any(run_filters.values()),
+            "sort": sort,
             "running": store.sync_runs.filter(status=SyncRun.Status.RUNNING).first(),
             "quarantine": quarantine,
             "events": selectors.store_events_for(store=store)[:STORE_HISTORY],
             "imports": store.imports.all()[:20] if store.channel == Channel.SPREADSHEET else None,
+            "failed_pushes": store.fulfillment_pushes.filter(status=FulfillmentPush.Status.FAILED).count(),
             "import_form": ImportForm(),
             "replay_form": ReplayForm(
                 initial={
@@ -323,6 +365,60 @@ def push_retry(request, order_pk: int, pk: int):
             % {"number": push.parcel.tracking_number, "store": push.store.name},
         )
     return redirect("orders:detail", pk=order_pk)
+
+
+@area_required("console")
+def pushes(request):
+    """Channel updates (fulfillment pushes) of every store: the failed ones to retry, or any status, store and
+    order or tracking number; sortable, paged, downloadable as filtered."""
+    form = PushFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    sort = listings.PUSH_SORTS.from_query(request.GET)
+    qs = listings.pushes_filtered(user=request.user, filters=filters, sort=sort)
+    if fmt := export_format(request.GET):
+        return export_response(listings.pushes_export(qs), filename="channel-updates", fmt=fmt)
+    page = Paginator(qs, PUSHES_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "channels/pushes.html",
+        {
+            "page": page,
+            "form": form,
+            "filtered": any(value for value in filters.values()),
+            "sort": sort,
+            "page_title": _("Channel updates"),
+        },
+    )
+
+
+@require_POST
+@area_required("console")
+def pushes_retry(request):
+    """Retry the ticked failed channel updates; says how many were retried and why others were not."""
+    selectors.fulfillment_pushes_for(user=request.user)  # the console role, before anything changes
+    ids = [int(value) for value in request.POST.getlist("push") if value.isdigit()]
+    back = request.POST.get("next", "")
+    target = back if back.startswith("/stores/pushes/") else reverse("channels:pushes")
+    if not ids:
+        messages.error(request, _("Tick the channel updates to retry first."))
+        return redirect(target)
+    report = fulfillment.fulfillments_retry(push_ids=ids, actor=request.user)
+    if report.retried:
+        messages.success(
+            request,
+            ngettext(
+                "%(n)s channel update is being sent again.", "%(n)s channel updates are being sent again.",
+                report.retried,
+            ) % {"n": report.retried},
+        )  # fmt: skip
+    if report.refused:
+        messages.error(
+            request,
+            ngettext(
+                "%(n)s was not retried: %(why)s", "%(n)s were not retried: %(why)s", len(report.refused)
+            ) % {"n": len(report.refused), "why": "; ".join(f"{number}: {why}" for number, why in report.refused)},
+        )  # fmt: skip
+    return redirect(target)
 
 
 @csrf_exempt

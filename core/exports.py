@@ -20,7 +20,7 @@ import datetime as dt
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import BinaryIO
 
@@ -57,6 +57,9 @@ class ExportTable:
     # The currency of the table's Decimal cells, when they are all in one: XLSX shows its decimals
     # (two for CNY, none for JPY). Empty: Decimals are shown as Excel shows any number.
     currency: str = ""
+    # The time zone datetimes are written in: the one current when the table is made (the tenant's, in a
+    # request). A streamed download is written after the request's middleware has finished, so it is kept here.
+    tz: dt.tzinfo = field(default_factory=timezone.get_current_timezone)
 
 
 def safe_cell(value: object) -> object:
@@ -116,11 +119,12 @@ def write_csv(
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow([safe_cell(str(column)) for column in table.columns])
         done = 0
-        for row in table.rows:
-            writer.writerow(_csv_row(row))
-            done += 1
-            if progress is not None and done % every == 0:
-                progress(done)
+        with timezone.override(table.tz):
+            for row in table.rows:
+                writer.writerow(_csv_row(row))
+                done += 1
+                if progress is not None and done % every == 0:
+                    progress(done)
         if progress is not None:
             progress(done)
         text.flush()
@@ -143,14 +147,18 @@ def _csv_chunks(table: ExportTable) -> Iterator[bytes]:
     writer = csv.writer(line, lineterminator="\r\n")
     writer.writerow([safe_cell(str(column)) for column in table.columns])
     yield ("\ufeff" + line.value).encode()
-    chunk: list[str] = []
-    for row in table.rows:
-        writer.writerow(_csv_row(row))
-        chunk.append(line.value)
-        if len(chunk) >= _STREAM_CHUNK_ROWS:
-            yield "".join(chunk).encode()
-            chunk = []
-    if chunk:
+    rows = iter(table.rows)
+    while True:
+        chunk: list[str] = []
+        # The table's zone only while its rows are written, never across a yield (the server runs between).
+        with timezone.override(table.tz):
+            for row in rows:
+                writer.writerow(_csv_row(row))
+                chunk.append(line.value)
+                if len(chunk) >= _STREAM_CHUNK_ROWS:
+                    break
+        if not chunk:
+            return
         yield "".join(chunk).encode()
 
 
@@ -251,11 +259,12 @@ def write_xlsx(
     sheet.append(header_cells)
     to_row = _XlsxRow(sheet, decimal_format=money_number_format(table.currency) if table.currency else None)
     done = 0
-    for row in table.rows:
-        sheet.append(to_row(row))
-        done += 1
-        if progress is not None and done % every == 0:
-            progress(done)
+    with timezone.override(table.tz):
+        for row in table.rows:
+            sheet.append(to_row(row))
+            done += 1
+            if progress is not None and done % every == 0:
+                progress(done)
     workbook.save(fileobj)
     if progress is not None:
         progress(done)

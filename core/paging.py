@@ -9,6 +9,7 @@ import json
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
@@ -25,9 +26,16 @@ def _directions(ordering: Sequence[str]) -> list[tuple[str, bool]]:
     return [(name.lstrip("-"), name.startswith("-")) for name in ordering]
 
 
+def _plain(value):
+    """A key value as JSON holds it: dates as ISO text, Decimals as their exact text (to_python reads both back)."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value) if isinstance(value, Decimal) else value
+
+
 def _encode(row, fields: list[tuple[str, bool]]) -> str:
     values = [getattr(row, name) for name, _descending in fields]
-    text = json.dumps([value.isoformat() if hasattr(value, "isoformat") else value for value in values])
+    text = json.dumps([_plain(value) for value in values])
     return base64.urlsafe_b64encode(text.encode()).decode()
 
 

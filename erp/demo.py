@@ -44,7 +44,8 @@ from inventory.models import Product, Source
 from inventory.services import product_create, source_create, source_reorder
 from inventory.supplier_stock import stock_report
 from orders.lifecycle import dispatch_changed, orders_ingested
-from orders.models import Order
+from orders.models import Order, RuleSet
+from orders.routing.rulesets import rule_add, ruleset_activate, ruleset_draft_create
 from suppliers.actions import dispatch_accept, dispatch_reject
 from suppliers.members import supplier_user_create
 from suppliers.models import Dispatch, Supplier
@@ -78,6 +79,15 @@ TERMS = {"currency": "CNY", "payment_terms_days": 30, "accept_within_hours": 24,
 # The demo supplier consolidates for the merchant: it sources every maker's products but these, which only
 # their maker ships (electronics need its certificates, yoga mats its warehouse).
 MAKER_ONLY = frozenset({"Shenzhen Brightway", "Ningbo Outdoor"})
+# The regional partner of the region-first rule: a Guangzhou workshop that prints the organic tees (SKUs
+# starting with REGIONAL_FAMILY) for buyers in South China; everywhere else the tees come from the demo supplier.
+REGIONAL_SUPPLIER = ("GZ-COTTON", "广州棉语服饰 Guangzhou Cotton (South China)")
+REGIONAL_FAMILY = "TEE-"
+SOUTH_CHINA = ("广东省", "广西壮族自治区", "福建省", "海南省")
+# The demo's active rule set (made as the replayed days begin, so their orders are routed by it):
+# hold orders over this amount for review, and a 买赠 gift: buying merino socks adds a canvas tote.
+HOLD_OVER = (Decimal("500.00"), "CNY")
+GIFT_FOR, GIFT = "SOCK-MERINO-M", "BAG-CANVAS-NAT"
 # The agent's price over the maker's.
 AGENT_MARKUP = Decimal("1.08")
 # What supplier@demo.test reported three days ago; the tea set is sold out, so those orders go to the maker.
@@ -126,8 +136,9 @@ def _maker_cost(usd: Decimal) -> Decimal:
 
 def demo_catalog() -> None:
     """A product per sandbox SKU. Its path: the demo supplier first (unless only the maker ships it), then the
-    maker (when that is another supplier), both in CNY with untracked stock; last the own warehouse for US and
-    GB buyers (tracked stock), so `make run` routes every order."""
+    maker (when that is another supplier), both in CNY with untracked stock; last the own warehouse (tracked
+    stock), so `make run` routes every order. The own warehouse names no region: under the demo's region-first
+    rule only a source naming the buyer's province (the tees' South China partner) goes before path order."""
     suppliers = _suppliers()
     demo = suppliers["Hangzhou Textile"]
     known = {p.sku: p for p in Product.objects.all()}
@@ -151,12 +162,65 @@ def demo_catalog() -> None:
                 "supplier": None,
                 "cost_price": round_money(usd * Decimal("0.55"), "USD"),
                 "currency": "USD",
-                "regions": [{"country": "US"}, {"country": "GB"}],
                 "lead_time_days": 1,
                 "on_hand": 40,
             }
         )
         product_create(sku=item.sku, name=item.name, weight_grams=item.grams, sources=sources)
+
+
+def demo_regional_sources() -> None:
+    """The tees' regional partner: a source serving South China, just before the own warehouse on each tee's
+    path. Under the demo's region-first rule it ships the tees of South China buyers; path order elsewhere."""
+    code, name = REGIONAL_SUPPLIER
+    supplier = Supplier.objects.filter(code=code).first() or supplier_create(
+        name=name, code=code, contact_email=f"orders@{code.lower()}.example", **TERMS
+    )
+    regions = [{"country": "CN", "province": province} for province in SOUTH_CHINA]
+    for product in Product.objects.filter(sku__startswith=REGIONAL_FAMILY).order_by("sku"):
+        if product.sources.filter(supplier=supplier).exists():
+            continue
+        usd = next(item.prices["USD"] for item in CATALOGUE if item.sku == product.sku)
+        added = source_create(
+            product=product, supplier=supplier, cost_price=_maker_cost(usd), currency="CNY", regions=regions,
+            lead_time_days=2,
+        )  # fmt: skip
+        path = list(Source.objects.filter(product=product).exclude(pk=added.pk).order_by("position", "pk"))
+        before_last = [s.pk for s in path[:-1]] if path and path[-1].supplier_id is None else [s.pk for s in path]
+        rest = [s.pk for s in path if s.pk not in before_last]
+        source_reorder(product=product, source_ids=[*before_last, added.pk, *rest])
+
+
+def demo_rules(*, merchant: User, since: dt.datetime) -> RuleSet | None:
+    """The demo's active rule set, made once (the merchant's own rule sets are never touched), as of ``since``:
+
+    1. hold for review an order over HOLD_OVER (审单),
+    2. a 买赠 gift: a canvas tote with merino socks, for orders placed from ``since`` on,
+    3. region-first sourcing: a source naming the buyer's province first (the tees' South China partner).
+    """
+    if RuleSet.objects.exists():
+        return None
+    products = dict(Product.objects.filter(sku__in=[GIFT_FOR, GIFT]).values_list("sku", "pk"))
+    limit, currency = HOLD_OVER
+    with time_machine.travel(since, tick=False), transaction.atomic():
+        draft = ruleset_draft_create(actor=merchant)
+        rule_add(
+            ruleset=draft, kind="hold", name=f"大额订单审单 Review orders over {limit} {currency}",
+            params={"total_above": str(limit), "currency": currency}, actor=merchant,
+        )  # fmt: skip
+        rule_add(
+            ruleset=draft, kind="gift", name="买袜送帆布袋 Free tote with merino socks",
+            params={
+                "product_id": products[GIFT_FOR], "min_quantity": 1, "gift_product_id": products[GIFT],
+                "gift_quantity": 1, "per_order_cap": 1, "starts": since.isoformat(),
+            },
+            actor=merchant,
+        )  # fmt: skip
+        rule_add(
+            ruleset=draft, kind="sourcing", name="就近发货 Region first (South China tees from Guangzhou)",
+            params={"strategy": "region_first"}, actor=merchant,
+        )  # fmt: skip
+        return ruleset_activate(ruleset=draft, actor=merchant, note="Demo rules: review big orders, 买赠, region first")
 
 
 def _put_first(product: Product, supplier: Supplier, cost: Decimal) -> None:
@@ -191,7 +255,13 @@ def demo_populate(*, password: str, sandbox_state: Path | None, now: dt.datetime
     if not Store.objects.filter(name=OFFLINE_STORE).exists():
         store_create(name=OFFLINE_STORE, channel="spreadsheet")
     demo_catalog()
+    demo_regional_sources()
     now = now or timezone.now()
+    # Before the replayed days, so their orders are routed (held, given gifts, sourced) by the rules.
+    demo_rules(
+        merchant=User.objects.get(username=MERCHANT_EMAIL),
+        since=now.replace(second=0, microsecond=0) - HISTORY - _hours(3),
+    )
     demo_history(sandbox_state=sandbox_state, now=now)
     merchant, finance = User.objects.get(username=MERCHANT_EMAIL), User.objects.get(username="finance@demo.test")
     demo_last_month(now=now, offline_store=OFFLINE_STORE, merchant=merchant, finance=finance)
@@ -235,11 +305,20 @@ PHONE_ORDERS = (
                (("TEA-LONGJING-100", 2),), "accepted"),
     PhoneOrder(3, "陈静", "13601100005", "北京市", "北京市", "朝阳区", "建国路 93 号万达广场 7 号楼 1502", "100022",
                (("MUG-CER-350", 4), ("CHOPSTICKS-5", 2)), "pending"),
+    # A listing the merchant has not mapped yet: held in the holds queue until someone maps it.
+    PhoneOrder(2, "赵敏", "13757120006", "浙江省", "杭州市", "上城区", "南山路 147 号 3 单元 402", "310002",
+               (("TEA-GIFTBOX-MA", 1),), "pending", "中秋送客户"),
 )  # fmt: skip
+# Listings sold by phone that the catalog does not know (sku: title, CNY price).
+UNMAPPED_LISTINGS = {"TEA-GIFTBOX-MA": ("中秋茶礼盒 Mid-Autumn tea gift box", Decimal("268.00"))}
 
 _SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-_PRICES = {item.sku: item.prices["CNY"] for item in CATALOGUE}
-_TITLES = {item.sku: item.name for item in CATALOGUE}
+_PRICES = {item.sku: item.prices["CNY"] for item in CATALOGUE} | {
+    sku: price for sku, (_title, price) in UNMAPPED_LISTINGS.items()
+}
+_TITLES = {item.sku: item.name for item in CATALOGUE} | {
+    sku: title for sku, (title, _price) in UNMAPPED_LISTINGS.items()
+}
 _VENDORS = {item.sku: item.vendor for item in CATALOGUE}
 
 

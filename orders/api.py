@@ -63,7 +63,8 @@ class OrderDetailSerializer(OrderSerializer):
     parameters=[
         OpenApiParameter("q", str),
         OpenApiParameter("store", int),
-        OpenApiParameter("status", str),
+        OpenApiParameter("status", str, description="where the order is in Relay: an order status, or `open`"),
+        OpenApiParameter("payment", str, description="the channel's payment status: paid, unpaid or refunded"),
         OpenApiParameter("placed_from", str),
         OpenApiParameter("placed_to", str),
         OpenApiParameter("after", str, description="cursor from `next` of the previous page"),
@@ -81,8 +82,8 @@ def order_list(request):
             return Response({"errors": form.errors}, status=400)
         data = form.cleaned_data
         filters = selectors.OrderFilters(
-            store_id=data.get("store"), status=data.get("status") or "", placed_from=data.get("placed_from"),
-            placed_to=data.get("placed_to"), q=data.get("q") or "",
+            store_id=data.get("store"), status=data.get("status") or "", payment=data.get("payment") or "",
+            placed_from=data.get("placed_from"), placed_to=data.get("placed_to"), q=data.get("q") or "",
         )  # fmt: skip
     qs = selectors.orders_filter(selectors.orders_for(user=request.user), filters, tz=request.tenant.tz)
     page = selectors.orders_page(qs, after=request.query_params.get("after", ""))

@@ -1,11 +1,15 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-STATUS_CHOICES = [
-    ("", _("Any status")),
-    ("open", _("Open")),
-    ("fulfilled", _("Fulfilled")),
-    ("cancelled", _("Cancelled")),
+from orders.models import Order
+
+# Where the order is in Relay (Order.status); "open" is every state before it has shipped whole.
+STATUS_CHOICES = [("", _("Any status")), ("open", _("Open (not shipped yet)")), *Order.Status.choices]
+# The channel's payment status, grouped: channels name the same thing differently.
+PAYMENT_CHOICES = [
+    ("", _("Any payment")),
+    ("paid", _("Paid")),
+    ("unpaid", _("Not paid yet")),
     ("refunded", _("Refunded")),
 ]
 
@@ -17,7 +21,8 @@ class OrderFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": _("Order number, buyer name or e-mail")}),
     )
     store = forms.TypedChoiceField(label=_("Store"), required=False, coerce=int, empty_value=None)
-    status = forms.ChoiceField(label=_("Status"), required=False, choices=STATUS_CHOICES)
+    status = forms.ChoiceField(label=_("Status in Relay"), required=False, choices=STATUS_CHOICES)
+    payment = forms.ChoiceField(label=_("Payment"), required=False, choices=PAYMENT_CHOICES)
     placed_from = forms.DateField(
         label=_("Placed from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -6,21 +6,36 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
+from core.listing import Sort, Sorts
 from core.paging import keyset_page
 from orders.models import Order
+from suppliers.models import Dispatch
 from tenants.accounts.selectors import user_can_enter
 
 PAGE_SIZE = 50
+
+# The channels' financial statuses (Shopify, WooCommerce, spreadsheets) behind each payment filter.
+PAYMENT_STATUSES = {
+    "paid": ("paid", "partially_paid", "completed", "processing"),
+    "unpaid": ("pending", "authorized", "unpaid", "on-hold", ""),
+    "refunded": ("refunded", "partially_refunded", "voided"),
+}
+# The columns the order list sorts by (keyset pagination: each ends in the primary key).
+ORDER_SORTS = Sorts(
+    {"placed": ("placed_at",), "number": ("order_number",), "buyer": ("buyer_name",), "status": ("status",)},
+    default="-placed",
+)
 
 
 @dataclass(frozen=True)
 class OrderFilters:
     store_id: int | None = None
-    status: str = ""  # open | cancelled | refunded | fulfilled | unfulfilled
+    status: str = ""  # an Order.Status, or "open" (not shipped whole, not cancelled)
+    payment: str = ""  # paid | unpaid | refunded (the channel's financial_status, grouped)
     placed_from: dt.date | None = None
     placed_to: dt.date | None = None
     q: str = ""
@@ -42,14 +57,14 @@ def orders_for(*, user) -> QuerySet[Order]:
 def orders_filter(qs: QuerySet[Order], filters: OrderFilters, *, tz) -> QuerySet[Order]:
     if filters.store_id:
         qs = qs.filter(store_id=filters.store_id)
-    if filters.status == "cancelled":
-        qs = qs.filter(cancelled_at__isnull=False)
+    if filters.status == Order.Status.CANCELLED:
+        qs = qs.filter(Q(status=Order.Status.CANCELLED) | Q(cancelled_at__isnull=False))
     elif filters.status == "open":
-        qs = qs.filter(cancelled_at__isnull=True).exclude(fulfillment_status="fulfilled")
-    elif filters.status == "fulfilled":
-        qs = qs.filter(fulfillment_status="fulfilled")
-    elif filters.status == "refunded":
-        qs = qs.filter(financial_status__in=["refunded", "partially_refunded"])
+        qs = qs.filter(cancelled_at__isnull=True).exclude(status__in=[Order.Status.SHIPPED, Order.Status.CANCELLED])
+    elif filters.status in Order.Status.values:
+        qs = qs.filter(status=filters.status, cancelled_at__isnull=True)
+    if filters.payment in PAYMENT_STATUSES:
+        qs = qs.filter(financial_status__in=PAYMENT_STATUSES[filters.payment])
     if filters.placed_from:
         qs = qs.filter(placed_at__gte=dt.datetime.combine(filters.placed_from, dt.time.min, tzinfo=tz))
     if filters.placed_to:
@@ -70,12 +85,34 @@ def orders_filter(qs: QuerySet[Order], filters: OrderFilters, *, tz) -> QuerySet
     return qs
 
 
-def orders_page(qs: QuerySet[Order], *, after: str = "", before: str = "", size: int = PAGE_SIZE) -> OrderPage:
-    """Newest first, keyset-paginated on (placed_at, id): as fast on page 10,000 as on page 1."""
+def orders_page(
+    qs: QuerySet[Order], *, after: str = "", before: str = "", size: int = PAGE_SIZE, sort: Sort | None = None
+) -> OrderPage:
+    """Newest first unless ``sort`` says otherwise, keyset-paginated on (sort column, id): as fast on page
+    10,000 as on page 1. Each order carries ``dispatch_counts``: [(Dispatch status, count)] of its dispatches."""
+    ordering = (sort or ORDER_SORTS.parse("")).ordering
     page = keyset_page(
-        qs.select_related("store").defer("raw"), ordering=("-placed_at", "-id"), after=after, before=before, size=size
+        qs.select_related("store").defer("raw"), ordering=ordering, after=after, before=before, size=size
     )
+    _attach_dispatch_counts(page.rows)
     return OrderPage(orders=page.rows, next_cursor=page.next_cursor, prev_cursor=page.prev_cursor)
+
+
+def _attach_dispatch_counts(orders: list[Order]) -> None:
+    """What the dispatches of these orders say, in one query: ``order.dispatch_counts`` = [(status, n)]."""
+    counts: dict[int, dict[str, int]] = {order.pk: {} for order in orders}
+    if orders:
+        rows = (
+            Dispatch.objects.filter(lines__order_id__in=list(counts))
+            .values_list("lines__order_id", "status")
+            .annotate(n=Count("pk", distinct=True))
+        )
+        for order_id, status, n in rows:
+            counts[order_id][status] = n
+    for order in orders:
+        order.dispatch_counts = [
+            (status, counts[order.pk][status]) for status in Dispatch.Status.values if counts[order.pk].get(status)
+        ]
 
 
 def order_get_for(*, user, pk: int) -> Order:

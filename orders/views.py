@@ -6,7 +6,9 @@ from urllib.parse import urlencode
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from core.listing import export_format, export_response
 from orders import selectors
+from orders.exports import orders_export_table
 from orders.forms import OrderFilterForm
 from orders.routing import explain
 from orders.routing import selectors as routing_selectors
@@ -26,22 +28,29 @@ def order_list(request):
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         filters = selectors.OrderFilters(
-            store_id=data.get("store"), status=data.get("status") or "", placed_from=data.get("placed_from"),
-            placed_to=data.get("placed_to"), q=data.get("q") or "",
+            store_id=data.get("store"), status=data.get("status") or "", payment=data.get("payment") or "",
+            placed_from=data.get("placed_from"), placed_to=data.get("placed_to"), q=data.get("q") or "",
         )  # fmt: skip
+    sort = selectors.ORDER_SORTS.from_query(request.GET)
     qs = selectors.orders_filter(selectors.orders_for(user=request.user), filters, tz=_tz(request))
-    page = selectors.orders_page(qs, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
-    base = {k: v for k, v in request.GET.items() if k not in ("after", "before") and v}
+    if fmt := export_format(request.GET):
+        return export_response(orders_export_table(qs.order_by(*sort.ordering)), filename=_("orders"), fmt=fmt)
+    page = selectors.orders_page(
+        qs, after=request.GET.get("after", ""), before=request.GET.get("before", ""), sort=sort
+    )
+    base = {k: v for k, v in request.GET.items() if k not in ("after", "before", "export") and v}
     return render(
         request,
         "orders/list.html",
         {
             "form": form,
             "page": page,
+            "sort": sort,
             "page_title": _("Orders"),
             "next_query": urlencode({**base, "after": page.next_cursor}) if page.next_cursor else "",
             "prev_query": urlencode({**base, "before": page.prev_cursor}) if page.prev_cursor else "",
             "has_stores": bool(stores),
+            "filtered": bool(base.keys() - {"sort"}),
         },
     )
 

@@ -41,12 +41,48 @@ def month_label(month: dt.date) -> str:
 
 
 class StatementFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Statement number or supplier")}),
+    )
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Any status")), *Statement.Status.choices]
     )
     supplier = forms.ModelChoiceField(
         label=_("Supplier"), required=False, queryset=Supplier.objects.none(), empty_label=_("Any supplier")
     )
+
+    def __init__(self, *args, suppliers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["supplier"].queryset = suppliers
+
+
+class AdjustmentFilterForm(forms.Form):
+    """The adjustments list's filters (GET); every one may be left blank."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Reason or supplier")}),
+    )
+    supplier = forms.ModelChoiceField(
+        label=_("Supplier"), required=False, queryset=Supplier.objects.none(), empty_label=_("Any supplier")
+    )
+    month = forms.RegexField(
+        label=_("Period"),
+        required=False,
+        regex=r"^\d{4}-(0[1-9]|1[0-2])$",
+        widget=forms.TextInput(attrs={"type": "month", "placeholder": _("YYYY-MM")}),
+        error_messages={"invalid": _("Enter a month as YYYY-MM.")},
+    )
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("Any kind")), *Adjustment.Kind.choices])
+    currency = forms.ChoiceField(
+        label=_("Currency"), required=False, choices=[("", _("Any currency"))] + [(c, c) for c in sorted(CURRENCIES)]
+    )
+    pending = forms.BooleanField(label=_("Waiting for approval only"), required=False)
 
     def __init__(self, *args, suppliers, **kwargs):
         super().__init__(*args, **kwargs)

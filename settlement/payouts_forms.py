@@ -12,6 +12,7 @@ from channels.models import Store
 from core.money import parse_currency
 from core.spreadsheets import MAX_BYTES as MAX_UPLOAD_BYTES
 from settlement import payout_formats
+from settlement.models import PayoutSource
 from settlement.payout_formats import MAPPING_FIELDS, REQUIRED_MAPPING
 from settlement.periods import parse_month
 
@@ -26,6 +27,23 @@ FIELD_LABELS = {
     "currency": _("Currency"),
     "description": _("Description"),
 }
+
+
+class PayoutImportFilterForm(forms.Form):
+    """The payout imports list's filters (GET): the store, the kind of file, a search on the file's name."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=120,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("File name")}),
+    )
+    store = forms.ModelChoiceField(
+        label=_("Store"), required=False, queryset=Store.objects.order_by("name"), empty_label=_("All stores")
+    )
+    source = forms.ChoiceField(
+        label=_("Source"), required=False, choices=[("", _("Any source")), *PayoutSource.choices]
+    )
 
 
 class PayoutUploadForm(forms.Form):

@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from channels.models import Store
+from core.listing import export_format, export_response
+from settlement import listings
 from settlement import reconciliation as rec
 from settlement.models import PayoutImport, PayoutSource
 from settlement.payout_formats import detect_source, generic_header
@@ -30,7 +32,7 @@ from settlement.payouts import (
     payout_settings_for,
     payouts_rematch,
 )
-from settlement.payouts_forms import MappingForm, PayoutUploadForm, ScopeForm, ToleranceForm
+from settlement.payouts_forms import MappingForm, PayoutImportFilterForm, PayoutUploadForm, ScopeForm, ToleranceForm
 from settlement.periods import month_of, parse_month
 from tenants.accounts.permissions import area_required
 
@@ -53,10 +55,10 @@ def _fetches(stores) -> list[dict]:
 
 
 def _imports_page(request, *, form=None, report=None, status=200):
-    imports = PayoutImport.objects.select_related("store").order_by("-imported_at", "-id")
-    store_id = request.GET.get("store", "")
-    if store_id.isdigit():
-        imports = imports.filter(store_id=int(store_id))
+    filter_form = PayoutImportFilterForm(request.GET or None)
+    filters = filter_form.cleaned_data if filter_form.is_bound and filter_form.is_valid() else {}
+    sort = listings.PAYOUT_IMPORT_SORTS.from_query(request.GET)
+    imports = listings.payout_imports_filtered(filters=filters, sort=sort)
     page = Paginator(imports, IMPORTS_PAGE_SIZE).get_page(request.GET.get("page"))
     stores = list(Store.objects.order_by("name"))
     fetches = _fetches(stores)
@@ -65,8 +67,9 @@ def _imports_page(request, *, form=None, report=None, status=200):
         "form": form or PayoutUploadForm(),
         "report": report,
         "page": page,
-        "stores": stores,
-        "store_id": store_id,
+        "filter_form": filter_form,
+        "filtered": any(filters.values()),
+        "sort": sort,
         "fetches": fetches,
         "refresh": running,
     }
@@ -75,8 +78,14 @@ def _imports_page(request, *, form=None, report=None, status=200):
 
 @area_required("finance")
 def payouts(request):
-    """Imports so far (newest first), the upload form and the Shopify fetch buttons."""
+    """Imports so far (filtered, sorted, downloadable as filtered), the upload form and the Shopify fetch buttons."""
     if request.method != "POST":
+        if fmt := export_format(request.GET):
+            filter_form = PayoutImportFilterForm(request.GET)
+            filters = filter_form.cleaned_data if filter_form.is_valid() else {}
+            sort = listings.PAYOUT_IMPORT_SORTS.from_query(request.GET)
+            imports = listings.payout_imports_filtered(filters=filters, sort=sort)
+            return export_response(listings.payout_imports_export(imports), filename="payout-imports", fmt=fmt)
         return _imports_page(request)
     form = PayoutUploadForm(request.POST, request.FILES)
     if not form.is_valid():

@@ -29,8 +29,9 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from core.listing import export_format, export_response
 from core.money import round_money
-from settlement import statement_states
+from settlement import listings, statement_states
 from settlement.models import Statement, StatementDispute, StatementEvent, StatementLine
 from suppliers.models import Supplier
 from suppliers.portal.access import portal_supplier
@@ -176,22 +177,27 @@ def portal_statements(request):
     status = request.GET.get("status", "")
     if status not in VISIBLE:
         status = ""
-    page = _page(portal_statements_for(supplier=supplier, status=status), request.GET.get("page"))
-    query = urlencode({"status": status}) if status else ""
+    sort = listings.PORTAL_STATEMENT_SORTS.from_query(request.GET)
+    rows = listings.portal_statements_filtered(
+        visible=portal_statements_for(supplier=supplier), status=status, sort=sort
+    )
+    if fmt := export_format(request.GET):
+        return export_response(listings.portal_statements_export(rows), filename="statements", fmt=fmt)
     return render(
         request,
         "settlement/portal_statements.html",
         {
             "page_title": _("Statements"),
-            "page": page,
+            "page": _page(rows, request.GET.get("page")),
             "status": status,
             "statuses": _status_choices(),
-            "query": query,
+            "sort": sort,
         },
     )
 
 
-def _render_detail(request, supplier: Supplier, statement: Statement, *, errors=(), status: int = 200):
+def _render_detail(request, supplier: Supplier, statement: Statement, *, errors=(), typed=None, status: int = 200):
+    """The statement page; ``typed`` (line id → comment) refills the dispute fields after a refused submit."""
     detail = portal_statement_detail(supplier=supplier, statement=statement)
     return render(
         request,
@@ -201,6 +207,7 @@ def _render_detail(request, supplier: Supplier, statement: Statement, *, errors=
             "statement": statement,
             "detail": detail,
             "can_answer": statement.status == S.ISSUED,
+            "typed": typed or {},
             "errors": list(errors),
         },
         status=status,
@@ -249,7 +256,8 @@ def portal_statement_dispute(request, pk: int):
         )
     except ValidationError as exc:
         statement.refresh_from_db()
-        return _render_detail(request, supplier, statement, errors=exc.messages, status=400)
+        typed = dict(disputes)
+        return _render_detail(request, supplier, statement, errors=exc.messages, typed=typed, status=400)
     messages.success(
         request,
         _("You disputed %(count)s lines of statement %(number)s; the merchant will answer.")

@@ -5,8 +5,6 @@ is shown as a message or next to the field, and the page changes nothing."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -18,10 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from settlement import statement_states
+from core.listing import export_format, export_response
+from settlement import dashboard, listings, statement_states
 from settlement.adjustments import adjustment_approve, adjustment_create
 from settlement.closing import close_progress, period_close_start
 from settlement.forms import (
+    AdjustmentFilterForm,
     AdjustmentForm,
     DisputeResolveForm,
     MarkPaidForm,
@@ -87,13 +87,13 @@ def next_to_close() -> tuple[dt.date | None, Period | None]:
 
 @area_required("finance")
 def index(request):
-    periods = list(Period.objects.annotate(statement_count=Count("statements")))
-    totals: dict[int, list[dict]] = defaultdict(list)
-    for row in (
-        Statement.objects.values("period_id", "currency").annotate(total=Sum("total")).order_by("period_id", "currency")
-    ):
-        totals[row["period_id"]].append(row)
-    rows = [{"period": p, "label": month_label(p.month), "totals": totals.get(p.pk, [])} for p in periods]
+    periods = list(Period.objects.all())
+    groups = dashboard.statement_groups()  # one query for the periods' figures and the statements by state
+    counts, totals = dashboard.period_figures(groups)
+    rows = [
+        {"period": p, "label": month_label(p.month), "totals": totals.get(p.pk, []), "count": counts.get(p.pk, 0)}
+        for p in periods
+    ]
     month, closing = next_to_close()
     return render(
         request,
@@ -103,6 +103,7 @@ def index(request):
             "rows": rows,
             "next_month": month_label(month) if month else "",
             "closing": closing,
+            "finance": dashboard.finance_dashboard(periods=periods, groups=groups),
         },
     )
 
@@ -153,20 +154,11 @@ def period_detail(request, month: str):
     period = _period_get(month)
     suppliers = Supplier.objects.filter(statements__period=period).distinct().order_by("name")
     form = StatementFilterForm(request.GET or None, suppliers=suppliers)
-    statements = (
-        Statement.objects.filter(period=period)
-        .select_related("supplier")
-        .annotate(line_count=Count("lines"))
-        .order_by("supplier__name", "currency")
-    )
-    query = {}
-    if form.is_bound and form.is_valid():
-        if form.cleaned_data["status"]:
-            statements = statements.filter(status=form.cleaned_data["status"])
-            query["status"] = form.cleaned_data["status"]
-        if form.cleaned_data["supplier"]:
-            statements = statements.filter(supplier=form.cleaned_data["supplier"])
-            query["supplier"] = form.cleaned_data["supplier"].pk
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    sort = listings.STATEMENT_SORTS.from_query(request.GET)
+    statements = listings.period_statements_filtered(period=period, filters=filters, sort=sort)
+    if fmt := export_format(request.GET):
+        return export_response(listings.statements_export(statements), filename=f"statements-{month}", fmt=fmt)
     page = Paginator(statements, STATEMENTS_PAGE_SIZE).get_page(request.GET.get("page"))
     totals = (
         Statement.objects.filter(period=period).values("currency").annotate(total=Sum("total")).order_by("currency")
@@ -180,7 +172,8 @@ def period_detail(request, month: str):
             "label": month,
             "form": form,
             "page": page,
-            "page_query": urlencode(query),
+            "sort": sort,
+            "filtered": any(filters.values()),
             "totals": list(totals),
         },
     )
@@ -345,19 +338,24 @@ def adjustments(request):
         else:
             messages.success(request, _("Adjustment saved."))
             return redirect("settlement:adjustments")
-    pending = request.GET.get("pending") == "1"
-    rows = Adjustment.objects.select_related("period", "supplier", "created_by", "approved_by", "origin__statement")
-    if pending:
-        rows = rows.filter(approved_at__isnull=True)
-    page = Paginator(rows.order_by("-created", "-id"), ADJUSTMENTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    filter_form = AdjustmentFilterForm(request.GET or None, suppliers=listings.adjustment_suppliers())
+    filters = filter_form.cleaned_data if filter_form.is_bound and filter_form.is_valid() else {}
+    sort = listings.ADJUSTMENT_SORTS.from_query(request.GET)
+    rows = listings.adjustments_filtered(filters=filters, sort=sort)
+    if request.method != "POST" and (fmt := export_format(request.GET)):
+        return export_response(listings.adjustments_export(rows), filename="adjustments", fmt=fmt)
+    page = Paginator(rows, ADJUSTMENTS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "settlement/adjustments.html",
         {
             "page_title": _("Adjustments"),
             "form": form,
+            "filter_form": filter_form,
+            "filtered": any(filters.values()),
+            "sort": sort,
             "page": page,
-            "pending": pending,
+            "pending": bool(filters.get("pending")),
             "pending_count": Adjustment.objects.filter(
                 approved_at__isnull=True, period__status=Period.Status.OPEN
             ).count(),

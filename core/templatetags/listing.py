@@ -58,3 +58,10 @@ def export_links(context, count=None):
 def query_with(context, **replace) -> str:
     """The current query string with ``replace`` set and paging dropped (for filter chips and tabs)."""
     return query_without(context["request"].GET, **{key: str(value) for key, value in replace.items()})
+
+
+@register.simple_tag(takes_context=True)
+def page_query(context, param: str, number) -> str:
+    """The current query string on page ``number`` (``param`` names the page parameter), filters kept."""
+    query = context["request"].GET
+    return query_without(query, param, **{param: str(number)})

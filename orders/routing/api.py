@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from django.core.paginator import Paginator
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
@@ -154,7 +155,7 @@ def rule_detail(request, pk: int, rule_id: int):
     ruleset = selectors.ruleset_get_for(user=request.user, pk=pk)
     rule = selectors.rule_get_for(user=request.user, pk=rule_id)
     if rule.ruleset_id != ruleset.pk:
-        raise serializers.ValidationError({"detail": ["The rule is not in this rule set."]})
+        raise serializers.ValidationError({"detail": [_("The rule is not in this rule set.")]})
     if request.method == "GET":
         return Response(RuleSerializer(rule).data)
     if request.method == "DELETE":
@@ -178,7 +179,7 @@ def rule_move(request, pk: int, rule_id: int):
     ruleset = selectors.ruleset_get_for(user=request.user, pk=pk)
     rule = selectors.rule_get_for(user=request.user, pk=rule_id)
     if rule.ruleset_id != ruleset.pk:
-        raise ValidationError({"detail": ["The rule is not in this rule set."]})
+        raise ValidationError({"detail": [_("The rule is not in this rule set.")]})
     serializer = MoveSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     rulesets.rule_move(rule=rule, position=serializer.validated_data["position"], actor=request.user)

@@ -9,10 +9,11 @@ from django.db import connection
 from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.shortcuts import get_object_or_404
 
+from core.listing import Sort, Sorts
 from inventory.models import Listing, Product
 from orders.models import Order, OrderLine, RoutingDecision, Rule, RuleSet, Simulation, Transition
 from orders.routing.explain import decision_ids
-from orders.selectors import orders_for, require_console
+from orders.selectors import OrderFilters, orders_filter, orders_for, require_console
 from suppliers.models import Dispatch, DispatchEvent, DispatchLine, Supplier
 
 
@@ -52,12 +53,31 @@ def _current_decision():
     return Prefetch("decisions", queryset=RoutingDecision.objects.filter(is_current=True), to_attr="current_decisions")
 
 
-def held_orders_for(*, user, code: str = "") -> QuerySet[Order]:
-    """Orders held for review, oldest first (the longest waiting on top), each with its current decision."""
+HOLD_SORTS = Sorts({"placed": ("placed_at",), "number": ("order_number",), "total": ("total",)}, default="placed")
+
+
+def held_orders_for(
+    *, user, code: str = "", q: str = "", store_id: int | None = None, sort: Sort | None = None
+) -> QuerySet[Order]:
+    """Orders held for review, each with its current decision: with hold reason ``code``, matching the search
+    ``q`` (order number, buyer name or e-mail) and of store ``store_id`` when given; oldest first (the longest
+    waiting on top) unless ``sort`` says otherwise."""
     qs = orders_for(user=user).filter(status=Order.Status.HELD)
     if code:
         qs = qs.filter(decisions__is_current=True, decisions__hold_reasons__contains=[{"code": code}])
-    return qs.select_related("store").defer("raw").prefetch_related(_current_decision()).order_by("placed_at", "id")
+    if q or store_id:
+        qs = orders_filter(qs, OrderFilters(q=q, store_id=store_id), tz=dt.UTC)
+    ordering = (sort or HOLD_SORTS.parse("")).ordering
+    return qs.select_related("store").defer("raw").prefetch_related(_current_decision()).order_by(*ordering)
+
+
+def hold_reasons_of(qs: QuerySet[Order]) -> dict[int, list[dict]]:
+    """The current decision's hold reasons of each order of ``qs``, by order id (one query)."""
+    return dict(
+        RoutingDecision.objects.filter(is_current=True, order__in=qs.order_by().values("pk")).values_list(
+            "order_id", "hold_reasons"
+        )
+    )
 
 
 def hold_code_counts(*, user) -> list[tuple[str, int]]:

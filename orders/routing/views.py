@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -12,7 +10,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.listing import export_format, export_response, query_without
 from orders import selectors as order_selectors
+from orders.exports import held_orders_export_table
 from orders.models import Rule, RuleSet
 from orders.routing import jobs, rulesets, selectors, simulation
 from orders.routing.explain import hold_code_label, reason_text, rule_summary
@@ -314,7 +314,14 @@ def holds(request):
     if request.method == "POST":
         return _holds_action(request)
     code = request.GET.get("reason", "")
-    qs = selectors.held_orders_for(user=request.user, code=code)
+    q = request.GET.get("q", "").strip()
+    stores = order_selectors.stores_for_choices(user=request.user)
+    store_id = _int_or_none(request.GET.get("store"), allowed={pk for pk, _name in stores})
+    sort = selectors.HOLD_SORTS.from_query(request.GET)
+    qs = selectors.held_orders_for(user=request.user, code=code, q=q, store_id=store_id, sort=sort)
+    if fmt := export_format(request.GET):
+        reasons = {pk: [reason_text(r) for r in found] for pk, found in selectors.hold_reasons_of(qs).items()}
+        return export_response(held_orders_export_table(qs, reasons=reasons), filename=_("held-orders"), fmt=fmt)
     page = Paginator(qs, HOLDS_PAGE_SIZE).get_page(request.GET.get("page"))
     counts = selectors.hold_code_counts(user=request.user)
     recent = jobs.routing_jobs_recent()
@@ -326,12 +333,25 @@ def holds(request):
             "page": page,
             "rows": _hold_rows(page.object_list),
             "code": code,
+            "q": q,
+            "store_id": store_id,
+            "stores": stores,
+            "sort": sort,
+            "filtered": bool(code or q or store_id),
             "codes": [(c, hold_code_label(c), n) for c, n in counts],
-            "page_query": urlencode({"reason": code}) if code else "",
+            "page_query": query_without(request.GET),
             "jobs": recent,
             "jobs_running": any(job["state"] in ("queued", "running") for job in recent),
         },
     )
+
+
+def _int_or_none(value: str | None, *, allowed: set[int]) -> int | None:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if number in allowed else None
 
 
 def _holds_action(request):

@@ -101,13 +101,13 @@ def test_csv_neutralises_every_injection_and_the_header():
     assert [row[1] for row in rows[1:]] == ["'" + t for t in INJECTIONS]
 
 
-def test_csv_writes_an_aware_datetime_in_the_current_time_zone():
+def test_csv_writes_an_aware_datetime_in_the_time_zone_current_when_the_table_was_made():
     moment = dt.datetime(2026, 10, 31, 16, 30, tzinfo=dt.UTC)
-    table = ExportTable(title="t", columns=["At"], count=1, rows=[(moment,)])
+    with timezone.override("Asia/Shanghai"):
+        table = ExportTable(title="t", columns=["At"], count=1, rows=[(moment,)])
     out = io.BytesIO()
 
-    with timezone.override("Asia/Shanghai"):
-        write_csv(table, out)
+    write_csv(table, out)
 
     assert _csv_rows(out.getvalue())[1] == ["2026-11-01 00:30:00"]
 
@@ -199,11 +199,11 @@ def test_xlsx_number_format_follows_the_currency_and_none_without_one():
 
 def test_xlsx_drops_control_characters_xml_cannot_hold_and_writes_local_datetimes():
     moment = dt.datetime(2026, 10, 31, 16, 30, tzinfo=dt.UTC)
-    table = ExportTable(title="a/b:c*d?[e]", columns=["Note", "At"], count=1, rows=[("bell\x07 ok", moment)])
+    with timezone.override("Asia/Shanghai"):
+        table = ExportTable(title="a/b:c*d?[e]", columns=["Note", "At"], count=1, rows=[("bell\x07 ok", moment)])
     out = io.BytesIO()
 
-    with timezone.override("Asia/Shanghai"):
-        write_xlsx(table, out)
+    write_xlsx(table, out)
 
     sheet = _sheet(out.getvalue())
     assert sheet["A2"].value == "bell ok"

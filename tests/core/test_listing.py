@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import zoneinfo
 from decimal import Decimal
 
 import openpyxl
@@ -10,6 +12,7 @@ import pytest
 from django.http import QueryDict
 from django.template import Context, Template
 from django.test import RequestFactory
+from django.utils import timezone
 
 from core.exports import ExportTable
 from core.listing import Sorts, export_format, export_response, query_without
@@ -80,3 +83,25 @@ def test_export_links_keep_the_filters_and_the_sort():
     html = Template("{% load listing %}{% export_links 7 %}").render(Context({"request": request}))
     assert 'href="?store=3&amp;sort=-total&amp;export=csv"' in html
     assert 'href="?store=3&amp;sort=-total&amp;export=xlsx"' in html
+
+
+def test_the_pager_keeps_the_filters_and_names_its_page_parameter():
+    request = RequestFactory().get("/x/", {"store": "3", "page": "2", "sort": "-total"})
+    page = type("Page", (), {"has_other_pages": True, "has_previous": True, "has_next": True,
+                             "previous_page_number": 1, "next_page_number": 3, "number": 2,
+                             "paginator": type("P", (), {"num_pages": 5})})()  # fmt: skip
+    html = Template('{% include "pager.html" %}').render(Context({"request": request, "page": page}))
+    assert 'href="?store=3&amp;sort=-total&amp;page=1"' in html
+    assert 'href="?store=3&amp;sort=-total&amp;page=3"' in html
+    html = Template('{% include "pager.html" with param="runs" %}').render(Context({"request": request, "page": page}))
+    assert 'href="?store=3&amp;sort=-total&amp;runs=3"' in html  # another list's page starts again
+
+
+def test_a_streamed_export_writes_times_in_the_zone_current_when_the_table_was_made():
+    moment = dt.datetime(2026, 11, 3, 12, 0, tzinfo=dt.UTC)
+    with timezone.override(zoneinfo.ZoneInfo("Asia/Shanghai")):
+        table = ExportTable(title="Orders", columns=["Placed"], count=1, rows=iter([[moment]]))
+    # The response is sent after the request's middleware has put the zone back.
+    body = b"".join(export_response(table, filename="o", fmt="csv").streaming_content).decode("utf-8-sig")
+    assert body.splitlines() == ["Placed", "2026-11-03 20:00:00"]
+    assert timezone.get_current_timezone_name() == "UTC"

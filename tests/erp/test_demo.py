@@ -9,14 +9,24 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from channels.sandbox.generator import CATALOGUE, SandboxShop
-from erp.demo import DEMO_STOCK, MAKER_ONLY, SANDBOX_INITIAL_ORDERS, SANDBOX_SEED
+from erp.demo import (
+    DEMO_STOCK,
+    GIFT,
+    GIFT_FOR,
+    MAKER_ONLY,
+    REGIONAL_FAMILY,
+    REGIONAL_SUPPLIER,
+    SANDBOX_INITIAL_ORDERS,
+    SANDBOX_SEED,
+    SOUTH_CHINA,
+)
 from inventory.models import Product, Source, Stock
-from orders.models import Order
+from orders.models import Order, RoutingDecision, RuleSet
 from settlement import reconciliation as rec
 from settlement.models import PayoutImport, Period, Statement
 from settlement.periods import month_of, previous_month
 from suppliers.members import supplier_of
-from suppliers.models import Dispatch, DispatchEvent, Parcel
+from suppliers.models import Dispatch, DispatchEvent, DispatchLine, Parcel
 from tenants.models import Tenant
 from tests.conftest import in_tenant
 
@@ -144,6 +154,45 @@ def _last_month_closed_and_payouts_to_reconcile(demo) -> None:
     assert found["matched"] and found["differs"] >= 1
 
 
+def _active_rules_held_orders_gifts_and_regional_sourcing(demo) -> None:
+    with in_tenant(demo):
+        active = RuleSet.objects.get(status="active")
+        rules = list(active.rules.order_by("position"))
+        gift_ids = dict(Product.objects.filter(sku__in=[GIFT_FOR, GIFT]).values_list("sku", "pk"))
+        held = {
+            decision.order.order_number: {reason["code"] for reason in decision.hold_reasons}
+            for decision in RoutingDecision.objects.filter(is_current=True, order__status="held").select_related(
+                "order"
+            )
+        }
+        decided_by = set(RoutingDecision.objects.filter(trigger="ingest").values_list("ruleset_version", flat=True))
+        gift_lines = list(DispatchLine.objects.filter(is_gift=True).values_list("product__sku", "order__order_number"))
+        regional = list(
+            DispatchLine.objects.filter(dispatch__supplier__code=REGIONAL_SUPPLIER[0]).values_list(
+                "product__sku", "dispatch__ship_to__province"
+            )
+        )
+        family_elsewhere = DispatchLine.objects.filter(product__sku__startswith=REGIONAL_FAMILY).exclude(
+            dispatch__ship_to__province__in=SOUTH_CHINA
+        )
+        family_elsewhere_suppliers = set(family_elsewhere.values_list("dispatch__supplier__code", flat=True))
+
+    # one active rule set (made before the replayed days) with the three rules
+    assert [rule.kind for rule in rules] == ["hold", "gift", "sourcing"] and all(rule.enabled for rule in rules)
+    assert rules[0].params == {"total_above": "500.00", "currency": "CNY"}
+    assert (rules[1].params["product_id"], rules[1].params["gift_product_id"]) == (gift_ids[GIFT_FOR], gift_ids[GIFT])
+    assert rules[2].params == {"strategy": "region_first"}
+    assert active.version in decided_by
+    # a few held orders wait in the holds queue: big orders for review, and one with an unmapped listing
+    assert sum(1 for codes in held.values() if "hold_total_above" in codes) >= 2
+    assert any("unmapped_sku" in codes for codes in held.values())
+    # 买赠: orders with merino socks carry a canvas tote as a gift line
+    assert gift_lines and {sku for sku, _number in gift_lines} == {GIFT}
+    # region first: South China buyers' tees ship from the Guangzhou partner, others' from the path's first
+    assert regional and all(sku.startswith(REGIONAL_FAMILY) and province in SOUTH_CHINA for sku, province in regional)
+    assert REGIONAL_SUPPLIER[0] not in family_elsewhere_suppliers
+
+
 def test_the_demo_is_ready_for_all_three_logins_and_a_second_run_keeps_it(provisioned):
     """One provisioning (it replays three days), checked from each side."""
     demo, state = provisioned
@@ -151,3 +200,4 @@ def test_the_demo_is_ready_for_all_three_logins_and_a_second_run_keeps_it(provis
     _dispatches_waiting_overdue_and_to_ship(demo)
     _sandbox_shop_holds_the_routed_orders(demo, state)
     _last_month_closed_and_payouts_to_reconcile(demo)
+    _active_rules_held_orders_gifts_and_regional_sourcing(demo)

@@ -138,3 +138,17 @@ def test_times_on_the_pages_are_in_the_tenants_time_zone(console, store, tenant_
     # then the list says the next morning, Shanghai time
     assert "2026-03-02 04:30" in body
     assert "2026-03-01 20:30" not in body
+
+
+def test_order_detail_money_has_the_currencys_decimals_and_no_negative_zero(console, store):
+    # given an order with no order-level discount and no shipping, its lines discounted by nothing
+    orders_upsert(store_id=store.pk, orders=[(ChannelOrderFactory.build(external_id="Z-1"), {})])
+    order = Order.objects.get()
+    assert order.discount_total == 0
+
+    # when the merchant opens it
+    body = console.get(f"/orders/{order.pk}/").content.decode()
+
+    # then no amount has three decimals and no empty discount reads as a negative zero
+    assert "−0.00" not in body and "-0.00" not in body and ".000" not in body
+    assert f"{order.total:,.2f} {order.currency}" in body

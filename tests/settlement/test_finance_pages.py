@@ -192,7 +192,7 @@ def test_statement_page_shows_lines_total_and_issue_moves_it(statement, browser)
     assert response.status_code == 302
     statement.refresh_from_db()
     assert statement.status == "issued"
-    assert "draft → issued" in _text(browser.get(response["Location"]))
+    assert "Draft → Issued" in _text(browser.get(response["Location"]))
 
 
 def test_paying_a_draft_shows_why_and_changes_nothing(statement, browser):

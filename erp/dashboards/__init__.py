@@ -1,0 +1,1 @@
+"""What the merchant dashboard reads (erp/dashboard.py draws it)."""
