@@ -39,7 +39,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -295,6 +295,8 @@ def export_start(
             },
             code="too_long_for_pdf",
         )
+    # The worker writes the file in the language the person asked in (headers, PDF titles).
+    params["language"] = translation.get_language() or settings.LANGUAGE_CODE
     export = ExportFile.objects.create(
         kind=kind,
         file_format=file_format,
@@ -330,10 +332,12 @@ def export_run(*, export_id: int) -> ExportFile | None:
         if target.parent.resolve() != _folder().resolve():
             raise ValueError(f"export {export.pk} is not in {connection.schema_name}'s folder")
         target.parent.mkdir(parents=True, exist_ok=True)
-        table = KINDS[export.kind].table(export.params, count=export.total_rows)  # counted when it was asked for
-        _saved(export.pk, done_rows=0)
-        with open(partial, "wb") as handle:
-            rows = _write(export, table, handle, lambda done: _saved(export.pk, done_rows=done))
+        language = export.params.get("language") or settings.LANGUAGE_CODE
+        with translation.override(language), timezone.override(tenant_time_zone()):
+            table = KINDS[export.kind].table(export.params, count=export.total_rows)  # counted when asked for
+            _saved(export.pk, done_rows=0)
+            with open(partial, "wb") as handle:
+                rows = _write(export, table, handle, lambda done: _saved(export.pk, done_rows=done))
         os.replace(partial, target)
     except Exception as exc:
         partial.unlink(missing_ok=True)

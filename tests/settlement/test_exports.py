@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.utils.html import escape
 from openpyxl import load_workbook
 from pypdf import PdfReader
@@ -511,3 +513,19 @@ def test_the_exports_list_does_not_query_per_export(statement, finance, browser,
 
     assert page.status_code == 200 and page.content.decode().count('<tr id="export-') == 5
     assert 'http-equiv="refresh"' in page.content.decode()  # they wait for a worker
+
+
+def test_the_worker_writes_the_file_in_the_language_it_was_asked_in(statement, finance, run_enqueued, _media):
+    with translation.override("zh-hans"), run_enqueued():
+        export = _job(statement, finance)
+    with run_enqueued():
+        english = _job(statement, finance)
+    export.refresh_from_db()
+    english.refresh_from_db()
+
+    chinese_header = (Path(_media) / export.path).read_bytes().decode("utf-8-sig").splitlines()[0]
+    english_header = (Path(_media) / english.path).read_bytes().decode("utf-8-sig").splitlines()[0]
+    assert export.params["language"] == "zh-hans" and english.params["language"] == "en"
+    assert chinese_header != english_header
+    assert re.search(r"[\u4e00-\u9fff]", chinese_header), chinese_header
+    assert not re.search(r"[\u4e00-\u9fff]", english_header), english_header
