@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
@@ -52,9 +53,9 @@ class ReplaySerializer(serializers.Serializer):
 
     def validate(self, data):
         if ("window_start" in data) != ("window_end" in data):
-            raise ValidationError("Give both window_start and window_end, or neither.")
+            raise ValidationError(_("Give both window_start and window_end, or neither."))
         if "window_start" in data and data["window_start"] >= data["window_end"]:
-            raise ValidationError("window_end must be after window_start.")
+            raise ValidationError(_("window_end must be after window_start."))
         return data
 
 
@@ -84,7 +85,7 @@ def store_detail(request, pk: int):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if "channel" in data and data["channel"] != store.channel:
-            raise ValidationError({"channel": "A store's channel cannot change; connect a new store."})
+            raise ValidationError({"channel": _("A store's channel cannot change; connect a new store.")})
         store = services.store_update(
             store=store, name=data.get("name"), base_url=data.get("base_url"), credentials=data.get("credentials"),
             sync_interval_minutes=data.get("sync_interval_minutes"), actor=request.user,

@@ -67,7 +67,7 @@ def auto_routed_chart(rows: list[merchant.DayRow], days: list[dt.date]) -> Chart
     return line_chart(
         title=_("Routed with no human touch, per day"),
         x_title=_("Day"),
-        y_title=_("% of routed orders"),
+        y_title=_("Share of routed orders (%)"),
         labels=[_day_label(day) for day in days],
         series=[Series(title=_("Auto-routed"), values=[merchant.share(auto[d], routed[d]) for d in days])],
         value_format=percent,

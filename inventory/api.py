@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
@@ -69,7 +70,7 @@ class ComponentSerializer(serializers.Serializer):
 
     def validate(self, data):
         if "product" not in data and not data.get("sku"):
-            raise ValidationError("Give the product's id or its sku.")
+            raise ValidationError(_("Give the product's id or its sku."))
         return data
 
 
@@ -159,7 +160,7 @@ def product_detail(request, pk: int):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         if "sources" in data:
-            raise ValidationError({"sources": "Change sources through /sources/ and /products/{id}/sources/."})
+            raise ValidationError({"sources": _("Change sources through /sources/ and /products/{id}/sources/.")})
         services.product_update(product=product, **data)
     return Response(ProductSerializer(_products_prefetched(Product.objects).get(pk=product.pk)).data)
 
@@ -208,7 +209,7 @@ def source_detail(request, pk: int):
         serializer = SourceSerializer(source, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         if "on_hand" in serializer.validated_data:
-            raise ValidationError({"on_hand": "Set stock through /sources/{id}/stock/."})
+            raise ValidationError({"on_hand": _("Set stock through /sources/{id}/stock/.")})
         services.source_update(source=source, **_source_kwargs(serializer.validated_data))
         source = selectors.source_get_for(user=request.user, pk=pk)
     return Response(SourceSerializer(source).data)
@@ -267,7 +268,7 @@ def _offset_limit(request) -> tuple[int, int]:
         offset = max(0, int(request.query_params.get("offset", 0)))
         limit = min(500, max(1, int(request.query_params.get("limit", 100))))
     except ValueError:
-        raise ValidationError({"detail": "offset and limit must be whole numbers."}) from None
+        raise ValidationError({"detail": _("offset and limit must be whole numbers.")}) from None
     return offset, limit
 
 
@@ -313,6 +314,6 @@ def product_import(request):
     serializer.is_valid(raise_exception=True)
     upload = serializer.validated_data["file"]
     if upload.size > MAX_UPLOAD_BYTES:
-        raise ValidationError({"file": "The file is larger than 20 MB. Split it into smaller files."})
+        raise ValidationError({"file": _("The file is larger than 20 MB. Split it into smaller files.")})
     report = imports.products_import(content=upload.read(), filename=upload.name, actor=request.user)
     return Response(report.as_dict(), status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST)

@@ -7,13 +7,47 @@ ACTIVE_CHOICES = [("", _("Active and inactive")), ("active", _("Active")), ("ina
 
 
 class ProductFilterForm(forms.Form):
+    """The products list's filters. The status is chosen by the list's tabs (a hidden field keeps it)."""
+
     q = forms.CharField(
         label=_("Search"), required=False, widget=forms.TextInput(attrs={"placeholder": _("SKU or name")})
     )
-    active = forms.ChoiceField(label=_("Status"), required=False, choices=ACTIVE_CHOICES)
+    source = forms.ChoiceField(label=_("Source path"), required=False)
+    active = forms.ChoiceField(label=_("Status"), required=False, choices=ACTIVE_CHOICES, widget=forms.HiddenInput)
+
+    def __init__(self, *args, suppliers: list[tuple[int, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [
+            ("", _("Any source")),
+            ("none", _("No active source")),
+            ("own", _("Own warehouse")),
+            *[(str(pk), name) for pk, name in suppliers],
+        ]
 
     def active_value(self) -> bool | None:
         return {"active": True, "inactive": False}.get(self.cleaned_data.get("active") or "")
+
+
+class ListingFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("Listing or product SKU"), "type": "search"}),
+    )
+    kind = forms.ChoiceField(
+        label=_("Ships"),
+        required=False,
+        choices=[("", _("Single products and bundles")), ("single", _("Single products")), ("bundle", _("Bundles"))],
+    )
+    how = forms.ChoiceField(
+        label=_("Mapped"),
+        required=False,
+        choices=[
+            ("", _("Automatically or by hand")),
+            ("auto", _("Automatically (same SKU)")),
+            ("manual", _("By hand")),
+        ],
+    )
 
 
 class ProductForm(forms.Form):
@@ -74,8 +108,19 @@ class ListingForm(forms.Form):
 
 
 class ComponentForm(forms.Form):
-    product_sku = forms.CharField(label=_("Product SKU"), max_length=120, required=False)
-    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=10_000, required=False)
+    product_sku = forms.CharField(
+        label=_("Product SKU"),
+        max_length=120,
+        required=False,
+        widget=forms.TextInput(attrs={"aria-label": _("Product SKU")}),
+    )
+    quantity = forms.IntegerField(
+        label=_("Quantity"),
+        min_value=1,
+        max_value=10_000,
+        required=False,
+        widget=forms.NumberInput(attrs={"aria-label": _("Quantity")}),
+    )
 
     def clean(self):
         data = super().clean()

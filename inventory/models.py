@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.money import format_money, round_money
+
 COST = {"max_digits": 14, "decimal_places": 4}
 
 
@@ -88,6 +90,14 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} #{self.position}"
+
+    @property
+    def cost_text(self) -> str:
+        """The cost price with the currency's decimals and code ("18.50 CNY"), or all four decimals when it has
+        more than the currency's ("5.125 USD")."""
+        if round_money(self.cost_price, self.currency) == self.cost_price:
+            return format_money(self.cost_price, self.currency)
+        return f"{self.cost_price.normalize():f} {self.currency}"
 
 
 class Stock(models.Model):

@@ -156,14 +156,15 @@ def stock_upload(request):
 def stock_template(request, fmt: str):
     """The upload template, filled in with the supplier's own products and what they have available now."""
     supplier = portal_supplier(request)
+    q = request.GET.get("q", "").strip()
     if fmt == "xlsx":
         response = HttpResponse(
-            supplier_stock.stock_template_xlsx(supplier=supplier),
+            supplier_stock.stock_template_xlsx(supplier=supplier, q=q),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     elif fmt == "csv":
         response = HttpResponse(
-            supplier_stock.stock_template_csv(supplier=supplier), content_type="text/csv; charset=utf-8"
+            supplier_stock.stock_template_csv(supplier=supplier, q=q), content_type="text/csv; charset=utf-8"
         )
     else:
         raise Http404

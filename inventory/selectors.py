@@ -28,6 +28,7 @@ def _require_console(user) -> None:
 class ProductFilters:
     q: str = ""
     active: bool | None = None
+    source: str = ""  # "" any, "none" no active source, "own" the own warehouse, or a supplier id
 
 
 @dataclass
@@ -51,7 +52,23 @@ def products_filter(qs: QuerySet[Product], filters: ProductFilters) -> QuerySet[
         qs = qs.filter(Q(sku__istartswith=q) | Q(name__icontains=q))
     if filters.active is not None:
         qs = qs.filter(active=filters.active)
+    if filters.source:
+        active_sources = Source.objects.filter(product=OuterRef("pk"), active=True)
+        if filters.source == "none":
+            qs = qs.filter(~Exists(active_sources))
+        elif filters.source == "own":
+            qs = qs.filter(Exists(active_sources.filter(supplier__isnull=True)))
+        elif filters.source.isdigit():
+            qs = qs.filter(Exists(Source.objects.filter(product=OuterRef("pk"), supplier_id=int(filters.source))))
     return qs
+
+
+def products_tab_counts(qs: QuerySet[Product]) -> dict[str, int]:
+    """How many of ``qs`` (filtered except by status) are active and inactive, in one query: the tabs' badges."""
+    counts = qs.order_by().aggregate(
+        n_all=Count("pk"), n_active=Count("pk", filter=Q(active=True)), n_inactive=Count("pk", filter=Q(active=False))
+    )
+    return {key.removeprefix("n_"): value or 0 for key, value in counts.items()}
 
 
 def products_with_figures(qs: QuerySet[Product]) -> QuerySet[Product]:
@@ -68,9 +85,17 @@ def products_with_figures(qs: QuerySet[Product]) -> QuerySet[Product]:
     )
 
 
-def products_page(qs: QuerySet[Product], *, after: str = "", before: str = "", size: int = PAGE_SIZE) -> Page:
-    """By SKU, keyset-paginated on the unique SKU: page 1,000 costs what page 1 does."""
-    page = keyset_page(products_with_figures(qs), ordering=("sku",), after=after, before=before, size=size)
+def products_page(
+    qs: QuerySet[Product],
+    *,
+    after: str = "",
+    before: str = "",
+    size: int = PAGE_SIZE,
+    ordering: tuple[str, ...] = ("sku",),
+) -> Page:
+    """In ``ordering`` (by SKU unless told; non-null fields ending in a unique one), keyset-paginated: page 1,000
+    costs what page 1 does."""
+    page = keyset_page(products_with_figures(qs), ordering=ordering, after=after, before=before, size=size)
     return Page(rows=page.rows, next_cursor=page.next_cursor, prev_cursor=page.prev_cursor)
 
 
@@ -117,10 +142,26 @@ def listing_get_for(*, user, pk: int) -> Listing:
     return get_object_or_404(listings_for(user=user), pk=pk)
 
 
-def listings_filter(qs: QuerySet[Listing], *, q: str = "") -> QuerySet[Listing]:
+def listings_filter(qs: QuerySet[Listing], *, q: str = "", kind: str = "", how: str = "") -> QuerySet[Listing]:
+    """Listings whose SKU or one of whose products' SKUs starts with ``q``; ``kind`` "single" (one product, once)
+    or "bundle" (several products, or one several times); ``how`` "auto" (mapped on ingest because the SKUs are
+    equal) or "manual"."""
     if q := q.strip():
         qs = qs.filter(
             Q(listing_sku__istartswith=q)
             | Exists(ListingComponent.objects.filter(listing=OuterRef("pk"), product__sku__istartswith=q))
         )
+    if kind in ("single", "bundle"):
+        several = (
+            ListingComponent.objects.filter(listing=OuterRef("pk"))
+            .values("listing")
+            .annotate(n=Count("pk"))
+            .filter(n__gt=1)
+        )
+        bundle = Q(Exists(ListingComponent.objects.filter(listing=OuterRef("pk"), quantity__gt=1))) | Q(Exists(several))
+        qs = qs.filter(bundle) if kind == "bundle" else qs.exclude(bundle)
+    if how == "auto":
+        qs = qs.filter(auto_mapped=True)
+    elif how == "manual":
+        qs = qs.filter(auto_mapped=False)
     return qs

@@ -368,10 +368,11 @@ def _in_order(problems: list[RowError]) -> list[RowError]:
     return sorted(problems, key=lambda p: (p.row, COLUMNS.index(p.column) if p.column in COLUMNS else -1))
 
 
-def stock_template_rows(*, supplier: Supplier) -> list[dict[str, object]]:
-    """The upload template, filled in: each product the supplier sources with what it has available now."""
+def stock_template_rows(*, supplier: Supplier, q: str = "") -> list[dict[str, object]]:
+    """The upload template, filled in: each product the supplier sources (matching ``q`` as the stock page does)
+    with what it has available now."""
     rows = []
-    for source in stock_rows_for(supplier=supplier):
+    for source in stock_rows_for(supplier=supplier, q=q):
         stock = stock_of(source)
         rows.append(
             {"sku": source.product.sku, "name": source.product.name, "available": stock.available if stock else ""}
@@ -379,14 +380,14 @@ def stock_template_rows(*, supplier: Supplier) -> list[dict[str, object]]:
     return rows or [{"sku": "TEE-RED-M", "name": "T恤 红色 M 码", "available": 120}]
 
 
-def stock_template_csv(*, supplier: Supplier) -> bytes:
-    return spreadsheets.template_csv(columns=COLUMNS, rows=stock_template_rows(supplier=supplier))
+def stock_template_csv(*, supplier: Supplier, q: str = "") -> bytes:
+    return spreadsheets.template_csv(columns=COLUMNS, rows=stock_template_rows(supplier=supplier, q=q))
 
 
-def stock_template_xlsx(*, supplier: Supplier) -> bytes:
+def stock_template_xlsx(*, supplier: Supplier, q: str = "") -> bytes:
     return spreadsheets.template_xlsx(
         columns=COLUMNS,
-        rows=stock_template_rows(supplier=supplier),
+        rows=stock_template_rows(supplier=supplier, q=q),
         sheet_title=_("Stock"),
         number_formats={"available": "0"},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -14,10 +15,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.forms import form_add_service_errors
-from inventory import import_templates, imports, selectors, services
+from core.listing import XLSX_TYPE, Sorts, export_format, export_response, query_without
+from inventory import exports, import_templates, imports, mapping_import, selectors, services
 from inventory.forms import (
     ComponentFormSet,
     ImportForm,
+    ListingFilterForm,
     ListingForm,
     ProductFilterForm,
     ProductForm,
@@ -34,25 +37,46 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 # ------------------------------------------------------------------ products
 
 
+PRODUCT_SORTS = Sorts({"sku": ("sku",), "name": ("name",), "updated": ("updated",)}, default="sku")
+LISTING_SORTS = Sorts({"sku": ("listing_sku",), "updated": ("updated",)}, default="sku")
+
+
+def _query(base: dict, **extra: str) -> str:
+    return urlencode({**base, **extra})
+
+
 @area_required("console")
 def product_list(request):
-    form = ProductFilterForm(request.GET or None)
+    suppliers = list(Supplier.objects.order_by("-active", "name", "pk").values_list("pk", "name"))
+    form = ProductFilterForm(request.GET or None, suppliers=suppliers)
     filters = selectors.ProductFilters()
     if form.is_bound and form.is_valid():
-        filters = selectors.ProductFilters(q=form.cleaned_data.get("q") or "", active=form.active_value())
-    qs = selectors.products_filter(selectors.products_for(user=request.user), filters)
-    page = selectors.products_page(qs, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
-    base = {k: v for k, v in request.GET.items() if k not in ("after", "before") and v}
+        data = form.cleaned_data
+        filters = selectors.ProductFilters(
+            q=data.get("q") or "", active=form.active_value(), source=data.get("source") or ""
+        )
+    sort = PRODUCT_SORTS.from_query(request.GET)
+    scope = selectors.products_filter(selectors.products_for(user=request.user), replace(filters, active=None))
+    qs = selectors.products_filter(scope, filters)
+    if fmt := export_format(request.GET):
+        return export_response(exports.products_table(qs.order_by(*sort.ordering)), filename=_("products"), fmt=fmt)
+    page = selectors.products_page(
+        qs, after=request.GET.get("after", ""), before=request.GET.get("before", ""), ordering=sort.ordering
+    )
+    base = {k: v for k, v in request.GET.items() if k not in ("after", "before", "export") and v}
     return render(
         request,
         "inventory/products.html",
         {
             "form": form,
             "page": page,
+            "sort": sort,
+            "tab": {True: "active", False: "inactive"}.get(filters.active, ""),
+            "counts": selectors.products_tab_counts(scope),
             "page_title": _("Products"),
-            "filtered": bool(base),
-            "next_query": urlencode({**base, "after": page.next_cursor}) if page.next_cursor else "",
-            "prev_query": urlencode({**base, "before": page.prev_cursor}) if page.prev_cursor else "",
+            "filtered": bool({k: v for k, v in base.items() if k != "sort"}),
+            "next_query": _query(base, after=page.next_cursor) if page.next_cursor else "",
+            "prev_query": _query(base, before=page.prev_cursor) if page.prev_cursor else "",
         },
     )
 
@@ -228,13 +252,26 @@ def listings(request):
         return redirect(reverse("orders:unmapped") + (f"?{urlencode({'q': q})}" if (q := request.GET.get("q")) else ""))
     if tab != "mapped":
         raise Http404
-    q = request.GET.get("q", "")
-    qs = selectors.listings_filter(selectors.listings_for(user=request.user), q=q).order_by("listing_sku")
+    form = ListingFilterForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    q = data.get("q") or ""
+    qs = selectors.listings_filter(
+        selectors.listings_for(user=request.user), q=q, kind=data.get("kind") or "", how=data.get("how") or ""
+    )
+    sort = LISTING_SORTS.from_query(request.GET)
+    qs = qs.order_by(*sort.ordering)
+    if fmt := export_format(request.GET):
+        return export_response(exports.listings_table(qs), filename=_("listings"), fmt=fmt)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
     context = {
         "tab": tab,
         "q": q,
+        "form": form,
+        "sort": sort,
+        "filtered": any(data.values()),
         "page_title": _("Listings"),
-        "listings": Paginator(qs, 50).get_page(request.GET.get("page")),
+        "listings": page,
+        "page_query": query_without(request.GET),
     }
     return render(request, "inventory/listings.html", context)
 
@@ -355,4 +392,54 @@ def import_template(request, fmt: str):
     else:
         raise Http404
     response["Content-Disposition"] = f'attachment; filename="relay-products-template.{fmt}"'
+    return response
+
+
+@area_required("console")
+def listing_import(request):
+    """Map many listing SKUs at once from a spreadsheet (the listings' and the unmapped queue's downloads)."""
+    form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
+    form.fields["file"].label = _("Mappings file (.csv or .xlsx)")
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            form.add_error("file", _("The file is larger than 20 MB. Split it into smaller files."))
+        else:
+            report = mapping_import.mappings_import(content=upload.read(), filename=upload.name, actor=request.user)
+            if report.ok:
+                messages.success(
+                    request,
+                    _(
+                        "%(rows)d rows imported: %(created)d listing SKUs mapped, %(updated)d changed, "
+                        "%(unchanged)d already so, %(skipped)d skipped (no product SKU). "
+                        "Held orders waiting for them are being routed again."
+                    )
+                    % {
+                        "rows": report.rows,
+                        "created": report.listings_created,
+                        "updated": report.listings_updated,
+                        "unchanged": report.listings_unchanged,
+                        "skipped": report.listings_skipped,
+                    },
+                )
+                return redirect("inventory:listings")
+    columns = [(c, mapping_import.CHINESE_HEADERS[c], mapping_import.COLUMN_HELP[c]) for c in mapping_import.COLUMNS]
+    return render(
+        request,
+        "inventory/listing_import.html",
+        {"form": form, "report": report, "columns": columns, "page_title": _("Import listing mappings")},
+    )
+
+
+@area_required("console")
+def listing_import_template(request, fmt: str):
+    if fmt == "xlsx":
+        content, content_type = mapping_import.template_xlsx(), XLSX_TYPE
+    elif fmt == "csv":
+        content, content_type = mapping_import.template_csv(), "text/csv; charset=utf-8"
+    else:
+        raise Http404
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="relay-mappings-template.{fmt}"'
     return response

@@ -21,10 +21,11 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import connection
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from suppliers.models import Dispatch, DispatchLine, Supplier
 from suppliers.selectors import overdue_q
+from tenants.locale import language_for
 
 D = Dispatch.Status
 
@@ -166,13 +167,28 @@ def _send(*, supplier_id: int, cutoff: dt.datetime, now: dt.datetime) -> bool:
     recipients = digest_recipients(supplier=supplier)
     sent = False
     if not digest.empty and recipients:
-        subject, body = _render(digest)
-        # One message per address: a supplier's users do not see each other's addresses.
-        messages = [EmailMessage(subject, body, None, [email]) for email in recipients]
+        languages = _languages(supplier=supplier)
+        rendered: dict[str, tuple[str, str]] = {}
+        messages = []
+        # One message per address (a supplier's users do not see each other's addresses), each in the language
+        # its reader chose; the contact address, which is nobody's login, in the default language.
+        for email in recipients:
+            language = languages.get(email.lower(), settings.LANGUAGE_CODE)
+            if language not in rendered:
+                with translation.override(language):
+                    rendered[language] = _render(digest)
+            subject, body = rendered[language]
+            messages.append(EmailMessage(subject, body, None, [email]))
         get_connection().send_messages(messages)
         sent = True
     cache.set(last_key, cutoff.isoformat(), timeout=None)
     return sent
+
+
+def _languages(*, supplier: Supplier) -> dict[str, str]:
+    """Each active user's address (lower-cased) → the language they read Relay in."""
+    users = User.objects.filter(supplier_link__supplier_id=supplier.pk, is_active=True)
+    return {user.email.lower(): language_for(user) for user in users if user.email}
 
 
 def _render(digest: Digest) -> tuple[str, str]:

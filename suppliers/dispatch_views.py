@@ -8,9 +8,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from suppliers import selectors
+from core.listing import Sorts, export_format, export_response
+from suppliers import exports, selectors
 from suppliers.forms import DispatchFilterForm
 from tenants.accounts.permissions import area_required
+
+# Keyset pages need non-null sort fields: the deadlines (null on old dispatches) are filters, not sorts.
+DISPATCH_SORTS = Sorts({"routed": ("created",)}, default="-routed", unique="id")
 
 
 def dispatch_filters(form: DispatchFilterForm) -> selectors.DispatchFilters:
@@ -33,17 +37,22 @@ def dispatch_list(request):
     qs = selectors.dispatches_filter(
         selectors.dispatches_for(user=request.user), filters, tz=request.tenant.tz, now=now
     )
+    sort = DISPATCH_SORTS.from_query(request.GET)
+    if fmt := export_format(request.GET):
+        table = exports.dispatches_table(qs, now=now, ordering=sort.ordering)
+        return export_response(table, filename=_("dispatches"), fmt=fmt)
     page = selectors.dispatches_page(
-        qs, now=now, after=request.GET.get("after", ""), before=request.GET.get("before", "")
+        qs, now=now, after=request.GET.get("after", ""), before=request.GET.get("before", ""), ordering=sort.ordering
     )
-    base = {k: v for k, v in request.GET.items() if k not in ("after", "before") and v}
+    base = {k: v for k, v in request.GET.items() if k not in ("after", "before", "export") and v}
     return render(
         request,
         "suppliers/dispatches.html",
         {
             "form": form,
             "page": page,
-            "filtered": bool(base),
+            "sort": sort,
+            "filtered": bool({k: v for k, v in base.items() if k != "sort"}),
             "page_title": _("Dispatches"),
             "next_query": urlencode({**base, "after": page.next_cursor}) if page.next_cursor else "",
             "prev_query": urlencode({**base, "before": page.prev_cursor}) if page.prev_cursor else "",

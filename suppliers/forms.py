@@ -74,6 +74,11 @@ class SupplierFilterForm(forms.Form):
     q = forms.CharField(
         label=_("Search"), required=False, widget=forms.TextInput(attrs={"placeholder": _("Name, code or e-mail")})
     )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Active and deactivated")), ("active", _("Active")), ("inactive", _("Deactivated"))],
+    )
 
 
 class SupplierUserInviteForm(forms.Form):

@@ -20,6 +20,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from suppliers.models import SupplierUser
+from tenants.locale import override_for
 
 # The task (suppliers/tasks.py) that runs invite_send from a worker; sent by suppliers.members after the commit.
 SEND_INVITE_TASK = "suppliers.send_invite"
@@ -63,8 +64,9 @@ def invite_send(*, user_id: int, domain: str, use_https: bool) -> bool:
         "login_url": f"{'https' if use_https else 'http'}://{domain}{reverse('login')}",
         "valid_days": max(1, settings.PASSWORD_RESET_TIMEOUT // (24 * 3600)),
     }
-    subject = "".join(render_to_string("suppliers/email/invite_subject.txt", context).splitlines())
-    body = render_to_string("suppliers/email/invite.txt", context)
+    with override_for(user):  # in the language the invited person chose (the default until they sign in)
+        subject = "".join(render_to_string("suppliers/email/invite_subject.txt", context).splitlines())
+        body = render_to_string("suppliers/email/invite.txt", context)
     send_mail(subject, body, None, [user.email])
     return True
 

@@ -189,12 +189,19 @@ def dispatch_rows(dispatches: list[Dispatch], *, now: dt.datetime) -> list[Dispa
 
 
 def dispatches_page(
-    qs: QuerySet[Dispatch], *, now: dt.datetime, after: str = "", before: str = "", size: int = PAGE_SIZE
+    qs: QuerySet[Dispatch],
+    *,
+    now: dt.datetime,
+    after: str = "",
+    before: str = "",
+    size: int = PAGE_SIZE,
+    ordering: tuple[str, ...] = ("-created", "-id"),
 ) -> DispatchPage:
-    """Newest first, keyset-paginated on (created, id): as fast on page 10,000 as on page 1. Two queries."""
+    """Newest first unless told (``ordering``: non-null fields ending in the id), keyset-paginated: as fast on
+    page 10,000 as on page 1. Two queries."""
     page = keyset_page(
         qs.select_related("supplier").defer("ship_to"),
-        ordering=("-created", "-id"),
+        ordering=ordering,
         after=after,
         before=before,
         size=size,

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.tasks import enqueue_named
 from suppliers.carriers import carrier_lookup, normalise_number, tracking_problem, tracking_url
@@ -219,7 +220,10 @@ def dispatch_ship(
         to=D.SHIPPED,
         actor=actor,
         actor_label="supplier",
-        reason=_("Shipped in %(count)s parcel(s): %(parcels)s.") % {"count": len(parcel_rows), "parcels": summary},
+        reason=ngettext(
+            "Shipped in %(count)s parcel: %(parcels)s.", "Shipped in %(count)s parcels: %(parcels)s.", len(parcel_rows)
+        )
+        % {"count": len(parcel_rows), "parcels": summary},
     )
     Parcel.objects.bulk_create(parcel_rows)
     ParcelLine.objects.bulk_create(

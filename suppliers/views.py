@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.forms import form_add_service_errors
-from suppliers import members, scorecard, selectors, services
+from core.listing import Sorts, export_format, export_response
+from suppliers import exports, members, scorecard, selectors, services
 from suppliers.forms import SupplierFilterForm, SupplierForm, SupplierUserInviteForm
 from suppliers.invites import invite_pending
 from tenants.accounts.permissions import area_required
@@ -25,16 +26,37 @@ _TERMS = (
 SCORECARD_MONTHS = 6
 
 
+SUPPLIER_SORTS = Sorts(
+    {"name": ("name",), "code": ("code",), "sources": ("source_count",), "overdue": ("overdue_count",)},
+    default="name",
+)
+
+
 @area_required("console")
 def supplier_list(request):
     form = SupplierFilterForm(request.GET or None)
-    q = form.cleaned_data.get("q", "") if form.is_bound and form.is_valid() else ""
-    qs = selectors.suppliers_with_counts(selectors.suppliers_filter(selectors.suppliers_for(user=request.user), q=q))
-    page = Paginator(selectors.suppliers_with_overdue(qs, now=timezone.now()), 50).get_page(request.GET.get("page"))
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    q = data.get("q") or ""
+    active = {"active": True, "inactive": False}.get(data.get("status") or "")
+    qs = selectors.suppliers_with_counts(
+        selectors.suppliers_filter(selectors.suppliers_for(user=request.user), q=q, active=active)
+    )
+    sort = SUPPLIER_SORTS.from_query(request.GET)
+    qs = selectors.suppliers_with_overdue(qs, now=timezone.now()).order_by(*sort.ordering)
+    if fmt := export_format(request.GET):
+        return export_response(exports.suppliers_table(qs), filename=_("suppliers"), fmt=fmt)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "suppliers/list.html",
-        {"form": form, "page": page, "q": q, "page_title": _("Suppliers")},
+        {
+            "form": form,
+            "page": page,
+            "q": q,
+            "sort": sort,
+            "filtered": bool(q or active is not None),
+            "page_title": _("Suppliers"),
+        },
     )
 
 

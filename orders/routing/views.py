@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.listing import export_format, export_response, query_without
+from inventory.exports import unmapped_table
 from orders import selectors as order_selectors
 from orders.exports import held_orders_export_table
 from orders.models import Rule, RuleSet
@@ -391,9 +392,16 @@ def routing_job(request, job_id: str):
 def unmapped(request):
     """The listing SKUs that open orders carry and nothing maps, most held orders first."""
     q = request.GET.get("q", "")
-    rows = selectors.unmapped_listing_skus(user=request.user, q=q, limit=500)
+    fmt = export_format(request.GET)
+    # The download has every unmapped SKU (merchants map them in a spreadsheet and import it back); the page the first 500.
+    rows = selectors.unmapped_listing_skus(user=request.user, q=q, limit=None if fmt else 500)
+    if fmt:
+        return export_response(unmapped_table(rows), filename=_("unmapped-listing-skus"), fmt=fmt)
     return render(
         request,
         "inventory/listings.html",
-        {"tab": "unmapped", "q": q, "unmapped": rows, "page_title": _("Unmapped listing SKUs")},
-    )
+        {
+            "tab": "unmapped", "q": q, "unmapped": rows, "unmapped_exportable": True,
+            "page_title": _("Unmapped listing SKUs"),
+        },
+    )  # fmt: skip

@@ -17,7 +17,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from suppliers import documents, tracking_upload, tracking_upload_jobs
 from suppliers.carriers import carrier_choices, carrier_lookup, tracking_warning
@@ -145,7 +145,12 @@ def ship(request, pk: int):
         if outcome is None:
             messages.success(
                 request,
-                _("Dispatch %(number)s shipped in %(count)d parcel(s).") % {"number": dispatch.number, "count": count},
+                ngettext(
+                    "Dispatch %(number)s shipped in %(count)d parcel.",
+                    "Dispatch %(number)s shipped in %(count)d parcels.",
+                    count,
+                )
+                % {"number": dispatch.number, "count": count},
             )
             for form in parcels:
                 if form.warning:
@@ -224,12 +229,17 @@ def upload(request):
 
 
 def _shipped_text(report: dict) -> str:
-    text = _("%(dispatches)d dispatch(es) shipped in %(parcels)d parcel(s).") % {
-        "dispatches": report["shipped"],
-        "parcels": report["parcels"],
+    dispatches = ngettext("%(n)d dispatch shipped", "%(n)d dispatches shipped", report["shipped"]) % {
+        "n": report["shipped"]
     }
+    parcels = ngettext("in %(n)d parcel.", "in %(n)d parcels.", report["parcels"]) % {"n": report["parcels"]}
+    text = f"{dispatches} {parcels}"
     if report["skipped"]:
-        text += " " + _("%(n)d row(s) without carrier and tracking number were skipped.") % {"n": report["skipped"]}
+        text += " " + ngettext(
+            "%(n)d row without carrier and tracking number was skipped.",
+            "%(n)d rows without carrier and tracking number were skipped.",
+            report["skipped"],
+        ) % {"n": report["skipped"]}
     return text
 
 

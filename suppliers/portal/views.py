@@ -21,13 +21,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode as django_urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from core.forms import form_add_service_errors
+from core.listing import export_format, export_response
 from suppliers import actions
 from suppliers.models import Dispatch, Supplier
-from suppliers.portal import selectors, shipping_views
+from suppliers.portal import dashboard, selectors, shipping_views
 from suppliers.portal.access import portal_supplier
+from suppliers.portal.exports import portal_dispatches_table
 from suppliers.portal.forms import AcceptForm, AcceptPartlyForm, BulkForm, DispatchFilterForm, RejectForm
 from tenants.accounts.permissions import area_required
 
@@ -53,6 +56,10 @@ def portal_home(request):
             "summary": summary,
             "overdue": overdue,
             "shipped_query": django_urlencode({"state": "shipped", "shipped_from": summary.month_start.isoformat()}),
+            "queue_chart": dashboard.queue_chart(dashboard.queue_by_state(supplier=supplier)),
+            "on_time_chart": dashboard.on_time_chart(
+                dashboard.on_time_by_month(supplier=supplier, tz=_tz(request), now=now)
+            ),
         },
     )
 
@@ -63,6 +70,9 @@ def portal_dispatches(request):
     now = timezone.now()
     form = DispatchFilterForm(request.GET or None)
     filters = form.filters()
+    if fmt := export_format(request.GET):
+        table = portal_dispatches_table(supplier=supplier, filters=filters, tz=_tz(request), now=now)
+        return export_response(table, filename=_("dispatches"), fmt=fmt)
     page = selectors.portal_dispatches_page(
         supplier=supplier,
         filters=filters,
@@ -72,7 +82,7 @@ def portal_dispatches(request):
         now=now,
     )
     rows = _list_rows(page.dispatches, now=now, tz=_tz(request))
-    base = {k: v for k, v in request.GET.items() if k not in ("after", "before") and v}
+    base = {k: v for k, v in request.GET.items() if k not in ("after", "before", "export") and v}
     return render(
         request,
         "suppliers/portal/dispatches.html",
@@ -151,15 +161,23 @@ def _list_rows(dispatches: list[Dispatch], *, now, tz) -> list[_Row]:
     return rows
 
 
-def _bulk_message(request, verb: str, result: actions.BulkResult, unknown: list[int]) -> None:
-    if result.done:
-        messages.success(
-            request, _("%(verb)s: %(numbers)s.") % {"verb": verb, "numbers": ", ".join(result.done)}
-        )  # fmt: skip
+def _bulk_message(request, action: str, result: actions.BulkResult, unknown: list[int]) -> None:
+    """One message with how many changed (and which), one with how many were refused and why."""
+    if done := len(result.done):
+        if action == BulkForm.ACCEPT:
+            text = ngettext("%(n)d dispatch accepted: %(numbers)s.", "%(n)d dispatches accepted: %(numbers)s.", done)
+        else:
+            text = ngettext("%(n)d dispatch rejected: %(numbers)s.", "%(n)d dispatches rejected: %(numbers)s.", done)
+        messages.success(request, text % {"n": done, "numbers": ", ".join(result.done)})
     refused = [f"{number} — {reason}" for number, reason in result.refused]
     refused += [_("#%(id)s — no dispatch of yours has this id.") % {"id": pk} for pk in unknown]
     if refused:
-        messages.warning(request, _("Refused: %(list)s") % {"list": "; ".join(refused)})
+        text = ngettext(
+            "%(n)d refused, nothing changed on it: %(list)s",
+            "%(n)d refused, nothing changed on them: %(list)s",
+            len(refused),
+        )
+        messages.warning(request, text % {"n": len(refused), "list": "; ".join(refused)})
 
 
 @area_required("portal")
@@ -179,13 +197,13 @@ def portal_dispatches_bulk(request):
                     dispatches=found, actor=request.user, promised_ship_date=data["promised_ship_date"],
                     supplier=supplier,
                 )  # fmt: skip
-                _bulk_message(request, _("Accepted"), result, unknown)
+                _bulk_message(request, BulkForm.ACCEPT, result, unknown)
             else:
                 result = actions.dispatches_reject(
                     dispatches=found, reason_code=data["reason_code"], comment=data["comment"], actor=request.user,
                     supplier=supplier,
                 )  # fmt: skip
-                _bulk_message(request, _("Rejected"), result, unknown)
+                _bulk_message(request, BulkForm.REJECT, result, unknown)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
     else:

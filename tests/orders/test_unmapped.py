@@ -41,3 +41,23 @@ def test_unmapped_queue_refuses_roles_outside_the_console(tenant_a, make_user, m
     for user in (make_user(tenant_a, "finance"), make_user(tenant_a, "supplier", supplier=make_supplier(tenant_a))):
         with pytest.raises(PermissionDenied):
             unmapped_listing_skus(user=user)
+
+
+def test_the_unmapped_download_has_every_waiting_sku_in_the_mapping_import_columns(
+    order_in_status, console, tenant_b, make_user, client_for
+):
+    order_in_status(Order.Status.HELD, [("GHOST-1", 2), ("=cmd|x", 1)])
+    ProductFactory(sku="GHOST-2")
+    order_in_status(Order.Status.NEW, [("GHOST-2", 1)])
+
+    response = console.get("/products/listings/unmapped/", {"export": "csv", "q": "gh"})
+
+    body = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    assert body[0].split(",") == ["listing_sku", "product_sku", "quantity"]
+    assert sorted(body[1:]) == ["GHOST-1,,", "GHOST-2,GHOST-2,1"]  # blank until someone maps it
+    everything = console.get("/products/listings/unmapped/", {"export": "csv"})
+    assert "'=cmd|x,," in b"".join(everything.streaming_content).decode("utf-8-sig")
+    # Another tenant's console downloads its own queue: empty.
+    other = client_for(tenant_b, make_user(tenant_b, "operator"))
+    theirs = b"".join(other.get("/products/listings/unmapped/", {"export": "csv"}).streaming_content)
+    assert theirs.decode("utf-8-sig").splitlines()[1:] == []

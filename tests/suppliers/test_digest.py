@@ -4,12 +4,15 @@ active users and its contact once a day after DIGEST_HOUR in the tenant's time z
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 
 import pytest
 import time_machine
+from django.contrib.auth.models import User
 from django.core import mail
 from django.core.cache import cache
+from django.utils import translation
 
 from erp.tasks import PERIODIC_TENANT_TASKS
 from suppliers.digest import DIGEST_HOUR, digest_run_claim
@@ -17,6 +20,7 @@ from suppliers.members import supplier_user_create, supplier_user_set_active
 from suppliers.models import Dispatch
 from suppliers.services import supplier_set_active
 from suppliers.tasks import send_due_digests
+from tenants.accounts.models import Profile
 from tests.conftest import PASSWORD, in_tenant
 from tests.orders.routing_factories import make_supplier
 
@@ -154,3 +158,16 @@ def test_each_tenant_has_its_own_digest(acme, tenant_a, tenant_b, run_enqueued):
     with in_tenant(tenant_b):
         run = digest_run_claim(now=MORNING, tz=SHANGHAI)
     assert run is not None and run.supplier_ids == [beta.pk]
+
+
+def test_each_reader_gets_the_digest_in_the_language_they_chose(acme, run_enqueued):
+    chinese = User.objects.get(email="li@acme.cn")
+    Profile.objects.filter(user=chinese).update(language="zh-hans")
+    dispatch(acme, created=CUTOFF - 10 * H)
+
+    assert run_digests(run_enqueued) == 1
+
+    by_reader = {m.to[0]: m for m in mail.outbox}
+    assert re.search(r"[\u4e00-\u9fff]", by_reader["li@acme.cn"].body)
+    assert not re.search(r"[\u4e00-\u9fff]", by_reader["office@acme.cn"].body.replace(acme.name, ""))
+    assert translation.get_language() == "en"

@@ -264,8 +264,11 @@ def test_bulk_accept_on_the_page_does_the_others_and_names_the_refused(portal, a
 
     assert response.redirect_chain[-1][0] == "/portal/dispatches/?state=pending"
     text = response.content.decode()
-    assert f"Accepted: {first.number}, {second.number}." in text
-    assert f"Refused: {cancelled.number} — Dispatch {cancelled.number} cannot go from cancelled" in text
+    assert f"2 dispatches accepted: {first.number}, {second.number}." in text
+    assert (
+        f"1 refused, nothing changed on it: {cancelled.number} — Dispatch {cancelled.number} cannot go from cancelled"
+        in text
+    )
     assert set(Dispatch.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True)) == {"accepted"}
     assert snapshot(cancelled) == before
 

@@ -98,7 +98,7 @@ def test_large_upload_runs_in_a_worker_with_a_progress_page(portal, acme, monkey
 
     assert finished.context["job"]["state"] == "done" and finished.context["job"]["percent"] == 100
     assert '<meta http-equiv="refresh"' not in finished.content.decode()
-    assert "3 dispatch(es) shipped" in finished.content.decode()
+    assert "3 dispatches shipped in 3 parcels." in finished.content.decode()
     assert Dispatch.objects.filter(status=D.SHIPPED).count() == 3
 
 
