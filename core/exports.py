@@ -20,13 +20,16 @@ import datetime as dt
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import BinaryIO
 
+from django.db import connection
 from django.http import StreamingHttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import content_disposition_header
+from django_tenants.utils import get_public_schema_name
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -57,9 +60,32 @@ class ExportTable:
     # The currency of the table's Decimal cells, when they are all in one: XLSX shows its decimals
     # (two for CNY, none for JPY). Empty: Decimals are shown as Excel shows any number.
     currency: str = ""
-    # The time zone datetimes are written in: the one current when the table is made (the tenant's, in a
-    # request). A streamed download is written after the request's middleware has finished, so it is kept here.
+    # Where and how the rows are read and written: the tenant schema, time zone and language current when the
+    # table is made (the request's). A streamed download is written after the request's middleware has put the
+    # connection back on the public schema, so its lazy rows would read the wrong schema (or none) without them.
     tz: dt.tzinfo = field(default_factory=timezone.get_current_timezone)
+    language: str | None = field(default_factory=translation.get_language)
+    tenant: object | None = field(default_factory=lambda: getattr(connection, "tenant", None))
+
+
+@contextmanager
+def made_where_asked(table: ExportTable) -> Iterator[None]:
+    """While the block runs: the table's tenant schema on the connection, its time zone and its language; the
+    connection's schema as it was afterwards."""
+    previous = getattr(connection, "tenant", None)
+    tenant = table.tenant
+    switch = tenant is not None and getattr(previous, "schema_name", None) != tenant.schema_name
+    if switch:
+        connection.set_tenant(tenant)
+    try:
+        with timezone.override(table.tz), translation.override(table.language):
+            yield
+    finally:
+        if switch:
+            if previous is None or previous.schema_name == get_public_schema_name():
+                connection.set_schema_to_public()
+            else:
+                connection.set_tenant(previous)
 
 
 def safe_cell(value: object) -> object:
@@ -119,7 +145,7 @@ def write_csv(
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow([safe_cell(str(column)) for column in table.columns])
         done = 0
-        with timezone.override(table.tz):
+        with made_where_asked(table):
             for row in table.rows:
                 writer.writerow(_csv_row(row))
                 done += 1
@@ -151,7 +177,7 @@ def _csv_chunks(table: ExportTable) -> Iterator[bytes]:
     while True:
         chunk: list[str] = []
         # The table's zone only while its rows are written, never across a yield (the server runs between).
-        with timezone.override(table.tz):
+        with made_where_asked(table):
             for row in rows:
                 writer.writerow(_csv_row(row))
                 chunk.append(line.value)
@@ -259,7 +285,7 @@ def write_xlsx(
     sheet.append(header_cells)
     to_row = _XlsxRow(sheet, decimal_format=money_number_format(table.currency) if table.currency else None)
     done = 0
-    with timezone.override(table.tz):
+    with made_where_asked(table):
         for row in table.rows:
             sheet.append(to_row(row))
             done += 1
@@ -275,6 +301,7 @@ __all__ = [
     "FORMULA_STARTS",
     "PROGRESS_EVERY",
     "ExportTable",
+    "made_where_asked",
     "money_number_format",
     "safe_cell",
     "sheet_title",

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from core.exports import ExportTable
 from orders.models import Order
+from orders.selectors import payment_label
 
 CHUNK = 2000
 
@@ -53,14 +54,14 @@ def _order_rows(qs: QuerySet[Order], tz: dt.tzinfo) -> Iterator[tuple]:
     ) in qs.values_list(*_ORDER_FIELDS).iterator(chunk_size=CHUNK):  # fmt: skip
         yield (
             number, store, wall_clock(placed, tz), buyer or email, email, ship_name, _ship_to(country, province, city), total,
-            currency, relay_status_label(status, cancelled_at), payment,
+            currency, relay_status_label(status, cancelled_at), payment_label(payment),
         )  # fmt: skip
 
 
 def orders_export_table(qs: QuerySet[Order]) -> ExportTable:
     """The orders of ``qs`` (already filtered and sorted by the list's selector), one row each: number, store,
     placed (the tenant's wall-clock time), buyer, ship-to, total as a Decimal with its
-    currency, Relay status (translated) and the channel's payment status as the channel says it."""
+    currency, Relay status (translated) and the channel's payment status in the reader's language (as the channel says it when Relay does not know the word)."""
     return ExportTable(
         title=_("Orders"),
         columns=[

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy
 
 from core.listing import Sort, Sorts
 from core.paging import keyset_page
@@ -24,6 +25,30 @@ PAYMENT_STATUSES = {
     "unpaid": ("pending", "authorized", "unpaid", "on-hold", ""),
     "refunded": ("refunded", "partially_refunded", "voided"),
 }
+# What the channels' financial statuses mean, in the reader's language; anything else is shown as the channel wrote it.
+PAYMENT_LABELS = {
+    "paid": gettext_lazy("paid"),
+    "partially_paid": gettext_lazy("partly paid"),
+    "completed": gettext_lazy("paid"),
+    "processing": gettext_lazy("paid, processing"),
+    "pending": gettext_lazy("payment pending"),
+    "authorized": gettext_lazy("authorized"),
+    "unpaid": gettext_lazy("not paid"),
+    "on-hold": gettext_lazy("on hold at the channel"),
+    "refunded": gettext_lazy("refunded"),
+    "partially_refunded": gettext_lazy("partly refunded"),
+    "voided": gettext_lazy("voided"),
+    "cancelled": gettext_lazy("cancelled at the channel"),
+    "failed": gettext_lazy("payment failed"),
+}
+
+
+def payment_label(status: str) -> str:
+    """The channel's payment status as a person reads it: translated when known, else as the channel said it."""
+    label = PAYMENT_LABELS.get((status or "").strip().lower())
+    return str(label) if label is not None else status
+
+
 # The columns the order list sorts by (keyset pagination: each ends in the primary key).
 ORDER_SORTS = Sorts(
     {"placed": ("placed_at",), "number": ("order_number",), "buyer": ("buyer_name",), "status": ("status",)},

@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.money import format_money, round_money
@@ -396,8 +398,14 @@ def portal_overdue_latest(*, supplier: Supplier, now: dt.datetime | None = None,
 
 
 def portal_dispatch_get(*, supplier: Supplier, pk: int) -> Dispatch:
-    """The supplier's dispatch ``pk``; Http404 when there is none (another supplier's is none)."""
-    return get_object_or_404(Dispatch.objects.filter(supplier=supplier), pk=pk)
+    """The supplier's dispatch ``pk``. PermissionDenied (403) for another supplier's — nothing of it is read
+    beyond its supplier — and Http404 when the tenant has no such dispatch."""
+    owner = Dispatch.objects.filter(pk=pk).values_list("supplier_id", flat=True).first()
+    if owner is None:
+        raise Http404
+    if owner != supplier.pk:
+        raise PermissionDenied(_("This dispatch belongs to another supplier."))
+    return Dispatch.objects.get(pk=pk)
 
 
 def portal_dispatches_by_ids(*, supplier: Supplier, ids: Iterable[int]) -> tuple[list[Dispatch], list[int]]:

@@ -186,11 +186,14 @@ def ship_panel_context(dispatch: Dispatch) -> dict:
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("CSV or Excel file"),
-        help_text=gettext_lazy("Up to %(rows)s rows and %(mb)d MB.")
-        % {"rows": f"{tracking_upload.MAX_ROWS:,}", "mb": tracking_upload.MAX_BYTES // (1024 * 1024)},
-    )
+    file = forms.FileField(label=gettext_lazy("CSV or Excel file"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Filled in per request: a lazy string formatted at import time would be English for everyone.
+        self.fields["file"].help_text = _("Up to %(rows)s rows and %(mb)d MB.") % {
+            "rows": f"{tracking_upload.MAX_ROWS:,}", "mb": tracking_upload.MAX_BYTES // (1024 * 1024),
+        }  # fmt: skip
 
 
 @area_required("portal")

@@ -9,13 +9,16 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.db import connection
 from django.http import QueryDict
 from django.template import Context, Template
 from django.test import RequestFactory
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from channels.models import Store
 from core.exports import ExportTable
 from core.listing import Sorts, export_format, export_response, query_without
+from tests.conftest import in_tenant
 
 SORTS = Sorts({"placed": ("placed_at",), "total": ("total", "currency")}, default="-placed")
 
@@ -105,3 +108,20 @@ def test_a_streamed_export_writes_times_in_the_zone_current_when_the_table_was_m
     body = b"".join(export_response(table, filename="o", fmt="csv").streaming_content).decode("utf-8-sig")
     assert body.splitlines() == ["Placed", "2026-11-03 20:00:00"]
     assert timezone.get_current_timezone_name() == "UTC"
+
+
+def _schema_rows():
+    yield [connection.schema_name, translation.get_language(), Store.objects.count()]
+
+
+def test_a_streamed_export_reads_its_rows_in_the_tenant_schema_it_was_asked_in(tenant_a, store):
+    # The middleware puts the connection back on the public schema before the server sends the body.
+    with in_tenant(tenant_a), translation.override("zh-hans"):
+        table = ExportTable(title="t", columns=["schema", "language", "stores"], count=1, rows=_schema_rows())
+    connection.set_schema_to_public()
+
+    body = b"".join(export_response(table, filename="t", fmt="csv").streaming_content).decode("utf-8-sig")
+
+    assert body.splitlines()[1] == f"{tenant_a.schema_name},zh-hans,1"
+    assert connection.schema_name == "public"
+    assert translation.get_language() != "zh-hans"

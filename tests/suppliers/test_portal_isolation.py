@@ -57,15 +57,18 @@ def bolts_dispatch(bolt):
 # ---------------------------------------------------------------- supplier against supplier
 
 
-def test_another_suppliers_dispatch_is_not_found_on_any_page(in_a, acme, acme_user, bolts_dispatch, client_for):
+def test_another_suppliers_dispatch_is_forbidden_on_every_page(in_a, acme, acme_user, bolts_dispatch, client_for):
     client = client_for(in_a, acme_user)
     make_dispatch(acme)
     before = snapshot(bolts_dispatch)
 
-    assert client.get(f"/portal/dispatches/{bolts_dispatch.pk}/").status_code == 404
+    refused = client.get(f"/portal/dispatches/{bolts_dispatch.pk}/")
+    assert refused.status_code == 403
+    assert bolts_dispatch.number not in refused.content.decode() and "SECRET" not in refused.content.decode()
+    assert client.get("/portal/dispatches/99999999/").status_code == 404  # none at all: not found
     for url, data in PAGE_POSTS[:3]:
         assert (
-            client.post(_fill(url, _target(bolts_dispatch)), _fill(data, _target(bolts_dispatch))).status_code == 404
+            client.post(_fill(url, _target(bolts_dispatch)), _fill(data, _target(bolts_dispatch))).status_code == 403
         ), url
     bulk = client.post("/portal/dispatches/bulk/", _fill(PAGE_POSTS[3][1], _target(bolts_dispatch)), follow=True)
     assert f"#{bolts_dispatch.pk} — no dispatch of yours has this id." in bulk.content.decode()
@@ -79,17 +82,18 @@ def test_another_suppliers_dispatch_is_not_found_on_any_page(in_a, acme, acme_us
     assert snapshot(bolts_dispatch) == before
 
 
-def test_another_suppliers_dispatch_is_not_found_by_api(in_a, acme, acme_user, bolts_dispatch, api_for):
+def test_another_suppliers_dispatch_is_forbidden_by_api(in_a, acme, acme_user, bolts_dispatch, api_for):
     api = api_for(in_a, acme_user)
     own = make_dispatch(acme)
     before = snapshot(bolts_dispatch)
 
-    assert api.get(f"/api/v1/portal/dispatches/{bolts_dispatch.pk}/").status_code == 404
+    refused = api.get(f"/api/v1/portal/dispatches/{bolts_dispatch.pk}/")
+    assert refused.status_code == 403 and bolts_dispatch.number not in refused.content.decode()
     for url, data in API_POSTS[:3]:
         response = api.post(
             _fill(url, _target(bolts_dispatch)), _fill(data, _target(bolts_dispatch)), content_type="application/json"
         )
-        assert response.status_code == 404, url
+        assert response.status_code == 403, url
     for url, data in API_POSTS[3:]:
         body = api.post(
             _fill(url, _target(bolts_dispatch)), _fill(data, _target(bolts_dispatch)), content_type="application/json"

@@ -206,18 +206,18 @@ def test_api_refusal_names_the_field_and_writes_nothing(portal_api, dispatch):
 # ------------------------------------------------------------------ isolation
 
 
-def test_another_suppliers_dispatch_is_not_found(in_a, portal, portal_api):
+def test_another_suppliers_dispatch_is_forbidden(in_a, portal, portal_api):
     theirs = make_dispatch(SupplierFactory(label="Rival"), ("MUG", 1))
     form = {"parcels": "1", "action": "ship", "p0-carrier": "sf", "p0-tracking_number": SF}
 
-    assert portal.get(ship_url(theirs)).status_code == 404
-    assert portal.post(ship_url(theirs), form).status_code == 404
+    assert portal.get(ship_url(theirs)).status_code == 403
+    assert portal.post(ship_url(theirs), form).status_code == 403
     response = portal_api.post(
         f"/api/v1/portal/dispatches/{theirs.pk}/ship/",
         json.dumps({"parcels": [{"carrier": "sf", "tracking_number": SF}]}),
         content_type="application/json",
     )
-    assert response.status_code == 404
+    assert response.status_code == 403
     unchanged(theirs)
 
 

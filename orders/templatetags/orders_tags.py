@@ -1,10 +1,13 @@
-"""Order pages' amounts: a discount is shown as what it takes off (``{{ x|negative|amount:currency }}``)."""
+"""Order pages: a discount shown as what it takes off (``{{ x|negative|amount:currency }}``), and the channel's
+payment status in the reader's language (``{{ order.financial_status|payment }}``)."""
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
 from django import template
+
+from orders.selectors import payment_label
 
 register = template.Library()
 
@@ -17,3 +20,9 @@ def negative(value):
     except (InvalidOperation, ValueError):
         return value
     return -amount if amount else amount.copy_abs()
+
+
+@register.filter
+def payment(status):
+    """The channel's payment status ("paid", "partially_refunded" …) translated; an unknown one as it is."""
+    return payment_label(status)
