@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
@@ -39,6 +39,10 @@ from suppliers.models import Supplier
 MAX_ERRORS = 1_000
 _QUERY_CHUNK = 5_000
 WRITE_CHUNK = 1_000
+PROGRESS_EVERY = 500  # rows checked between two progress reports
+
+# progress(phase, done, total): "checking" counts rows, "writing" counts the three write steps.
+Progress = Callable[[str, int, int], None]
 
 COLUMNS: tuple[str, ...] = (
     "sku",
@@ -119,8 +123,10 @@ class ImportReport:
     error_count: int = 0
     products_created: int = 0
     products_updated: int = 0
+    products_unchanged: int = 0
     sources_created: int = 0
     sources_updated: int = 0
+    sources_unchanged: int = 0
     stock_set: int = 0
 
     @property
@@ -387,8 +393,17 @@ def _load_catalog(skus: list[str]) -> tuple[dict[str, Product], dict[tuple[int, 
     return products, sources, stocks
 
 
-def products_import(*, content: bytes, filename: str, actor=None) -> ImportReport:
-    """Validate the whole file, then import all of it or nothing. Never raises for bad content."""
+def _no_progress(_phase: str, _done: int, _total: int) -> None:
+    pass
+
+
+def products_import(*, content: bytes, filename: str, actor=None, progress: Progress | None = None) -> ImportReport:
+    """Validate the whole file, then import all of it or nothing. Never raises for bad content.
+
+    ``progress(phase, done, total)``, when given, hears how far the check ("checking", rows) and the write
+    ("writing", steps) have come; a worker's progress page shows it.
+    """
+    progress = progress or _no_progress
     try:
         header, rows = spreadsheets.read_table(content=content, filename=filename, column_name=column_name)
     except spreadsheets.TableError as exc:
@@ -400,10 +415,13 @@ def products_import(*, content: bytes, filename: str, actor=None) -> ImportRepor
         return ImportReport(errors=[RowError(0, "", _("The file has a header but no product rows."))], error_count=1)
     suppliers = {s.code.casefold(): s for s in Supplier.objects.all()}
     validation = _Validation(columns, suppliers)
-    for number, cells in rows:
+    for done, (number, cells) in enumerate(rows, start=1):
         validation.row(number, cells)
+        if done % PROGRESS_EVERY == 0:
+            progress("checking", done, len(rows))
+    progress("checking", len(rows), len(rows))
     try:
-        return _validate_and_write(validation, rows=len(rows), suppliers=suppliers, actor=actor)
+        return _validate_and_write(validation, rows=len(rows), suppliers=suppliers, actor=actor, progress=progress)
     except _StockRace:
         return ImportReport(
             rows=len(rows),
@@ -416,7 +434,9 @@ class _StockRace(Exception):
     pass
 
 
-def _validate_and_write(validation: _Validation, *, rows: int, suppliers: dict[str, Supplier], actor) -> ImportReport:
+def _validate_and_write(
+    validation: _Validation, *, rows: int, suppliers: dict[str, Supplier], actor, progress: Progress
+) -> ImportReport:
     with transaction.atomic():
         products, sources, stocks = _load_catalog(list(validation.products))
         for (sku, position), row in validation.sources.items():
@@ -444,26 +464,43 @@ def _validate_and_write(validation: _Validation, *, rows: int, suppliers: dict[s
                     )
                 )
             return ImportReport(rows=rows, errors=errors, error_count=validation.error_count)
-        report = _write(validation=validation, catalog=(products, sources, stocks), suppliers=suppliers, actor=actor)
+        report = _write(
+            validation=validation,
+            catalog=(products, sources, stocks),
+            suppliers=suppliers,
+            actor=actor,
+            progress=progress,
+        )
         report.rows = rows
     return report
 
 
 def _write(
-    *, validation: _Validation, catalog: tuple[dict, dict, dict], suppliers: dict[str, Supplier], actor
+    *,
+    validation: _Validation,
+    catalog: tuple[dict, dict, dict],
+    suppliers: dict[str, Supplier],
+    actor,
+    progress: Progress,
 ) -> ImportReport:
     products, sources, stocks = catalog
     now = timezone.now()
     report = ImportReport()
-    report.products_created, report.products_updated = _write_products(validation, products, now)
-    stock_for, report.sources_created, report.sources_updated = _write_sources(
+    progress("writing", 0, 3)
+    report.products_created, report.products_updated, report.products_unchanged = _write_products(
+        validation, products, now
+    )
+    progress("writing", 1, 3)
+    stock_for, report.sources_created, report.sources_updated, report.sources_unchanged = _write_sources(
         validation, products, sources, suppliers, now
     )
+    progress("writing", 2, 3)
     report.stock_set = _write_stock(stock_for, stocks, actor_label(actor) or "import", now)
+    progress("writing", 3, 3)
     return report
 
 
-def _write_products(validation: _Validation, products: dict[str, Product], now) -> tuple[int, int]:
+def _write_products(validation: _Validation, products: dict[str, Product], now) -> tuple[int, int, int]:
     new, changed = [], []
     for sku, row in validation.products.items():
         product = products.get(sku)
@@ -488,10 +525,10 @@ def _write_products(validation: _Validation, products: dict[str, Product], now) 
             changed.append(product)
     Product.objects.bulk_create(new, batch_size=WRITE_CHUNK)
     Product.objects.bulk_update(changed, [*PRODUCT_COLUMNS, "updated"], batch_size=WRITE_CHUNK)
-    return len(new), len(changed)
+    return len(new), len(changed), len(validation.products) - len(new) - len(changed)
 
 
-def _write_sources(validation: _Validation, products, sources, suppliers, now) -> tuple[list, int, int]:
+def _write_sources(validation: _Validation, products, sources, suppliers, now) -> tuple[list, int, int, int]:
     new, changed, stock_for = [], [], []
     for (sku, position), row in validation.sources.items():
         product = products[sku]
@@ -521,7 +558,7 @@ def _write_sources(validation: _Validation, products, sources, suppliers, now) -
         ["supplier_id", "cost_price", "currency", "regions", "lead_time_days", "active", "updated"],
         batch_size=WRITE_CHUNK,
     )
-    return stock_for, len(new), len(changed)
+    return stock_for, len(new), len(changed), len(validation.sources) - len(new) - len(changed)
 
 
 def _write_stock(stock_for: list[tuple[Source, int]], stocks: dict[int, Stock], label: str, now) -> int:
@@ -542,4 +579,4 @@ def _write_stock(stock_for: list[tuple[Source, int]], stocks: dict[int, Stock], 
     return len(new) + changed
 
 
-__all__ = ["COLUMNS", "COLUMN_HELP", "ImportReport", "products_import", "regions_text"]
+__all__ = ["COLUMNS", "COLUMN_HELP", "ImportReport", "Progress", "products_import", "regions_text"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -47,6 +47,10 @@ COLUMN_HELP: Mapping[str, object] = MappingProxyType(
 MAX_QUANTITY = 10_000
 MAX_ERRORS = 1_000
 _QUERY_CHUNK = 5_000
+PROGRESS_EVERY = 500  # rows checked between two progress reports
+
+# progress(phase, done, total): "checking" counts rows, "writing" counts the two write steps.
+Progress = Callable[[str, int, int], None]
 _ALIASES = MappingProxyType(spreadsheets.header_aliases(COLUMNS, CHINESE_HEADERS))
 _WHOLE = re.compile(r"\d+")
 
@@ -78,8 +82,19 @@ def _failed(rows: int, errors: list[RowError]) -> MappingImportReport:
     return MappingImportReport(rows=rows, errors=spreadsheets.listed_errors(errors), error_count=len(errors))
 
 
-def mappings_import(*, content: bytes, filename: str, actor=None) -> MappingImportReport:
-    """Validate the whole file, then write every mapping in it or none. Never raises for bad content."""
+def _no_progress(_phase: str, _done: int, _total: int) -> None:
+    pass
+
+
+def mappings_import(
+    *, content: bytes, filename: str, actor=None, progress: Progress | None = None
+) -> MappingImportReport:
+    """Validate the whole file, then write every mapping in it or none. Never raises for bad content.
+
+    ``progress(phase, done, total)``, when given, hears how far the check ("checking", rows) and the write
+    ("writing", steps) have come; a worker's progress page shows it.
+    """
+    progress = progress or _no_progress
     try:
         header, rows = spreadsheets.read_table(content=content, filename=filename, column_name=column_name)
     except spreadsheets.TableError as exc:
@@ -93,27 +108,32 @@ def mappings_import(*, content: bytes, filename: str, actor=None) -> MappingImpo
     if not rows:
         return _failed(0, [RowError(0, "", _("The file has a header but no mapping rows."))])
 
-    wanted, blank_only = _parse_rows(rows, columns, errors)
+    wanted, blank_only = _parse_rows(rows, columns, errors, progress)
     components = _resolve(wanted, errors)
+    progress("checking", len(rows), len(rows))
     if errors:
         return _failed(len(rows), errors)
     if not components:
         return _failed(len(rows), [RowError(0, "", _("No row gives a product SKU: nothing to import."))])
+    progress("writing", 0, 2)
     report = _write(components, actor=actor)
+    progress("writing", 2, 2)
     report.rows = len(rows)
     report.listings_skipped = len(blank_only)
     return report
 
 
 def _parse_rows(
-    rows: list[tuple[int, list[Cell]]], columns: dict[str, int], errors: list[RowError]
+    rows: list[tuple[int, list[Cell]]], columns: dict[str, int], errors: list[RowError], progress: Progress
 ) -> tuple[dict[str, list[tuple[int, str, int]]], set[str]]:
     """Each listing SKU's (row number, product SKU, quantity) in file order, and the listing SKUs whose rows all
     leave the product blank; problems are added to ``errors``."""
     # listing SKU -> [(row number, product SKU, quantity)], in file order
     wanted: dict[str, list[tuple[int, str, int]]] = {}
     blank_only: set[str] = set()
-    for number, cells in rows:
+    for done, (number, cells) in enumerate(rows, start=1):
+        if done % PROGRESS_EVERY == 0:
+            progress("checking", done, len(rows))
         listing_sku = _text(cells, columns.get("listing_sku"))
         product_sku = _text(cells, columns.get("product_sku"))
         quantity_text = spreadsheets.cell_text(cells, columns.get("quantity"))

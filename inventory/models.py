@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -125,3 +126,59 @@ class Stock(models.Model):
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
+
+
+class CatalogImportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Importing")
+    SUCCEEDED = "succeeded", _("Imported")
+    REJECTED = "rejected", _("Rejected: nothing imported")
+    FAILED = "failed", _("Failed: nothing imported")
+
+
+class CatalogImportKind(models.TextChoices):
+    PRODUCTS = "products", _("Products and source paths")
+    MAPPINGS = "mappings", _("Listing mappings")
+
+
+class CatalogImport(models.Model):
+    """A catalog spreadsheet too large to import while the person waits, imported by a worker: all or nothing.
+
+    Written only by inventory.imports_jobs. The file waits under the tenant's media folder (``file_path``,
+    relative to MEDIA_ROOT) and is removed once the import has finished. ``report`` is the importer's report
+    (counts, or the errors by row and column) once finished.
+    """
+
+    Status = CatalogImportStatus
+    Kind = CatalogImportKind
+
+    kind = models.CharField(_("kind"), max_length=16, choices=CatalogImportKind.choices)
+    filename = models.CharField(_("file"), max_length=255)
+    file_path = models.CharField(max_length=500, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=CatalogImportStatus.choices, default=CatalogImportStatus.PENDING
+    )
+    rows_total = models.PositiveIntegerField(default=0)  # a rough count until the file is read
+    language = models.CharField(max_length=16, blank=True)  # the reports are written in the uploader's language
+    report = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=CatalogImportStatus.values), name="catalogimport_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=CatalogImportKind.values), name="catalogimport_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None

@@ -8,6 +8,7 @@ urlpatterns = [
     path("products/new/", views.product_create, name="product_create"),
     path("products/import/", views.product_import, name="import"),
     path("products/import/template.<str:fmt>", views.import_template, name="import_template"),
+    path("products/imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("products/listings/", views.listings, name="listings"),
     path("products/listings/map/", views.listing_map, name="listing_map"),
     path("products/listings/import/", views.listing_import, name="listing_import"),

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from core.forms import form_add_service_errors
 from core.listing import XLSX_TYPE, Sorts, export_format, export_response, query_without
-from inventory import exports, import_templates, imports, mapping_import, selectors, services
+from inventory import exports, import_templates, imports, imports_jobs, mapping_import, selectors, services
 from inventory.forms import (
     ComponentFormSet,
     ImportForm,
@@ -27,7 +27,7 @@ from inventory.forms import (
     SourceForm,
     StockForm,
 )
-from inventory.models import Product
+from inventory.models import CatalogImport, Product
 from suppliers.models import Supplier
 from tenants.accounts.permissions import area_required
 
@@ -350,7 +350,12 @@ def product_import(request):
         if upload.size > MAX_UPLOAD_BYTES:
             form.add_error("file", _("The file is larger than 20 MB. Split it into smaller files."))
         else:
-            report = imports.products_import(content=upload.read(), filename=upload.name, actor=request.user)
+            submission = imports_jobs.catalog_import_submit(
+                kind=CatalogImport.Kind.PRODUCTS, content=upload.read(), filename=upload.name, actor=request.user
+            )
+            if submission.job is not None:
+                return redirect("inventory:import_detail", pk=submission.job.pk)
+            report = submission.report
             if report.ok:
                 messages.success(
                     request,
@@ -375,6 +380,8 @@ def product_import(request):
             "form": form,
             "report": report,
             "columns": [(c, imports.CHINESE_HEADERS[c], imports.COLUMN_HELP[c]) for c in imports.COLUMNS],
+            "recent": imports_jobs.catalog_imports_recent(user=request.user, kind=CatalogImport.Kind.PRODUCTS),
+            "inline_rows": imports_jobs.INLINE_ROWS,
             "page_title": _("Import products"),
         },
     )
@@ -406,7 +413,12 @@ def listing_import(request):
         if upload.size > MAX_UPLOAD_BYTES:
             form.add_error("file", _("The file is larger than 20 MB. Split it into smaller files."))
         else:
-            report = mapping_import.mappings_import(content=upload.read(), filename=upload.name, actor=request.user)
+            submission = imports_jobs.catalog_import_submit(
+                kind=CatalogImport.Kind.MAPPINGS, content=upload.read(), filename=upload.name, actor=request.user
+            )
+            if submission.job is not None:
+                return redirect("inventory:import_detail", pk=submission.job.pk)
+            report = submission.report
             if report.ok:
                 messages.success(
                     request,
@@ -428,7 +440,31 @@ def listing_import(request):
     return render(
         request,
         "inventory/listing_import.html",
-        {"form": form, "report": report, "columns": columns, "page_title": _("Import listing mappings")},
+        {
+            "form": form,
+            "report": report,
+            "columns": columns,
+            "recent": imports_jobs.catalog_imports_recent(user=request.user, kind=CatalogImport.Kind.MAPPINGS),
+            "inline_rows": imports_jobs.INLINE_ROWS,
+            "page_title": _("Import listing mappings"),
+        },
+    )
+
+
+@area_required("console")
+def import_detail(request, pk: int):
+    """A large import run by a worker: its progress while it runs (the page refreshes itself), then what it
+    changed or why it changed nothing."""
+    job = imports_jobs.catalog_import_get_for(user=request.user, pk=pk)
+    return render(
+        request,
+        "inventory/import_detail.html",
+        {
+            "job": job,
+            "progress": imports_jobs.catalog_import_progress(job=job),
+            "report": job.report if job.finished else None,
+            "page_title": _("Import of %(file)s") % {"file": job.filename},
+        },
     )
 
 

@@ -1,0 +1,169 @@
+"""Large catalog imports (products and source paths, listing mappings) run in a worker, with a progress page.
+
+The order import's pattern (channels.imports): a small file is imported while the person waits; a larger one
+is kept under the tenant's media folder under a random name (core.uploads), recorded as a ``CatalogImport``
+and imported by a task (inventory/tasks.py) that carries the tenant. Progress lives in the tenant's cache
+while it runs, because the import writes in one transaction that the page cannot see into; the finished
+import keeps the importer's report (counts, or every error by row and column) on its row, and the file is
+removed. The import itself is the same all-or-nothing, idempotent function either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from core.spreadsheets import RowError, SheetReport
+from core.tasks import enqueue_named
+from core.uploads import rough_row_count, upload_keep, upload_read, upload_remove
+from inventory import imports, mapping_import
+from inventory.models import CatalogImport
+from tenants.accounts.selectors import user_can_enter
+
+logger = logging.getLogger(__name__)
+
+# Files with more data rows than this are imported by a worker; smaller ones while the person waits.
+INLINE_ROWS = 2_000
+# The task (inventory/tasks.py) that runs a queued import.
+CATALOG_IMPORT_TASK = "inventory.catalog_import"
+PROGRESS_SECONDS = 6 * 3600  # longer than any import runs (CELERY_TASK_TIME_LIMIT)
+
+Report = imports.ImportReport | mapping_import.MappingImportReport
+_IMPORTERS: dict[str, Callable[..., Report]] = {
+    CatalogImport.Kind.PRODUCTS: imports.products_import,
+    CatalogImport.Kind.MAPPINGS: mapping_import.mappings_import,
+}
+
+
+def _progress_key(import_id: int) -> str:
+    return f"catalog-import-progress:{import_id}"  # the cache's key function adds the tenant
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What an upload turned into: a report (imported, or refused, at once) or an import queued for a worker."""
+
+    report: Report | None = None
+    job: CatalogImport | None = None
+
+
+def catalog_import_submit(*, kind: str, content: bytes, filename: str, actor=None) -> Submission:
+    """Import a file of up to INLINE_ROWS data rows at once; keep a larger one and queue it for a worker.
+
+    The queued task is sent after the surrounding transaction commits. The caller has checked the upload's
+    size; the importer checks everything else (a file it cannot read is reported by the worker).
+    """
+    importer = _IMPORTERS[kind]
+    rows = rough_row_count(content, stop_after=INLINE_ROWS)
+    if rows <= INLINE_ROWS:
+        return Submission(report=importer(content=content, filename=filename, actor=actor))
+    job = CatalogImport.objects.create(
+        kind=kind,
+        filename=Path(filename).name[:255],
+        file_path=upload_keep(content=content, filename=filename),
+        language=translation.get_language() or "",
+        created_by=actor,
+    )
+    enqueue_named(CATALOG_IMPORT_TASK, job.pk)
+    return Submission(job=job)
+
+
+def _require_console(user) -> None:
+    if not user_can_enter(user, "console"):
+        raise PermissionDenied
+
+
+def catalog_import_get_for(*, user, pk: int) -> CatalogImport:
+    """An import of the current tenant for a console user: PermissionDenied for anyone else, Http404 when the
+    tenant has no such import (another tenant's imports live in its own schema)."""
+    _require_console(user)
+    return get_object_or_404(CatalogImport.objects.select_related("created_by"), pk=pk)
+
+
+def catalog_imports_recent(*, user, kind: str, limit: int = 5) -> list[CatalogImport]:
+    """The tenant's latest imports of one kind, newest first, for the import page."""
+    _require_console(user)
+    return list(CatalogImport.objects.filter(kind=kind)[:limit])
+
+
+def catalog_import_progress(*, job: CatalogImport) -> dict:
+    """Where an import stands, for its page: phase, rows checked of the total, percent, finished."""
+    live = cache.get(_progress_key(job.pk)) if not job.finished else None
+    phase, done, total = live or (job.status if job.finished else "waiting", 0, 0)
+    if job.finished:
+        percent = 100
+    elif phase == "checking" and total:
+        percent = int(80 * done / total)  # checking every row is most of the work
+    elif phase == "writing" and total:
+        percent = 80 + int(20 * done / total)
+    else:
+        percent = 0
+    return {"phase": phase, "done": done, "total": total, "percent": min(percent, 100), "finished": job.finished}
+
+
+def _refused(reason: str) -> dict:
+    return SheetReport(errors=[RowError(0, "", reason)], error_count=1).as_dict()
+
+
+def catalog_import_run(*, import_id: int) -> CatalogImport | None:
+    """Import a queued file all or nothing, saving progress as it goes, then keep the report and remove the file.
+
+    Safe to run twice: a finished import is returned as it is; one cut off by a dead worker runs again (its
+    transaction was rolled back, and the import is idempotent). None when the import does not exist.
+    """
+    claimed = CatalogImport.objects.filter(pk=import_id, status=CatalogImport.Status.PENDING).update(
+        status=CatalogImport.Status.RUNNING
+    )
+    job = CatalogImport.objects.select_related("created_by").filter(pk=import_id).first()
+    if job is None:
+        logger.warning("catalog import unknown", extra={"import": import_id})
+        return None
+    if not claimed and job.finished:
+        return job
+    key = _progress_key(job.pk)
+
+    def progress(phase: str, done: int, total: int) -> None:
+        cache.set(key, (phase, done, total), timeout=PROGRESS_SECONDS)
+
+    progress("reading", 0, 0)
+    with translation.override(job.language or None):
+        try:
+            content = upload_read(job.file_path)
+            if content is None:
+                report = _refused(_("The uploaded file is no longer available; upload it again."))
+            else:
+                report = _IMPORTERS[job.kind](
+                    content=content, filename=job.filename, actor=job.created_by, progress=progress
+                ).as_dict()
+            job.status = CatalogImport.Status.SUCCEEDED if report["ok"] else CatalogImport.Status.REJECTED
+        except Exception:
+            logger.exception("catalog import failed", extra={"import": import_id})
+            report = _refused(_("The import failed unexpectedly; nothing was imported. Please try again."))
+            job.status = CatalogImport.Status.FAILED
+    # Compare-and-set: a second delivery that ran alongside must not overwrite the first one's result.
+    CatalogImport.objects.filter(pk=job.pk, finished_at__isnull=True).update(
+        status=job.status, report=report, rows_total=report.get("rows", 0), finished_at=timezone.now()
+    )
+    upload_remove(job.file_path)
+    cache.delete(key)
+    job.refresh_from_db()
+    return job
+
+
+__all__ = [
+    "CATALOG_IMPORT_TASK",
+    "INLINE_ROWS",
+    "Submission",
+    "catalog_import_get_for",
+    "catalog_import_progress",
+    "catalog_import_run",
+    "catalog_imports_recent",
+]
