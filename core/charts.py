@@ -56,6 +56,8 @@ CHART_STYLE = Style(
 # (wide=True) is drawn wider, so its text is not blown up; one in half a page narrower, so it is not shrunk.
 WIDTH = 560
 WIDE = 1040
+# The longest label drawn beside a horizontal bar, in characters.
+HBAR_LABEL_CHARS = 30
 HEIGHT = 300
 MAX_SERIES = len(PALETTE)
 
@@ -238,7 +240,9 @@ def _chart(
     chart.add_xml_filter(_inline_ready(str(description or title)))
     # pygal draws a horizontal chart's first label at the bottom: reversed, the ranking reads top down.
     order = list(range(len(labels)))[::-1] if horizontal else list(range(len(labels)))
-    chart.x_labels = [labels[i] for i in order]
+    # A horizontal chart's labels sit beside the bars: long names are cut there (the table has them whole) so
+    # the bars keep the width; pygal's truncate_label does not reach that axis.
+    chart.x_labels = [_cut(labels[i], HBAR_LABEL_CHARS) if horizontal else labels[i] for i in order]
     for s in series:
         values, links = list(s.values), list(s.links)
         chart.add(
@@ -248,6 +252,11 @@ def _chart(
     # Safe: every label went through the XML serialiser (lxml or ElementTree), which escaped it.
     svg = mark_safe(chart.render(is_unicode=True))  # noqa: S308
     return Chart(title=title, svg=svg, table=table, empty_text=empty_text, description=description, kind=kind)
+
+
+def _cut(text: str, limit: int) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def bar_chart(

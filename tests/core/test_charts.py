@@ -101,3 +101,13 @@ def test_the_stylesheet_colours_every_series_in_the_palette_order():
 
     for n, colour in enumerate(PALETTE):
         assert f".chart-svg .color-{n} {{ stroke: {colour}; fill: {colour}; }}" in css
+
+
+def test_a_long_name_is_cut_beside_its_bar_and_whole_in_the_table():
+    name = "SOCK-MERINO-M · Merino Socks - M (EU 39–42) extra long"
+    chart = horizontal_bar(title="Top", x_title="Product", y_title="units", labels=[name, "Short"],
+                           series=[Series("units", [18, 7])])  # fmt: skip
+
+    assert name not in chart.svg and "SOCK-MERINO-M · Merino Socks…" in chart.svg
+    assert "Short" in chart.svg
+    assert [row[0].text for row in chart.table.rows] == [name, "Short"]

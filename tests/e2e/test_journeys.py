@@ -193,7 +193,7 @@ def test_map_held_sku_and_change_rules(page: Page, stack: Stack, tmp_path):
     submit(page, f"main table.list tbody tr:has(td:text-is('{rule_name}')) a[href^='/routing/rules/']")
     page.fill("input[name=total_above]", "3000")
     submit(page, "main form button[type=submit]")
-    expect(row).to_contain_text("3000")
+    expect(row).to_contain_text("3,000.00")
     submit(page, "main form[action$='/simulate/'] button[type=submit]")
     reload_until(page, lambda p: has(p, "main h1 .badge-done"), timeout=60)
     page.goto(f"{base}/routing/")
