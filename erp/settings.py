@@ -261,6 +261,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Relay <no-reply@relay
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# English dates read 2026-11-29 23:29 (erp/formats/en); Chinese keeps Django's 2026年11月29日.
+FORMAT_MODULE_PATH = ["erp.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
