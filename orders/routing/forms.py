@@ -7,8 +7,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Product
+from orders.models import Rule, RuleSet
 from orders.routing.core.rules import STRATEGIES
 from orders.routing.explain import SPLIT_POLICY_LABELS, STRATEGY_LABELS
+from orders.routing.simulation import CHANGE_HELD, CHANGE_MOVED, CHANGE_RELEASED
 
 
 def _split_words(text: str) -> list[str]:
@@ -17,15 +19,39 @@ def _split_words(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+# Kinds of which only the first enabled rule applies (orders.routing.core.rules.validate_ruleset).
+ONE_APPLIES = ("sourcing", "split", "merge")
+
+
 class RuleForm(forms.Form):
     kind = ""
     name = forms.CharField(label=_("Name"), max_length=120, required=False, help_text=_("Shown in explanations."))
     enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, siblings: list[Rule] | None = None, rule: Rule | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        # The other rules of the draft and the rule being edited (None: a new rule), for checks across rules.
+        self.siblings = [r for r in siblings or () if rule is None or r.pk != rule.pk]
+        self.rule = rule
         # Name and switch last: the conditions are what the reader came for.
         self.order_fields([f for f in self.fields if f not in ("name", "enabled")] + ["name", "enabled"])
+
+    def clean_enabled(self):
+        enabled = self.cleaned_data.get("enabled")
+        # Switching on a second rule of a kind where only one applies would leave one of them doing nothing;
+        # the service refuses it too, this says so next to the switch, in the reader's language.
+        if not enabled or self.kind not in ONE_APPLIES or (self.rule is not None and self.rule.enabled):
+            return enabled
+        other = next((r for r in self.siblings if r.kind == self.kind and r.enabled), None)
+        if other is not None:
+            raise forms.ValidationError(
+                _(
+                    "Only one enabled rule of this kind applies, and rule %(position)s (%(name)s) already does. "
+                    "Disable that one first, or save this one disabled."
+                ),
+                params={"position": other.position, "name": other.name or other.get_kind_display()},
+            )
+        return enabled
 
     def params(self) -> dict:
         raise NotImplementedError
@@ -212,14 +238,15 @@ RULE_FORMS: dict[str, type[RuleForm]] = {
 }
 
 
-def rule_form(kind: str, data=None, *, rule=None, stores=(), channels=()) -> RuleForm:
-    """The form of a rule kind, bound to ``data`` and/or filled from an existing rule."""
+def rule_form(kind: str, data=None, *, rule=None, siblings=(), stores=(), channels=()) -> RuleForm:
+    """The form of a rule kind, bound to ``data`` and/or filled from an existing rule; ``siblings`` are the
+    draft's rules (for the checks across rules)."""
     form_class = RULE_FORMS[kind]
     initial = {"enabled": True}
     if rule is not None:
         initial = {**form_class.initial_for(rule.params), "name": rule.name, "enabled": rule.enabled}
     kwargs = {"stores": stores, "channels": channels} if form_class is HoldRuleForm else {}
-    return form_class(data, initial=initial, **kwargs)
+    return form_class(data, initial=initial, rule=rule, siblings=list(siblings), **kwargs)
 
 
 class SimulateForm(forms.Form):
@@ -230,3 +257,42 @@ class ActivateForm(forms.Form):
     note = forms.CharField(
         label=_("What changed"), max_length=300, required=False, help_text=_("Kept with the version's history.")
     )
+
+
+class VersionFilterForm(forms.Form):
+    """The rule set versions list: by state and by a word of the note or the author's e-mail."""
+
+    status = forms.ChoiceField(label=_("State"), required=False)
+    q = forms.CharField(
+        label=_("Search"), required=False, max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Note or author")}),
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("All states")), *RuleSet.Status.choices]
+        self.fields["status"].widget.attrs["id"] = "versions-status"
+        self.fields["q"].widget.attrs["id"] = "versions-q"
+
+
+class DiffFilterForm(forms.Form):
+    """The differences a simulation found: by what changes, supplier, store and order number."""
+
+    change = forms.ChoiceField(label=_("What changes"), required=False)
+    supplier = forms.ChoiceField(label=_("Supplier (from or to)"), required=False)
+    store = forms.TypedChoiceField(label=_("Store"), required=False, coerce=int, empty_value=None)
+    q = forms.CharField(
+        label=_("Order number"), required=False, max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Part of the order number")}),
+    )  # fmt: skip
+
+    def __init__(self, *args, suppliers=(), stores=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["change"].choices = [
+            ("", _("Any change")),
+            (CHANGE_HELD, _("Newly held")),
+            (CHANGE_RELEASED, _("No longer held")),
+            (CHANGE_MOVED, _("Lines move to another source")),
+        ]
+        self.fields["supplier"].choices = [("", _("All suppliers")), *suppliers]
+        self.fields["store"].choices = [("", _("All stores")), *stores]

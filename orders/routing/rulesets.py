@@ -6,23 +6,30 @@ with the problems in plain words, and the database is left as it was.
 Activating retires the previous active set in the same transaction, so there
 is always at most one active set and every decision can name the version it
 used.
+
+At the end, the reads the rule set pages need beyond orders.routing.selectors: the
+versions list (filtered, sorted, downloaded) and what an activation changes.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.exports import ExportTable
+from core.listing import Sort, Sorts
 from orders.models import Rule, RuleSet, RuleSetEvent
 from orders.routing import core as routing
-from orders.routing.core.rules import RULE_KINDS, validate_rule, validate_ruleset
+from orders.routing.core.rules import RULE_KINDS, validate_rule
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +60,38 @@ def _snapshot(version: int, rules: Sequence[Rule]) -> routing.RuleSet:
     )
 
 
+# Kinds of which only the first enabled rule applies (as orders.routing.core.rules.validate_ruleset checks).
+_ONE_APPLIES = ("sourcing", "split", "merge")
+
+
+def _rule_label(rule: routing.Rule) -> str:
+    return _("Rule “%(name)s”") % {"name": rule.name} if rule.name else _("Rule #%(id)s") % {"id": rule.rule_id}
+
+
+def _problems(snapshot: routing.RuleSet) -> list[str]:
+    """``validate_ruleset``'s problems, the ones across rules in the reader's language (the core speaks English)."""
+    problems = [
+        f"{_rule_label(rule)}: {problem}"
+        for rule in snapshot.rules
+        for problem in validate_rule(rule.kind, rule.params)
+    ]
+    first: dict[str, routing.Rule] = {}
+    for rule in snapshot.rules:
+        if not rule.enabled or rule.kind not in _ONE_APPLIES:
+            continue
+        if rule.kind in first:
+            problems.append(
+                _("%(rule)s never applies: %(earlier)s comes first and decides this setting; disable one of them.")
+                % {"rule": _rule_label(rule), "earlier": _rule_label(first[rule.kind])}
+            )
+        else:
+            first[rule.kind] = rule
+    return problems
+
+
 def ruleset_problems(*, ruleset: RuleSet) -> list[str]:
     """Everything that keeps this rule set from being activated; empty when it can be."""
-    return validate_ruleset(_snapshot(ruleset.version, list(ruleset.rules.order_by("position"))))
+    return _problems(_snapshot(ruleset.version, list(ruleset.rules.order_by("position"))))
 
 
 def _draft_locked(ruleset: RuleSet) -> RuleSet:
@@ -76,8 +112,8 @@ def _check(kind: str, params: Mapping[str, Any], *, ruleset: RuleSet, proposed: 
     problems = validate_rule(kind, params)
     if problems:
         raise ValidationError(problems)
-    before = set(validate_ruleset(_snapshot(ruleset.version, current)))
-    added = [p for p in validate_ruleset(_snapshot(ruleset.version, proposed)) if p not in before]
+    before = set(_problems(_snapshot(ruleset.version, current)))
+    added = [p for p in _problems(_snapshot(ruleset.version, proposed)) if p not in before]
     if added:
         raise ValidationError(added)
 
@@ -265,3 +301,92 @@ def ruleset_activate(*, ruleset: RuleSet, actor, note: str | None = None) -> Rul
         extra={"version": draft.version, "retired": retired, "actor": _actor_label(actor)},
     )
     return draft
+
+
+# ---------------------------------------------------------------------------
+# Reads for the rule set pages
+
+VERSION_SORTS = Sorts(
+    {"version": ("version",), "status": ("status", "version"), "rules": ("rule_count", "version"),
+     "activated": ("activated_at", "version")},
+    default="-version",
+)  # fmt: skip
+
+
+def ruleset_versions_filter(
+    versions: QuerySet[RuleSet], *, status: str = "", q: str = "", sort: Sort | None = None
+) -> QuerySet[RuleSet]:
+    """``versions`` (orders.routing.selectors.rulesets_for) in state ``status``, whose note or author's e-mail
+    contains ``q``, in ``sort`` order (newest version first by default); never-activated versions sort last
+    by activation either way."""
+    if status in RuleSet.Status.values:
+        versions = versions.filter(status=status)
+    if q := q.strip():
+        versions = versions.filter(Q(note__icontains=q) | Q(created_by__email__icontains=q))
+    sort = sort or VERSION_SORTS.parse(None)
+    ordering: list = list(sort.ordering)
+    if sort.key == "activated":
+        column = F("activated_at")
+        ordering[0] = column.desc(nulls_last=True) if sort.descending else column.asc(nulls_last=True)
+    return versions.order_by(*ordering)
+
+
+def rulesets_export_table(versions: QuerySet[RuleSet]) -> ExportTable:
+    """The versions list as a download: the same rows as the page, in its order, labels in the active language."""
+    statuses = dict(RuleSet.Status.choices)
+    rows = versions.values_list(
+        "version", "status", "rule_count", "created_by__email", "created", "activated_at", "note"
+    )
+
+    def generate() -> Iterator[tuple]:
+        for version, status, rule_count, email, created, activated_at, note in rows.iterator(chunk_size=2000):
+            yield (version, str(statuses.get(status, status)), rule_count, email or "", created, activated_at, note)
+
+    return ExportTable(
+        title=_("Rule set versions"),
+        columns=[_("Version"), _("State"), _("Rules"), _("Created by"), _("Created"), _("Activated"), _("Note")],
+        count=versions.count(),
+        rows=generate(),
+    )
+
+
+def _rule_key(rule: Rule) -> str:
+    return json.dumps([rule.kind, rule.name, rule.enabled, rule.params], sort_keys=True, default=str)
+
+
+@dataclass
+class RulesetChanges:
+    """What activating a draft changes, rule by rule, compared with the active set (or no rules)."""
+
+    added: list[Rule] = field(default_factory=list)  # in the draft, not in the active set
+    removed: list[Rule] = field(default_factory=list)  # in the active set, not in the draft
+    reordered: bool = False  # the same rules in another order
+    kept: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.added or self.removed or self.reordered)
+
+
+def ruleset_changes(*, draft: RuleSet, active: RuleSet | None) -> RulesetChanges:
+    """The rules the draft adds and removes compared with ``active``: a changed rule counts as one removed and
+    one added (its old and new settings). Two queries."""
+    new = list(draft.rules.order_by("position"))
+    old = list(active.rules.order_by("position")) if active is not None else []
+    left = {}
+    for rule in old:
+        left.setdefault(_rule_key(rule), []).append(rule)
+    changes = RulesetChanges()
+    kept_order = []
+    for rule in new:
+        same = left.get(_rule_key(rule))
+        if same:
+            kept_order.append(same.pop(0).pk)
+            changes.kept += 1
+        else:
+            changes.added.append(rule)
+    changes.removed = [rule for rules in left.values() for rule in rules]
+    changes.removed.sort(key=lambda r: r.position)
+    positions = {rule.pk: rule.position for rule in old}
+    changes.reordered = kept_order != sorted(kept_order, key=positions.__getitem__)
+    return changes

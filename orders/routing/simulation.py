@@ -19,7 +19,15 @@ for the page's progress bar.
 - ``cost``: [{currency, active, draft, diff}] — Σ unit_cost × quantity of every
   line with a source, held orders included, as decimal strings
 - ``changed_orders``: the first ids of orders whose decision changed, for links
+- ``diffs``: the first ``MAX_DIFFS`` orders decided differently, one entry each:
+  {order, number, store, placed (ISO), total (decimal string), currency,
+  held: [active, draft], reasons: [[codes active], [codes draft]],
+  lines: [{sku, quantity, gift, from, to}] — the lines that move, keyed like ``moves``}
+- ``diffs_total``: how many orders were decided differently (``diffs`` may hold fewer)
 - ``active_version``: the version compared with (null: no active set, defaults)
+
+The simulation page lists ``diffs`` with filters (``simulation_differences``) and
+downloads them (``differences_export_table``).
 """
 
 from __future__ import annotations
@@ -27,18 +35,23 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable
-from decimal import Decimal
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.exports import ExportTable
+from core.listing import Sort, Sorts
+from core.money import round_money
 from core.tasks import enqueue, tenant_task
 from orders.models import Order, OrderLine, RuleSet, Simulation
 from orders.routing.core import engine
-from orders.routing.core.types import LineDecision, RoutingResult, StockLedger
+from orders.routing.core.types import Catalog, LineDecision, OrderSnapshot, RoutingResult, StockLedger
+from orders.routing.explain import hold_code_label
 from orders.routing.loading import active_ruleset, load_catalog, load_stock, order_snapshots, ruleset_snapshot
 from suppliers.models import Supplier
 
@@ -47,6 +60,8 @@ logger = logging.getLogger(__name__)
 CHUNK = 2000
 MAX_DAYS = 366
 CHANGED_SAMPLE = 50
+# Orders decided differently that the result lists one by one (the page pages them, the download has them all).
+MAX_DIFFS = 10_000
 
 OWN, NONE, ABSENT = "own", "none", "absent"
 
@@ -112,6 +127,7 @@ class _Tally:
         self.cost_active: dict[str, Decimal] = defaultdict(Decimal)
         self.cost_draft: dict[str, Decimal] = defaultdict(Decimal)
         self.changed_ids: list[int] = []
+        self.diffs: list[dict] = []
 
     @staticmethod
     def _cost(result: RoutingResult, into: dict[str, Decimal]) -> None:
@@ -119,7 +135,15 @@ class _Tally:
             if line.source_id is not None and line.unit_cost is not None and line.cost_currency:
                 into[line.cost_currency] += line.unit_cost * line.quantity
 
-    def add(self, active: RoutingResult, draft: RoutingResult) -> None:
+    def add(
+        self,
+        active: RoutingResult,
+        draft: RoutingResult,
+        *,
+        order: OrderSnapshot | None = None,
+        number: str = "",
+        catalog: Catalog | None = None,
+    ) -> None:
         self.orders += 1
         self.held_active += active.held
         self.held_draft += draft.held
@@ -131,8 +155,9 @@ class _Tally:
         self._cost(draft, self.cost_draft)
 
         changed = active.held != draft.held
+        moved_lines: list[tuple[LineDecision, str, str]] = []
         before, after = _keyed(active.lines), _keyed(draft.lines)
-        for key in before.keys() | after.keys():
+        for key in sorted(before.keys() | after.keys(), key=lambda k: (k[2], k[0] or 0, k[1] or 0)):
             olds, news = before.get(key, []), after.get(key, [])
             for i in range(max(len(olds), len(news))):
                 old = olds[i] if i < len(olds) else None
@@ -145,10 +170,13 @@ class _Tally:
                 self.moved += 1
                 self.moves[move] += 1
                 self.moved_quantity[move] += (new or old).quantity
+                moved_lines.append((new or old, *move))
         if changed:
             self.changed += 1
             if len(self.changed_ids) < CHANGED_SAMPLE:
                 self.changed_ids.append(active.order_id)
+            if len(self.diffs) < MAX_DIFFS:
+                self.diffs.append(_diff_entry(active, draft, moved_lines, order=order, number=number, catalog=catalog))
 
     def result(self, *, active_version: int | None, names: dict[str, str]) -> dict:
         codes = sorted(self.reasons_active.keys() | self.reasons_draft.keys())
@@ -191,7 +219,42 @@ class _Tally:
                 for currency in currencies
             ],
             "changed_orders": self.changed_ids,
+            "diffs": self.diffs,
+            "diffs_total": self.changed,
         }
+
+
+def _diff_entry(
+    active: RoutingResult,
+    draft: RoutingResult,
+    moved: list[tuple[LineDecision, str, str]],
+    *,
+    order: OrderSnapshot | None,
+    number: str,
+    catalog: Catalog | None,
+) -> dict:
+    """One order decided differently, as ``Simulation.result["diffs"]`` keeps it (plain JSON)."""
+    listing_skus = {line.line_id: line.listing_sku for line in order.lines} if order else {}
+    products = catalog.products if catalog else {}
+
+    def sku(line: LineDecision) -> str:
+        product = products.get(line.product_id) if line.product_id is not None else None
+        return product.sku if product else listing_skus.get(line.line_id, "")
+
+    return {
+        "order": active.order_id,
+        "number": number,
+        "store": order.store_id if order else None,
+        "placed": order.placed_at.isoformat() if order else "",
+        "total": str(order.total) if order else "",
+        "currency": order.currency if order else "",
+        "held": [active.held, draft.held],
+        "reasons": [sorted({r.code for r in active.hold_reasons}), sorted({r.code for r in draft.hold_reasons})],
+        "lines": [
+            {"sku": sku(line), "quantity": line.quantity, "gift": line.is_gift, "from": src, "to": dst}
+            for line, src, dst in moved
+        ],
+    }
 
 
 def _supplier_names(keys: set[str]) -> dict[str, str]:
@@ -245,14 +308,20 @@ def simulation_run(*, simulation: Simulation) -> Simulation:
         tally = _Tally()
         for start in range(0, len(order_ids), CHUNK):
             chunk = order_ids[start : start + CHUNK]
-            snapshots = order_snapshots(
+            loaded = list(
                 Order.objects.filter(pk__in=chunk).select_related("store").prefetch_related("lines").defer("raw")
             )
+            numbers = {o.pk: o.order_number for o in loaded}
+            snapshots = order_snapshots(loaded)
+            by_id = {snapshot.order_id: snapshot for snapshot in snapshots}
             before = engine.route_batch(orders=snapshots, ruleset=active, catalog=catalog, stock=ledger_active, now=now)
             after = engine.route_batch(orders=snapshots, ruleset=draft, catalog=catalog, stock=ledger_draft, now=now)
             drafted = {result.order_id: result for result in after}
             for old in before:
-                tally.add(old, drafted[old.order_id])
+                tally.add(
+                    old, drafted[old.order_id], order=by_id.get(old.order_id), number=numbers.get(old.order_id, ""),
+                    catalog=catalog,
+                )  # fmt: skip
             Simulation.objects.filter(pk=simulation.pk).update(orders_done=F("orders_done") + len(chunk))
 
         keys = {k for pair in tally.moves for k in pair}
@@ -280,3 +349,161 @@ def simulate_ruleset(simulation_id: int) -> str:
     if simulation is None:
         return "gone"
     return simulation_run(simulation=simulation).status
+
+
+# ---------------------------------------------------------------------------
+# The differences, listed and downloaded
+
+CHANGE_HELD, CHANGE_RELEASED, CHANGE_MOVED = "held", "released", "moved"
+DIFF_SORTS = Sorts(
+    {"placed": ("placed",), "number": ("number",), "total": ("total",)}, default="-placed", unique="order"
+)
+
+
+@dataclass(frozen=True)
+class DiffFilters:
+    """What the simulation page narrows the differences to; empty values filter nothing."""
+
+    change: str = ""  # CHANGE_HELD, CHANGE_RELEASED or CHANGE_MOVED
+    supplier: str = ""  # a key of result["suppliers"]: a line moves from or to it
+    store_id: int | None = None
+    q: str = ""  # part of the order number
+
+
+def diff_changes(entry: Mapping) -> list[str]:
+    """What changed for one order of ``result["diffs"]``: newly held, no longer held, lines that move."""
+    held_active, held_draft = entry.get("held") or (False, False)
+    changes = []
+    if held_draft and not held_active:
+        changes.append(CHANGE_HELD)
+    if held_active and not held_draft:
+        changes.append(CHANGE_RELEASED)
+    if entry.get("lines"):
+        changes.append(CHANGE_MOVED)
+    return changes
+
+
+def _decimal(text: object) -> Decimal:
+    try:
+        return Decimal(str(text))
+    except (InvalidOperation, ValueError):
+        return Decimal(0)
+
+
+def _sort_value(entry: Mapping, key: str) -> tuple:
+    if key == "total":
+        return (_decimal(entry.get("total")), entry.get("order") or 0)
+    return (str(entry.get(key) or ""), entry.get("order") or 0)
+
+
+def simulation_differences(
+    result: Mapping, filters: DiffFilters = DiffFilters(), sort: Sort | None = None
+) -> list[dict]:
+    """The orders a finished simulation decided differently that match ``filters``, in ``sort`` order
+    (newest placed first by default). Reads only ``result``; an older result without ``diffs`` gives []."""
+    sort = sort or DIFF_SORTS.parse(None)
+    q = filters.q.strip().casefold()
+    rows = []
+    for entry in result.get("diffs") or ():
+        if filters.change and filters.change not in diff_changes(entry):
+            continue
+        if filters.supplier and not any(
+            filters.supplier in (line.get("from"), line.get("to")) for line in entry.get("lines") or ()
+        ):
+            continue
+        if filters.store_id is not None and entry.get("store") != filters.store_id:
+            continue
+        if q and q not in str(entry.get("number") or "").casefold():
+            continue
+        rows.append(entry)
+    rows.sort(key=lambda entry: _sort_value(entry, sort.key), reverse=sort.descending)
+    return rows
+
+
+def change_label(change: str) -> str:
+    labels = {
+        CHANGE_HELD: _("Newly held"),
+        CHANGE_RELEASED: _("No longer held"),
+        CHANGE_MOVED: _("Lines move to another source"),
+    }
+    return labels.get(change, change)
+
+
+def supplier_key_label(key: str, names: Mapping[str, str]) -> str:
+    """A from/to key of ``moves`` and ``diffs`` as a reader knows it, in the active language."""
+    fixed = {OWN: _("Own warehouse"), NONE: _("No source"), ABSENT: _("Not in the order")}
+    if key in fixed:
+        return fixed[key]
+    return names.get(key) or _("supplier #%(id)s") % {"id": key}
+
+
+def _money(entry: Mapping) -> Decimal | None:
+    """The order total as stored, rounded to its currency's minor unit (None when there is none)."""
+    if entry.get("total") in (None, ""):
+        return None
+    try:
+        return round_money(_decimal(entry["total"]), entry.get("currency") or "")
+    except ValueError:
+        return _decimal(entry["total"])
+
+
+def placed_of(text: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def differences_export_table(
+    rows: list[dict], *, suppliers: Mapping[str, str], stores: Mapping[int, str], title: str
+) -> ExportTable:
+    """The differences as a download: one row per line that moves, one row for an order whose hold alone changes.
+
+    Totals are Decimals with a currency column, placed times aware datetimes; labels in the active language.
+    """
+    yes, no = _("Yes"), _("No")
+
+    def reasons(codes) -> str:
+        return ", ".join(hold_code_label(code) for code in codes or ())
+
+    def generate() -> Iterator[tuple]:
+        for entry in rows:
+            held_active, held_draft = entry.get("held") or (False, False)
+            reasons_active, reasons_draft = entry.get("reasons") or ([], [])
+            head = (
+                entry.get("number") or f"#{entry.get('order')}",
+                stores.get(entry.get("store"), ""),
+                placed_of(entry.get("placed") or ""),
+                _money(entry),
+                entry.get("currency") or "",
+                ", ".join(change_label(c) for c in diff_changes(entry)),
+                yes if held_active else no,
+                yes if held_draft else no,
+                reasons(reasons_active),
+                reasons(reasons_draft),
+            )
+            lines = entry.get("lines") or ()
+            if not lines:
+                yield (*head, "", None, "", "")
+            for line in lines:
+                yield (
+                    *head,
+                    line.get("sku") or "",
+                    line.get("quantity"),
+                    supplier_key_label(line.get("from") or "", suppliers),
+                    supplier_key_label(line.get("to") or "", suppliers),
+                )
+
+    currencies = {entry.get("currency") for entry in rows}
+    count = sum(max(1, len(entry.get("lines") or ())) for entry in rows)
+    return ExportTable(
+        title=title,
+        columns=[
+            _("Order"), _("Store"), _("Placed"), _("Total"), _("Currency"), _("What changes"), _("Held now"),
+            _("Held with the draft"), _("Hold reasons now"), _("Hold reasons with the draft"), _("Product"),
+            _("Quantity"), _("From"), _("To"),
+        ],
+        count=count,
+        rows=generate(),
+        currency=currencies.pop() if len(currencies) == 1 else "",
+    )  # fmt: skip

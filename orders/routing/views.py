@@ -8,20 +8,31 @@ from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from core.listing import export_format, export_response, query_without
+from core.money import format_money
 from inventory.exports import unmapped_table
 from orders import selectors as order_selectors
 from orders.exports import held_orders_export_table
 from orders.models import Rule, RuleSet
 from orders.routing import jobs, rulesets, selectors, simulation
 from orders.routing.explain import hold_code_label, reason_text, rule_summary
-from orders.routing.forms import RULE_FORMS, ActivateForm, SimulateForm, rule_form
+from orders.routing.forms import (
+    RULE_FORMS,
+    ActivateForm,
+    DiffFilterForm,
+    SimulateForm,
+    VersionFilterForm,
+    rule_form,
+)
 from tenants.accounts.permissions import area_required
 
 HOLDS_PAGE_SIZE = 50
 MAX_BULK = 500
+VERSIONS_PAGE_SIZE = 25
+DIFFS_PAGE_SIZE = 50
 
 
 def _errors(exc: ValidationError) -> list[str]:
@@ -31,6 +42,14 @@ def _errors(exc: ValidationError) -> list[str]:
 def _refused(request, exc: ValidationError) -> None:
     for message in _errors(exc):
         messages.error(request, message)
+
+
+def _summary_params(rule: Rule) -> dict:
+    """A rule's params with its money shown in its currency's decimals and the reader's grouping."""
+    params = dict(rule.params or {})
+    if rule.kind == "hold" and params.get("total_above") not in (None, "") and params.get("currency"):
+        params["total_above"] = format_money(params["total_above"], params["currency"], code=False)
+    return params
 
 
 def _rule_rows(rules: list[Rule]) -> list[dict]:
@@ -43,7 +62,7 @@ def _rule_rows(rules: list[Rule]) -> list[dict]:
     return [
         {
             "rule": rule,
-            "summary": rule_summary(rule.kind, rule.params, products=products),
+            "summary": rule_summary(rule.kind, _summary_params(rule), products=products),
             "first": i == 0,
             "last": i == len(rules) - 1,
         }
@@ -60,15 +79,29 @@ def _choices(request) -> dict:
 
 @area_required("console")
 def routing_index(request):
-    versions = list(selectors.rulesets_for(user=request.user))
-    active = next((r for r in versions if r.status == RuleSet.Status.ACTIVE), None)
-    draft = next((r for r in versions if r.status == RuleSet.Status.DRAFT), None)
+    """The active set, the open draft, and every version (filter by state, search, sort, page, download)."""
+    every = selectors.rulesets_for(user=request.user)
+    form = VersionFilterForm(request.GET or None)
+    status = q = ""
+    if form.is_bound and form.is_valid():
+        status, q = form.cleaned_data["status"], form.cleaned_data["q"]
+    sort = rulesets.VERSION_SORTS.from_query(request.GET)
+    versions = rulesets.ruleset_versions_filter(every, status=status, q=q, sort=sort)
+    if fmt := export_format(request.GET):
+        return export_response(rulesets.rulesets_export_table(versions), filename=_("rule-set-versions"), fmt=fmt)
+    current = {r.status: r for r in every.filter(status__in=[RuleSet.Status.ACTIVE, RuleSet.Status.DRAFT])}
+    active, draft = current.get(RuleSet.Status.ACTIVE), current.get(RuleSet.Status.DRAFT)
+    page = Paginator(versions, VERSIONS_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page_title": _("Routing"),
         "active": active,
         "active_rules": _rule_rows(selectors.rules_of(ruleset=active)) if active else [],
         "draft": draft,
-        "versions": versions,
+        "versions": list(page.object_list),
+        "versions_page": page,
+        "versions_form": form,
+        "versions_filtered": bool(status or q),
+        "sort": sort,
         "kinds": Rule.Kind.choices,
         "simulate_form": SimulateForm(),
     }
@@ -91,6 +124,7 @@ def ruleset_detail(request, pk: int):
             "page_title": _("Rule set version %(v)s") % {"v": ruleset.version},
             "ruleset": ruleset,
             "rules": _rule_rows(selectors.rules_of(ruleset=ruleset)),
+            "events": list(ruleset.events.order_by("at", "id")),
         },
     )
 
@@ -117,7 +151,10 @@ def draft_discard(request, pk: int):
 
 
 def _rule_form_page(request, *, ruleset: RuleSet, kind: str, rule: Rule | None):
-    form = rule_form(kind, request.POST if request.method == "POST" else None, rule=rule, **_choices(request))
+    form = rule_form(
+        kind, request.POST if request.method == "POST" else None, rule=rule,
+        siblings=selectors.rules_of(ruleset=ruleset), **_choices(request),
+    )  # fmt: skip
     if request.method == "POST" and form.is_valid():
         try:
             if rule is None:
@@ -150,14 +187,22 @@ def _rule_form_page(request, *, ruleset: RuleSet, kind: str, rule: Rule | None):
     )
 
 
+def _not_a_draft(request, ruleset: RuleSet):
+    messages.error(
+        request,
+        _("Version %(v)s is %(status)s: only a draft can be changed. Open a draft on this page first.")
+        % {"v": ruleset.version, "status": ruleset.get_status_display().lower()},
+    )
+    return redirect("orders:routing")
+
+
 @area_required("console")
 def rule_add(request, pk: int, kind: str):
     if kind not in RULE_FORMS:
         raise Http404
     ruleset = selectors.ruleset_get_for(user=request.user, pk=pk)
     if ruleset.status != RuleSet.Status.DRAFT:
-        messages.error(request, _("Only a draft can be changed. Open a draft first."))
-        return redirect("orders:routing")
+        return _not_a_draft(request, ruleset)
     return _rule_form_page(request, ruleset=ruleset, kind=kind, rule=None)
 
 
@@ -165,8 +210,7 @@ def rule_add(request, pk: int, kind: str):
 def rule_edit(request, pk: int):
     rule = selectors.rule_get_for(user=request.user, pk=pk)
     if rule.ruleset.status != RuleSet.Status.DRAFT:
-        messages.error(request, _("Only a draft can be changed. Open a draft first."))
-        return redirect("orders:routing")
+        return _not_a_draft(request, rule.ruleset)
     return _rule_form_page(request, ruleset=rule.ruleset, kind=rule.kind, rule=rule)
 
 
@@ -191,9 +235,14 @@ def rule_action(request, pk: int, action: str):
 
 @area_required("console")
 def ruleset_activate(request, pk: int):
+    """Confirmation: what the activation changes (rules added, removed, reordered; the latest simulation)."""
     ruleset = selectors.ruleset_get_for(user=request.user, pk=pk)
     if ruleset.status != RuleSet.Status.DRAFT:
-        messages.error(request, _("Only a draft can be activated."))
+        messages.error(
+            request,
+            _("Version %(v)s is %(status)s; only a draft can be activated.")
+            % {"v": ruleset.version, "status": ruleset.get_status_display().lower()},
+        )
         return redirect("orders:routing")
     form = ActivateForm(request.POST or None, initial={"note": ruleset.note})
     status = 200
@@ -207,15 +256,23 @@ def ruleset_activate(request, pk: int):
         else:
             messages.success(request, _("Version %(v)s is now active.") % {"v": ruleset.version})
             return redirect("orders:routing")
+    active = selectors.rulesets_for(user=request.user).filter(status=RuleSet.Status.ACTIVE).first()
+    changes = rulesets.ruleset_changes(draft=ruleset, active=active)
+    latest = selectors.simulations_of(ruleset=ruleset).first()
     return render(
         request,
         "orders/activate.html",
         {
             "page_title": _("Activate version %(v)s") % {"v": ruleset.version},
             "ruleset": ruleset,
+            "active": active,
             "form": form,
             "problems": rulesets.ruleset_problems(ruleset=ruleset),
-            "simulation": selectors.simulations_of(ruleset=ruleset).first(),
+            "changes": changes,
+            "added": _rule_rows(changes.added),
+            "removed": _rule_rows(changes.removed),
+            "simulation": latest,
+            "simulation_summary": simulation_summary(latest.result) if latest and latest.status == "done" else [],
         },
         status=status,
     )
@@ -227,7 +284,9 @@ def ruleset_simulate(request, pk: int):
     ruleset = selectors.ruleset_get_for(user=request.user, pk=pk)
     form = SimulateForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, " ".join(f"{label}: {e}" if label else e for e in errors))
         return redirect("orders:routing")
     try:
         run = simulation.simulation_start(ruleset=ruleset, days=form.cleaned_data["days"], actor=request.user)
@@ -238,7 +297,7 @@ def ruleset_simulate(request, pk: int):
 
 
 def simulation_summary(result: dict) -> list[str]:
-    """The headline of a finished simulation in plain words."""
+    """The headline of a finished simulation in plain words, money in each currency's decimals."""
     if not result:
         return []
     orders, lines, holds = result["orders"], result["lines"], result["holds"]
@@ -251,18 +310,80 @@ def simulation_summary(result: dict) -> list[str]:
     else:
         sentences.append(_("The same orders would be held for review."))
     for cost in result["cost"]:
-        sentences.append(_("Cost in %(currency)s: %(active)s now, %(draft)s with the draft (%(diff)s).") % cost)
+        currency = cost["currency"]
+        sentences.append(
+            _("Cost in %(currency)s: %(active)s now, %(draft)s with the draft (%(diff)s).")
+            % {
+                "currency": currency,
+                "active": format_money(cost["active"], currency, code=False),
+                "draft": format_money(cost["draft"], currency, code=False),
+                "diff": _signed(cost["diff"], currency),
+            }
+        )
     return sentences
+
+
+def _signed(value, currency: str) -> str:
+    text = format_money(value, currency, code=False)
+    return text if text.startswith("−") or format_money(0, currency, code=False) == text else "+" + text
+
+
+def _diff_rows(entries: list[dict], *, names: dict[str, str], stores: dict[int, str]) -> list[dict]:
+    return [
+        {
+            **entry,
+            "store_name": stores.get(entry.get("store"), ""),
+            "placed_at": simulation.placed_of(entry.get("placed") or ""),
+            "changes": [simulation.change_label(c) for c in simulation.diff_changes(entry)],
+            "reasons_active": [hold_code_label(c) for c in (entry.get("reasons") or ([], []))[0]],
+            "reasons_draft": [hold_code_label(c) for c in (entry.get("reasons") or ([], []))[1]],
+            "moves": [
+                {
+                    **line,
+                    "from_label": simulation.supplier_key_label(line.get("from") or "", names),
+                    "to_label": simulation.supplier_key_label(line.get("to") or "", names),
+                }
+                for line in entry.get("lines") or ()
+            ],
+        }
+        for entry in entries
+    ]
 
 
 @area_required("console")
 def simulation_detail(request, pk: int):
+    """Progress while the simulation runs; then the result in words and the orders decided differently
+    (filter, sort, page, download as CSV or XLSX)."""
     run = selectors.simulation_get_for(user=request.user, pk=pk)
     progress = simulation.simulation_progress(simulation=run)
     if request.GET.get("format") == "json" or request.headers.get("Accept") == "application/json":
         return JsonResponse(progress)
-    result = run.result or {}
+    result = (run.result or {}) if run.status == "done" else {}
     names = result.get("suppliers", {})
+    store_choices = order_selectors.stores_for_choices(user=request.user)
+    stores = dict(store_choices)
+    form = DiffFilterForm(
+        request.GET or None,
+        suppliers=[(key, simulation.supplier_key_label(key, names)) for key in names],
+        stores=store_choices,
+    )
+    filters = simulation.DiffFilters()
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        filters = simulation.DiffFilters(
+            change=data["change"], supplier=data["supplier"], store_id=data["store"], q=data["q"]
+        )
+    sort = simulation.DIFF_SORTS.from_query(request.GET)
+    differences = simulation.simulation_differences(result, filters, sort)
+    if (fmt := export_format(request.GET)) and run.status == "done":
+        table = simulation.differences_export_table(
+            differences, suppliers=names, stores=stores,
+            title=_("Simulation of version %(v)s") % {"v": run.ruleset.version},
+        )  # fmt: skip
+        filename = _("simulation-%(id)s-differences") % {"id": run.pk}
+        return export_response(table, filename=filename, fmt=fmt)
+    page = Paginator(differences, DIFFS_PAGE_SIZE).get_page(request.GET.get("page"))
+    listed, total = len(result.get("diffs") or ()), result.get("diffs_total", 0)
     return render(
         request,
         "orders/simulation.html",
@@ -270,19 +391,39 @@ def simulation_detail(request, pk: int):
             "page_title": _("Simulation of version %(v)s") % {"v": run.ruleset.version},
             "run": run,
             "progress": progress,
-            "summary": simulation_summary(result) if run.status == "done" else [],
+            "waiting": run.status == "running" and not progress["total"] and not progress["done"],
+            "summary": simulation_summary(result),
             "moves": [
                 {
                     **move,
-                    "from_label": names.get(move["from"], move["from"]),
-                    "to_label": names.get(move["to"], move["to"]),
+                    "from_label": simulation.supplier_key_label(move["from"], names),
+                    "to_label": simulation.supplier_key_label(move["to"], names),
                 }
                 for move in result.get("moves", [])
             ],
             "by_reason": [
                 {**row, "label": hold_code_label(row["code"])} for row in result.get("holds", {}).get("by_reason", [])
             ],
+            "cost": [{**row, "diff_signed": _signed(row["diff"], row["currency"])} for row in result.get("cost", [])],
             "result": result,
+            "has_diffs": "diffs" in result,
+            "diff_form": form,
+            "diff_page": page,
+            "diff_rows": _diff_rows(list(page.object_list), names=names, stores=stores),
+            "diff_count": len(differences),
+            "diffs_filtered": filters != simulation.DiffFilters(),
+            "diffs_cut": (
+                ngettext(
+                    "Only the first %(listed)s of %(total)s orders decided differently are listed.",
+                    "Only the first %(listed)s of %(total)s orders decided differently are listed.",
+                    total,
+                )
+                % {"listed": listed, "total": total}
+                if total > listed
+                else ""
+            ),
+            "sort": sort,
+            "editable": run.ruleset.status == RuleSet.Status.DRAFT,
         },
     )
 

@@ -28,7 +28,7 @@ def test_editor_shows_the_active_set_read_only_and_opens_a_draft(console):
 
     page = console.get("/routing/")
     assert page.status_code == 200
-    assert "Hold for review when the total is above 500 USD." in page.content.decode()
+    assert "Hold for review when the total is above 500.00 USD." in page.content.decode()  # in the currency's decimals
     assert "/routing/rules/" not in page.content.decode()  # nothing to edit yet
 
     response = console.post("/routing/draft/", follow=True)
