@@ -10,11 +10,15 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from channels.models import (
     Channel,
     FulfillmentPush,
+    ImportStatus,
+    OrderImport,
     PushStatus,
+    QuarantinedPayload,
     Store,
     StoreStatus,
     SyncRun,
@@ -207,3 +211,61 @@ def pushes_export(qs: QuerySet[FulfillmentPush]) -> ExportTable:
         count=qs.count(),
         rows=rows(),
     )
+
+
+# ------------------------------------------------------------------ a store's quarantined payloads and imports
+
+QUARANTINE_OPEN, QUARANTINE_RESOLVED, QUARANTINE_ALL = "", "resolved", "all"
+QUARANTINE_STATES = {
+    QUARANTINE_OPEN: gettext_lazy("Open"),
+    QUARANTINE_RESOLVED: gettext_lazy("Resolved"),
+    QUARANTINE_ALL: gettext_lazy("All"),
+}
+
+
+def quarantine_filtered(*, store: Store, state: str) -> QuerySet[QuarantinedPayload]:
+    """``store``'s quarantined payloads: open (not resolved yet; the default and anything unknown), resolved, or
+    all; the most recently seen first. The payload itself is left unread (``defer``): pages and files never show
+    it, as it is the buyer's data as the channel sent it."""
+    qs = store.quarantined.defer("payload")
+    if state == QUARANTINE_RESOLVED:
+        qs = qs.filter(resolved_at__isnull=False)
+    elif state != QUARANTINE_ALL:
+        qs = qs.filter(resolved_at__isnull=True)
+    return qs.order_by("-last_seen", "-pk")
+
+
+def quarantine_export(qs: QuerySet[QuarantinedPayload], *, store: Store) -> ExportTable:
+    """The quarantined payloads as listed: id, the channel's order id, when first and last received, whether it is
+    resolved, and the reason. Never the payload (buyer's data, possibly the channel's tokens in its links)."""
+    states = {True: str(QUARANTINE_STATES[QUARANTINE_RESOLVED]), False: str(QUARANTINE_STATES[QUARANTINE_OPEN])}
+    fields = ("pk", "external_id", "first_seen", "last_seen", "resolved_at", "reason")
+
+    def rows() -> Iterator[tuple]:
+        for pk, external_id, first_seen, last_seen, resolved_at, reason in qs.values_list(*fields).iterator(
+            chunk_size=CHUNK
+        ):
+            yield (pk, external_id, first_seen, last_seen, states[resolved_at is not None], resolved_at, reason)
+
+    return ExportTable(
+        title=_("Quarantined payloads of %(store)s") % {"store": store.name},
+        columns=[
+            _("Id"),
+            _("Order id"),
+            _("First received"),
+            _("Last received"),
+            _("Status"),
+            _("Resolved"),
+            _("Reason"),
+        ],
+        count=qs.count(),
+        rows=rows(),
+    )
+
+
+def imports_filtered(*, store: Store, status: str) -> QuerySet[OrderImport]:
+    """``store``'s order imports (spreadsheet stores), newest first, of one status when ``status`` is one."""
+    qs = store.imports.select_related("created_by")
+    if status in ImportStatus.values:
+        qs = qs.filter(status=status)
+    return qs.order_by("-created", "-pk")

@@ -31,10 +31,10 @@ from channels.forms import (
     StoreForm,
     SyncRunFilterForm,
 )
-from channels.models import Channel, FulfillmentPush, Store, SyncRun
+from channels.models import Channel, FulfillmentPush, OrderImport, Store, SyncRun
 from channels.tasks import import_orders
 from core.forms import form_add_service_errors
-from core.listing import export_format, export_response
+from core.listing import PAGING_PARAMS, export_format, export_response
 from core.tasks import enqueue
 from tenants.accounts.permissions import area_required
 
@@ -123,6 +123,12 @@ def store_edit(request, pk: int):
     )
 
 
+def _kept(query, *names: str) -> list[tuple[str, str]]:
+    """The other lists' filters of a page with several lists, as hidden fields for one list's filter form."""
+    drop = PAGING_PARAMS | set(names)
+    return [(key, value) for key, values in query.lists() if key not in drop for value in values if value != ""]
+
+
 @area_required("console")
 def store_detail(request, pk: int):
     store = selectors.store_get_for(user=request.user, pk=pk)
@@ -130,11 +136,26 @@ def store_detail(request, pk: int):
     run_filters = run_form.cleaned_data if run_form.is_valid() else {}
     sort = listings.SYNC_RUN_SORTS.from_query(request.GET)
     runs_qs = listings.sync_runs_filtered(store=store, filters=run_filters, sort=sort)
+    quarantine_state = request.GET.get("quarantined", "")
+    if quarantine_state not in listings.QUARANTINE_STATES:
+        quarantine_state = listings.QUARANTINE_OPEN
+    quarantine_qs = listings.quarantine_filtered(store=store, state=quarantine_state)
     if fmt := export_format(request.GET):
+        if request.GET.get("list") == "quarantine":
+            name = "-".join(("quarantined", slugify(store.name) or str(store.pk)))
+            return export_response(listings.quarantine_export(quarantine_qs, store=store), filename=name, fmt=fmt)
         name = "-".join(("sync-runs", slugify(store.name) or str(store.pk)))
         return export_response(listings.sync_runs_export(runs_qs, store=store), filename=name, fmt=fmt)
     runs = Paginator(runs_qs, 20).get_page(request.GET.get("runs"))
-    quarantine = Paginator(selectors.quarantine_for(store=store), 20).get_page(request.GET.get("quarantine"))
+    quarantine = Paginator(quarantine_qs, 20).get_page(request.GET.get("quarantine"))
+    import_status = request.GET.get("import_status", "")
+    if import_status not in OrderImport.Status.values:
+        import_status = ""
+    imports_page = (
+        Paginator(listings.imports_filtered(store=store, status=import_status), 20).get_page(request.GET.get("imports"))
+        if store.channel == Channel.SPREADSHEET
+        else None
+    )
     now = timezone.localtime()
     return render(
         request,
@@ -152,8 +173,14 @@ def store_detail(request, pk: int):
             "sort": sort,
             "running": store.sync_runs.filter(status=SyncRun.Status.RUNNING).first(),
             "quarantine": quarantine,
+            "quarantine_state": quarantine_state,
+            "quarantine_states": list(listings.QUARANTINE_STATES.items()),
+            "quarantine_keep": _kept(request.GET, "quarantined", "quarantine", "list"),
+            "import_status": import_status,
+            "import_statuses": OrderImport.Status.choices,
+            "imports_keep": _kept(request.GET, "import_status", "imports"),
             "events": selectors.store_events_for(store=store)[:STORE_HISTORY],
-            "imports": store.imports.all()[:20] if store.channel == Channel.SPREADSHEET else None,
+            "imports": imports_page,
             "failed_pushes": store.fulfillment_pushes.filter(status=FulfillmentPush.Status.FAILED).count(),
             "import_form": ImportForm(),
             "replay_form": ReplayForm(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exports import ExportTable
@@ -41,19 +39,13 @@ def _ship_to(country: str, province: str, city: str) -> str:
     return " ".join(part for part in (country, province, city) if part)
 
 
-def wall_clock(moment: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
-    """``moment`` as the tenant's wall-clock time. A streamed download is written after the request's time zone
-    is gone (the middleware has finished), so the zone is taken when the table is made, not while it is sent."""
-    return moment.astimezone(tz).replace(tzinfo=None) if moment is not None else None
-
-
-def _order_rows(qs: QuerySet[Order], tz: dt.tzinfo) -> Iterator[tuple]:
+def _order_rows(qs: QuerySet[Order]) -> Iterator[tuple]:
     for (
         number, store, placed, buyer, email, ship_name, country, province, city, total, currency, status,
         cancelled_at, payment,
     ) in qs.values_list(*_ORDER_FIELDS).iterator(chunk_size=CHUNK):  # fmt: skip
         yield (
-            number, store, wall_clock(placed, tz), buyer or email, email, ship_name, _ship_to(country, province, city), total,
+            number, store, placed, buyer or email, email, ship_name, _ship_to(country, province, city), total,
             currency, relay_status_label(status, cancelled_at), payment_label(payment),
         )  # fmt: skip
 
@@ -78,7 +70,7 @@ def orders_export_table(qs: QuerySet[Order]) -> ExportTable:
             _("Payment"),
         ],
         count=qs.count(),
-        rows=_order_rows(qs, timezone.get_current_timezone()),
+        rows=_order_rows(qs),
         currency=one_currency(qs),
     )
 
@@ -87,8 +79,6 @@ def held_orders_export_table(qs: QuerySet[Order], *, reasons: dict[int, list[str
     """The held orders of ``qs`` with why each is held (``reasons`` by order id, already in the reader's
     language): number, store, placed, buyer, total, currency, reasons joined by " · "."""
 
-    tz = timezone.get_current_timezone()
-
     def rows() -> Iterator[tuple]:
         for pk, number, store, placed, buyer, email, total, currency in qs.values_list(
             "pk", "order_number", "store__name", "placed_at", "buyer_name", "buyer_email", "total", "currency"
@@ -96,7 +86,7 @@ def held_orders_export_table(qs: QuerySet[Order], *, reasons: dict[int, list[str
             yield (
                 number,
                 store,
-                wall_clock(placed, tz),
+                placed,  # core.exports writes it in the zone of the request
                 buyer or email,
                 total,
                 currency,

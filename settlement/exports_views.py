@@ -9,11 +9,18 @@ of their own supplier (another supplier's id is a 404, as an unknown one is).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -21,6 +28,8 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from core.exports import ExportTable
+from core.listing import Sort, Sorts, export_format, export_response
 from settlement import exports
 from settlement.models import ExportFile, Statement
 from settlement.portal import portal_statement_get
@@ -29,6 +38,7 @@ from suppliers.portal.access import portal_supplier
 from tenants.accounts.permissions import area_permission, area_required
 
 Finance = area_permission("finance")
+EXPORTS_PAGE_SIZE = 50
 
 
 def _rows(items) -> list[dict]:
@@ -65,18 +75,124 @@ def _start_statement_export(request, statement: Statement, file_format: str, *, 
     return None, export
 
 
+# ---------------------------------------------------------------- the exports list (selector, download, filters)
+
+EXPORT_SORTS = Sorts(
+    {
+        "created": ("created",),
+        "kind": ("kind", "created"),
+        "format": ("file_format", "created"),
+        "status": ("status", "created"),
+        "rows": ("total_rows",),
+        "size": ("size",),
+    },
+    default="-created",
+)
+MINE, EVERYONE = "", "all"
+
+
+class ExportFilterForm(forms.Form):
+    """The exports list's filters (GET): whose exports, the kind of report, the file format and the status."""
+
+    who = forms.ChoiceField(
+        label=gettext_lazy("Asked by"),
+        required=False,
+        choices=[(MINE, gettext_lazy("Me")), (EVERYONE, gettext_lazy("Anyone"))],
+    )
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), required=False)
+    format = forms.ChoiceField(label=gettext_lazy("Format"), required=False)
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[("", gettext_lazy("Any status")), *ExportFile.Status.choices],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("Any kind")), *((key, spec.label) for key, spec in exports.KINDS.items())]
+        self.fields["format"].choices = [("", _("Any format")), *exports.FORMAT_LABELS.items()]
+
+
+def exports_filtered(*, user, filters: Mapping[str, Any], sort: Sort) -> QuerySet[ExportFile]:
+    """The exports a finance ``user`` may list: their own, or the tenant's (who "all": finance may fetch any
+    export of the tenant, settlement.exports.finance_export_get), narrowed by kind, format and status, in
+    ``sort``. Suppliers' users never reach it (the finance area); their files are behind portal_export_get."""
+    qs = ExportFile.objects.select_related("statement", "requested_by")
+    if filters.get("who") != EVERYONE:
+        qs = qs.filter(requested_by=user)
+    if kind := filters.get("kind"):
+        qs = qs.filter(kind=kind)
+    if file_format := filters.get("format"):
+        qs = qs.filter(file_format=file_format)
+    if state := filters.get("status"):
+        qs = qs.filter(status=state)
+    return qs.order_by(*sort.ordering)
+
+
+def exports_export(qs: QuerySet[ExportFile]) -> ExportTable:
+    """The listed exports as a table: one row per file, its state and, for a failed one, why."""
+    kinds = {key: str(spec.label) for key, spec in exports.KINDS.items()}
+    statuses = {value: str(label) for value, label in ExportFile.Status.choices}
+    fields = ("file_name", "kind", "file_format", "status", "statement__number", "done_rows", "total_rows", "size",
+              "requested_by__email", "created", "finished", "error")  # fmt: skip
+
+    def rows() -> Iterator[tuple]:
+        for name, kind, fmt, state, *rest in qs.values_list(*fields).iterator(chunk_size=2000):
+            yield (
+                name,
+                kinds.get(kind, kind),
+                exports.FORMAT_LABELS.get(fmt, fmt),
+                statuses.get(state, state),
+                *rest,
+            )
+
+    return ExportTable(
+        title=_("Exports"),
+        columns=[
+            _("File"),
+            _("Kind"),
+            _("Format"),
+            _("Status"),
+            _("Statement"),
+            _("Rows written"),
+            _("Rows"),
+            _("Size (bytes)"),
+            _("Asked by"),
+            _("Asked for"),
+            _("Finished"),
+            _("Message"),
+        ],
+        count=qs.count(),
+        rows=rows(),
+    )
+
+
 @area_required("finance")
 def export_list(request):
+    """Finance's exports: filtered, sorted and paged (filters kept), running ones with their progress (the page
+    refreshes itself while one runs), failed ones with their message, downloadable as filtered."""
     if request.method == "POST":
         return _finance_create(request)
-    rows = _rows(exports.exports_of(user=request.user))
+    form = ExportFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    sort = EXPORT_SORTS.from_query(request.GET)
+    qs = exports_filtered(user=request.user, filters=filters, sort=sort)
+    if fmt := export_format(request.GET):
+        return export_response(exports_export(qs), filename="exports", fmt=fmt)
+    page = Paginator(qs, EXPORTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = _rows(page.object_list)
     return render(
         request,
         "settlement/exports.html",
         {
             "page_title": _("Exports"),
+            "form": form,
+            "filtered": any(value for key, value in filters.items() if key != "who"),
+            "sort": sort,
+            "page": page,
             "rows": rows,
             "running": any(row["export"].status == ExportFile.Status.RUNNING for row in rows),
+            "kinds": {key: spec.label for key, spec in exports.KINDS.items()},
         },
     )
 

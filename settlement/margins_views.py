@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -48,6 +49,12 @@ def margins(request):
             "flt": flt,
             "tabs": [(group, label, urlencode(flt.params(group=group))) for group, label in GROUPS.items()],
             "sort_links": sort_links,
+            "sort_states": {
+                sort: ("descending" if flt.descending else "ascending") if flt.sort == sort else "none"
+                for sort in SORTS
+            },
+            "filtered": bool(flt.store_id or flt.supplier or flt.currency),
+            "clear_url": reverse("settlement:margins") + "?" + urlencode({"group": flt.group}),
             "export_params": sorted(flt.params().items()),
             "page": page,
             "next_query": urlencode({**flt.params(), "after": page.next_cursor}) if page.next_cursor else "",

@@ -204,7 +204,7 @@ def reconciliation_list(request):
     state = request.query_params.get("state", "")
     if state and state not in rec.STATES:
         raise ValidationError({"state": [_("Unknown state: %(state)s.") % {"state": state}]})
-    search = request.query_params.get("q", "")[:64]
+    search = request.query_params.get("q", "")[: rec.SEARCH_CHARS]
     summary = rec.reconcile_summary(scope=scope)
     total = (
         rec.reconcile_count(scope=scope, state=state, search=search)

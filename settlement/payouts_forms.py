@@ -84,16 +84,27 @@ class MappingForm(forms.Form):
             raise forms.ValidationError(str(exc)) from None
 
     def clean(self):
+        """Refusals go next to the fields concerned (and the form keeps every choice made)."""
         data = super().clean()
-        if not data.get("order_number") and not data.get("reference"):
-            raise forms.ValidationError(
-                _("Map the order number or the transaction reference: rows are matched by them.")
+        if not data.get("order_number") and not data.get("reference") and "order_number" not in self.errors:
+            self.add_error(
+                "order_number", _("Map the order number or the transaction reference: rows are matched by them.")
             )
-        if not data.get("currency") and not data.get("default_currency"):
+        if not data.get("currency") and not data.get("default_currency") and "default_currency" not in self.errors:
             self.add_error("default_currency", _("The file has no currency column: say which currency it is in."))
-        chosen = [data.get(name) for name in MAPPING_FIELDS if data.get(name)]
-        if len(chosen) != len(set(chosen)):
-            raise forms.ValidationError(_("Each column can hold one field only."))
+        seen: dict[str, str] = {}
+        for name in MAPPING_FIELDS:
+            column = data.get(name)
+            if not column:
+                continue
+            if column in seen:
+                self.add_error(
+                    name,
+                    _("The column “%(column)s” is chosen for %(other)s already: each column holds one field.")
+                    % {"column": column, "other": FIELD_LABELS.get(seen[column], seen[column])},
+                )
+            else:
+                seen[column] = name
         return data
 
     def mapping(self) -> dict[str, str]:

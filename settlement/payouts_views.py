@@ -5,12 +5,15 @@ write off what is within tolerance. Views parse input and call settlement.payout
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,8 +36,9 @@ from settlement.payouts import (
     payouts_rematch,
 )
 from settlement.payouts_forms import MappingForm, PayoutImportFilterForm, PayoutUploadForm, ScopeForm, ToleranceForm
-from settlement.periods import month_of, parse_month
+from settlement.periods import month_of, parse_month, tenant_time_zone
 from tenants.accounts.permissions import area_required
+from tenants.accounts.selectors import user_can_enter
 
 IMPORTS_PAGE_SIZE = 50
 ITEMS_PAGE_SIZE = 100
@@ -220,20 +224,65 @@ def payout_fetch(request, store_id: int):
     return redirect("settlement:payouts")
 
 
+def _import_result(payout_import: PayoutImport) -> dict:
+    """What one import brought in, for its page: per currency the transactions, how many matched an order, and
+    the amounts; the months (tenant time zone) of the matched orders' placing, each a reconciliation to open."""
+    items = payout_import.items.order_by()
+    totals = list(
+        items.values("currency")
+        .annotate(
+            count=Count("id"),
+            matched=Count("id", filter=Q(order__isnull=False)),
+            amount=Sum("amount"),
+            fee=Sum("fee"),
+            net=Sum("net"),
+        )
+        .order_by("currency")
+    )
+    for total in totals:
+        total["unmatched"] = total["count"] - total["matched"]
+    months = (
+        items.filter(order__isnull=False)
+        .annotate(month=TruncMonth("order__placed_at", tzinfo=tenant_time_zone()))
+        .values_list("month", flat=True)
+        .distinct()
+        .order_by("month")[:12]
+    )
+    return {
+        "totals": totals,
+        "unmatched": sum(total["unmatched"] for total in totals),
+        "months": [
+            (month.strftime("%Y-%m"), _reconciliation_url(rec.Scope(store=payout_import.store, month=month.date())))
+            for month in months
+        ],
+    }
+
+
 @area_required("finance")
 def payout_import_detail(request, pk: int):
+    """One import's result: what it brought in per currency, what matched an order, and its transactions (all, or
+    only those no order matches), paged with the filter kept."""
     payout_import = get_object_or_404(PayoutImport.objects.select_related("store"), pk=pk)
     items = payout_import.items.select_related("order").order_by("row", "occurred_at", "id")
+    unmatched_only = request.GET.get("matched") == "no"
+    if unmatched_only:
+        items = items.filter(order__isnull=True)
     page = Paginator(items, ITEMS_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"payout_import": payout_import, "page": page}
+    context = {
+        "payout_import": payout_import,
+        "page": page,
+        "page_title": payout_import.name,
+        "unmatched_only": unmatched_only,
+        "result": _import_result(payout_import),
+    }
     return render(request, "settlement/payout_import.html", context)
 
 
 # ---------------------------------------------------------------- reconciliation
 
 
-def _scope(request) -> tuple[ScopeForm, rec.Scope | None]:
-    form = ScopeForm(request.GET or None)
+def _scope(query) -> tuple[ScopeForm, rec.Scope | None]:
+    form = ScopeForm(query or None)
     stores = Store.objects.order_by("name")
     store = month = None
     if form.is_bound and form.is_valid():
@@ -256,14 +305,22 @@ def _reconciliation_url(scope: rec.Scope, **extra) -> str:
 
 @area_required("finance")
 def reconciliation(request):
-    form, scope = _scope(request)
+    """One store's orders of one month, by state (or the payout lines no order matches), searched by order
+    number and paged; every link (state, pager, export, the forms' way back) keeps the store, month, state and
+    search. The totals are per state and currency and follow the store and month."""
+    return _reconciliation_page(request, request.GET)
+
+
+def _reconciliation_page(request, query, *, tolerance_form: ToleranceForm | None = None, status: int = 200):
+    form, scope = _scope(query)
     if scope is None:
-        return render(request, "settlement/reconciliation.html", {"form": form, "scope": None})
-    state = request.GET.get("state", "")
+        context = {"form": form, "scope": None, "can_console": user_can_enter(request.user, "console")}
+        return render(request, "settlement/reconciliation.html", context, status=status)
+    state = query.get("state", "")
     if state not in rec.STATES and state != rec.PAYOUT_ONLY:
         state = ""
-    search = request.GET.get("q", "").strip()[:64]
-    number = max(1, int(request.GET["page"])) if request.GET.get("page", "").isdigit() else 1
+    search = query.get("q", "").strip()[: rec.SEARCH_CHARS]
+    number = max(1, int(query["page"])) if query.get("page", "").isdigit() else 1
     offset = (number - 1) * ROWS_PAGE_SIZE
     summary = rec.reconcile_summary(scope=scope)
     if state == rec.PAYOUT_ONLY:
@@ -278,23 +335,31 @@ def reconciliation(request):
         )
         rows = rec.reconcile_rows(scope=scope, state=state, search=search, offset=offset, limit=ROWS_PAGE_SIZE)
     pages = max(1, -(-total // ROWS_PAGE_SIZE))
+    # A search looks for order numbers: it goes with every state but the payout lines no order matches.
+    kept_search = "" if state == rec.PAYOUT_ONLY else search
     context = {
         "form": form,
         "scope": scope,
         "summary": summary,
         "state": state,
         "states": [(key, str(label)) for key, label in rec.STATES.items()],
+        "state_links": {
+            key: _reconciliation_url(scope, state=key, q="" if key == rec.PAYOUT_ONLY else search)
+            for key in ("", *rec.STATES, rec.PAYOUT_ONLY)
+        },
         "q": search,
         "rows": rows,
         "total": total,
         "number": number,
         "pages": pages,
-        "previous_url": _reconciliation_url(scope, state=state, q=search, page=number - 1) if number > 1 else "",
-        "next_url": _reconciliation_url(scope, state=state, q=search, page=number + 1) if number < pages else "",
-        "tolerance_form": ToleranceForm(initial={"tolerance": summary.tolerance}),
-        "here": _reconciliation_url(scope, state=state, q=search, page=number if number > 1 else ""),
+        "previous_url": _reconciliation_url(scope, state=state, q=kept_search, page=number - 1) if number > 1 else "",
+        "next_url": _reconciliation_url(scope, state=state, q=kept_search, page=number + 1) if number < pages else "",
+        "clear_search_url": _reconciliation_url(scope, state=state),
+        "all_orders_url": _reconciliation_url(scope, q=kept_search),
+        "tolerance_form": tolerance_form or ToleranceForm(initial={"tolerance": summary.tolerance}),
+        "here": _reconciliation_url(scope, state=state, q=kept_search, page=number if number > 1 else ""),
     }
-    return render(request, "settlement/reconciliation.html", context)
+    return render(request, "settlement/reconciliation.html", context, status=status)
 
 
 def _posted_scope(request) -> rec.Scope:
@@ -349,13 +414,19 @@ def reconciliation_undo(request, order_id: int):
 @area_required("finance")
 @require_POST
 def reconciliation_tolerance(request):
+    """Save the store's write-off tolerance; a refused value shows the page again with it next to the field."""
     scope = _posted_scope(request)
     form = ToleranceForm(request.POST)
-    if form.is_valid():
-        rec.tolerance_set(store=scope.store, tolerance=form.cleaned_data["tolerance"])
-        messages.success(request, _("Tolerance saved."))
-    else:
-        messages.error(request, "; ".join(str(e) for errors in form.errors.values() for e in errors))
+    if not form.is_valid():
+        target = request.POST.get("next", "")
+        page_query = QueryDict(
+            urlsplit(target).query if target.startswith(reverse("settlement:reconciliation")) else ""
+        )
+        page_query = page_query.copy()
+        page_query["store"], page_query["month"] = str(scope.store.pk), scope.month.strftime("%Y-%m")
+        return _reconciliation_page(request, page_query, tolerance_form=form, status=400)
+    rec.tolerance_set(store=scope.store, tolerance=form.cleaned_data["tolerance"])
+    messages.success(request, _("Tolerance saved."))
     return _back(request, scope)
 
 

@@ -357,8 +357,13 @@ def write_off_undo(*, store: Store, order_id: int) -> bool:
 # ---------------------------------------------------------------- export
 
 
+# The longest search text the pages, the API and the export read (an order number or payout reference).
+SEARCH_CHARS = 64
+
+
 def export_table(params: dict, count: int | None = None) -> ExportTable:
-    """The scope's orders (all, or one state) for settlement.exports: params store, month ("YYYY-MM"), state."""
+    """The scope's orders (all, or one state, or those matching a search) for settlement.exports: params store,
+    month ("YYYY-MM"), state, q — the same rows the page shows."""
     store_id, month_text = str(params.get("store", "")), str(params.get("month", ""))
     store = Store.objects.filter(pk=int(store_id)).first() if store_id.isdigit() else None
     if store is None:
@@ -370,14 +375,15 @@ def export_table(params: dict, count: int | None = None) -> ExportTable:
     state = str(params.get("state", ""))
     if state and state not in STATES:
         raise ValidationError({"state": [_("Unknown state: %(state)s.") % {"state": state}]})
+    search = str(params.get("q", "")).strip()[:SEARCH_CHARS]
     scope = Scope(store=store, month=month)
     if count is None:
-        count = reconcile_count(scope=scope, state=state)
+        count = reconcile_count(scope=scope, state=state, search=search)
 
     def rows() -> Iterator[list]:
         offset = 0
         while True:
-            page = reconcile_rows(scope=scope, state=state, offset=offset, limit=5_000)
+            page = reconcile_rows(scope=scope, state=state, search=search, offset=offset, limit=5_000)
             for row in page:
                 yield [
                     row.order_number, row.placed_at, row.currency, row.expected, row.charged, row.refunded,

@@ -127,10 +127,22 @@ def close(request):
 
 @area_required("finance")
 def close_progress_page(request, month: str):
+    """The close of ``month`` while it runs (steps done, refreshing itself) and, once closed, its result: the
+    statements made per supplier with their lines and totals, the lines in all, and the way to the period."""
     period = _period_get(month)
     progress = close_progress(period_id=period.pk)
     finished = period.status == Period.Status.CLOSED
     running = not finished and progress is not None and progress["state"] in ("queued", "running")
+    made = (
+        list(
+            Statement.objects.filter(period=period)
+            .select_related("supplier")
+            .annotate(line_count=Count("lines"))
+            .order_by("supplier__name", "currency")
+        )
+        if finished
+        else []
+    )
     return render(
         request,
         "settlement/close_progress.html",
@@ -142,6 +154,9 @@ def close_progress_page(request, month: str):
             "finished": finished,
             "running": running,
             "can_resume": period.status == Period.Status.CLOSING and not running,
+            "statements": made,
+            "line_total": sum(statement.line_count for statement in made),
+            "suppliers": len({statement.supplier_id for statement in made}),
         },
     )
 

@@ -184,3 +184,13 @@ def test_export_table_totals_equal_the_page(month):
     assert table.count == len(rows) == 6
     expected_index = list(table.columns).index("Expected")
     assert sum(r[expected_index] for r in rows) == sum(s.expected for s in rec.reconcile_summary(scope=scope).states)
+
+
+def test_the_export_of_a_searched_view_has_only_what_the_page_shows(month):
+    store, _orders, scope = month
+
+    table = rec.export_table({"store": store.pk, "month": "2026-11", "q": "1003"})
+
+    assert table.count == 1
+    assert [row[0] for row in table.rows] == ["#1003"]
+    assert [r.order_number for r in rec.reconcile_rows(scope=scope, search="1003")] == ["#1003"]
