@@ -95,18 +95,32 @@ def _comment_field() -> forms.CharField:
     )
 
 
-class AcceptForm(forms.Form):
+class _OwnIds(forms.Form):
+    """A form that shares a page with others: its fields' ids carry its own prefix (``accept_comment``), so
+    two forms' labels never point at one id."""
+
+    id_prefix = "id"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class AcceptForm(_OwnIds):
+    id_prefix = "accept"
     promised_ship_date = forms.DateField(label=_("Promised ship date"), widget=DateInput)
 
 
-class RejectForm(forms.Form):
+class RejectForm(_OwnIds):
+    id_prefix = "reject"
     reason_code = _reason_field()
     comment = _comment_field()
 
 
-class AcceptPartlyForm(forms.Form):
+class AcceptPartlyForm(_OwnIds):
     """Accept a dispatch except the lines ticked, which are rejected with one reason."""
 
+    id_prefix = "partly"
     rejected_lines = forms.TypedMultipleChoiceField(
         label=_("Lines you cannot ship"), coerce=int, widget=forms.CheckboxSelectMultiple
     )

@@ -58,9 +58,12 @@ def chromium() -> str:
     return executable
 
 
-@pytest.fixture(scope="session")
+# Module scope (the journeys are one module): the stack's processes stop, and Playwright's event loop is closed,
+# before the rest of the suite runs — a loop left running in the main thread makes Django refuse database
+# calls from the later tests ("You cannot call this from an async context").
+@pytest.fixture(scope="module")
 def stack(chromium, tmp_path_factory) -> Iterator[Stack]:
-    """The whole stack (web, worker, sandbox shop) on a fresh database, for the session.
+    """The whole stack (web, worker, sandbox shop) on a fresh database, for the journeys.
 
     RELAY_E2E_STACK=var/e2e/stack/stack.json uses the stack `python -m tests.e2e.stack` keeps up instead
     (for writing a journey; its data is not fresh).
@@ -81,7 +84,7 @@ def stack(chromium, tmp_path_factory) -> Iterator[Stack]:
         pytest.fail(f"the e2e stack did not start: {exc}", pytrace=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)

@@ -477,6 +477,8 @@ def _english_left(page: Page, allowed: set[str]) -> list[str]:
     text, codes = page.evaluate(_PAGE_TEXT)
     # Addresses and the example values of a file's format stay as they are typed: "https://your-shop…", "CN:Zhejiang".
     text = re.sub(r"https?://\S+|\b[A-Z]{2}:[A-Za-z]+", " ", text)
+    # A name cut short beside a chart's bar ("Organic Cotton Te…") is data, not the page's words.
+    text = re.sub(r"[A-Za-z][^\s…]*…", " ", text)
     allowed = allowed | ALLOWED_WORDS | {word.lower() for word in re.findall(r"[A-Za-z]+", codes)}
     return sorted({word for word in re.findall(r"[A-Za-z]{2,}", text) if word.lower() not in allowed})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.utils import translation
 
@@ -39,3 +41,14 @@ def test_a_rejection_recorded_in_chinese_reads_in_english_on_the_pages(in_a, acm
 
     assert "Out of stock: 五月到货" in english and "缺货" not in english
     assert "Out of stock: 五月到货" in order_page
+
+
+def test_the_dispatch_page_s_forms_have_their_own_ids_and_the_line_boxes_a_legend(in_a, acme, portal):
+    dispatch = make_dispatch(acme, lines=(("MUG", 2, "5.25"), ("CUP", 1, "3.00")))
+
+    html = portal.get(f"/portal/dispatches/{dispatch.pk}/").content.decode()
+
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert 'for=""' not in html
+    assert "<legend>Lines you cannot ship</legend>" in html
