@@ -88,6 +88,19 @@ def made_where_asked(table: ExportTable) -> Iterator[None]:
                 connection.set_tenant(previous)
 
 
+def in_chunks(values: Iterable, size: int) -> Iterator[list]:
+    """``values`` in lists of ``size`` (the last one shorter): rows read a chunk at a time, so a download can
+    fetch what each chunk needs in one query."""
+    chunk: list = []
+    for value in values:
+        chunk.append(value)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def safe_cell(value: object) -> object:
     """``value`` as a spreadsheet may hold it without running it: text that would start a formula gets a leading
     apostrophe; numbers, dates and ``None`` are returned as they are, any other object as its text."""
@@ -301,6 +314,7 @@ __all__ = [
     "FORMULA_STARTS",
     "PROGRESS_EVERY",
     "ExportTable",
+    "in_chunks",
     "made_where_asked",
     "money_number_format",
     "safe_cell",

@@ -12,13 +12,13 @@ reads both. Rows are generators over ``iterator(chunk_size=…)``: memory stays 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from core.exports import ExportTable
+from core.exports import ExportTable, in_chunks
 from inventory.imports import CHINESE_HEADERS, COLUMNS
 from inventory.mapping_import import CHINESE_HEADERS as MAPPING_CHINESE_HEADERS
 from inventory.mapping_import import COLUMNS as MAPPING_COLUMNS
@@ -44,23 +44,12 @@ def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def _chunks(values: Iterable, size: int) -> Iterator[list]:
-    chunk: list = []
-    for value in values:
-        chunk.append(value)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 # ------------------------------------------------------------------ products
 
 
 def _product_rows(qs: QuerySet[Product]) -> Iterator[tuple]:
     products = qs.only("pk", "sku", "name", "weight_grams", "active").iterator(chunk_size=CHUNK)
-    for chunk in _chunks(products, CHUNK):
+    for chunk in in_chunks(products, CHUNK):
         sources: dict[int, list[Source]] = {}
         for source in (
             Source.objects.filter(product_id__in=[p.pk for p in chunk])
@@ -107,7 +96,7 @@ def products_table(qs: QuerySet[Product]) -> ExportTable:
 
 def _listing_rows(qs: QuerySet[Listing]) -> Iterator[tuple]:
     listings = qs.prefetch_related(None).only("pk", "listing_sku").iterator(chunk_size=CHUNK)
-    for chunk in _chunks(listings, CHUNK):
+    for chunk in in_chunks(listings, CHUNK):
         components: dict[int, list[tuple[str, int]]] = {}
         for listing_id, sku, quantity in (
             ListingComponent.objects.filter(listing_id__in=[listing.pk for listing in chunk])

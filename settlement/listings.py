@@ -195,23 +195,16 @@ def _statement_rows(qs: QuerySet[Statement], *, with_supplier: bool) -> Iterator
         yield (*head, statuses.get(status, status), currency, round_money(total, currency), *rest)
 
 
-def statements_export(qs: QuerySet[Statement]) -> ExportTable:
+def statements_export(qs: QuerySet[Statement], *, with_supplier: bool = True) -> ExportTable:
+    """The statements of ``qs``, one row each; without the supplier column for a supplier (they are all theirs)."""
+    columns = [_("Statement"), _("Period")] + ([_("Supplier")] if with_supplier else [])
+    columns += [_("Status"), _("Currency"), _("Total"), _("Issued"), _("Confirmed"), _("Payment date"),
+                _("Payment reference")]  # fmt: skip
     return ExportTable(
         title=_("Statements"),
-        columns=[
-            _("Statement"),
-            _("Period"),
-            _("Supplier"),
-            _("Status"),
-            _("Currency"),
-            _("Total"),
-            _("Issued"),
-            _("Confirmed"),
-            _("Payment date"),
-            _("Payment reference"),
-        ],
+        columns=columns,
         count=qs.count(),
-        rows=_statement_rows(qs, with_supplier=True),
+        rows=_statement_rows(qs, with_supplier=with_supplier),
         currency=_one_currency(qs),
     )
 
@@ -228,20 +221,4 @@ def portal_statements_filtered(*, visible: QuerySet[Statement], status: str, sor
 
 def portal_statements_export(qs: QuerySet[Statement]) -> ExportTable:
     """The supplier's statements, without the supplier column (they are all theirs)."""
-    return ExportTable(
-        title=_("Statements"),
-        columns=[
-            _("Statement"),
-            _("Period"),
-            _("Status"),
-            _("Currency"),
-            _("Total"),
-            _("Issued"),
-            _("Confirmed"),
-            _("Payment date"),
-            _("Payment reference"),
-        ],
-        count=qs.count(),
-        rows=_statement_rows(qs, with_supplier=False),
-        currency=_one_currency(qs),
-    )
+    return statements_export(qs, with_supplier=False)

@@ -8,28 +8,17 @@ other tables (orders, units, parcels) is read once per chunk, never per row.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet, Sum
 from django.utils.translation import gettext as _
 
-from core.exports import ExportTable
+from core.exports import ExportTable, in_chunks
 from suppliers.carriers import carrier_choices
 from suppliers.models import Dispatch, DispatchLine, Parcel, Supplier
 
 CHUNK = 2_000
-
-
-def chunks(values: Iterable, size: int = CHUNK) -> Iterator[list]:
-    chunk: list = []
-    for value in values:
-        chunk.append(value)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 @dataclass
@@ -119,7 +108,7 @@ def dispatches_table(
     ordered = qs.select_related("supplier").defer("ship_to").order_by(*ordering)
 
     def rows() -> Iterator[tuple]:
-        for chunk in chunks(ordered.iterator(chunk_size=CHUNK)):
+        for chunk in in_chunks(ordered.iterator(chunk_size=CHUNK), CHUNK):
             facts = dispatch_facts([d.pk for d in chunk])
             for d in chunk:
                 yield (

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from core.exports import ExportTable
-from suppliers.exports import CHUNK, chunks, dispatch_facts, overdue_label
+from core.exports import ExportTable, in_chunks
+from suppliers.exports import CHUNK, dispatch_facts, overdue_label
 from suppliers.models import Dispatch, Supplier
 from suppliers.portal.selectors import SORTS, DispatchFilters, portal_dispatches
 
@@ -33,7 +33,7 @@ def portal_dispatches_table(
     share_email = supplier.share_buyer_email
 
     def rows() -> Iterator[tuple]:
-        for chunk in chunks(ordered.iterator(chunk_size=CHUNK)):
+        for chunk in in_chunks(ordered.iterator(chunk_size=CHUNK), CHUNK):
             facts = dispatch_facts([d.pk for d in chunk])
             for d in chunk:
                 ship_to = d.ship_to or {}
