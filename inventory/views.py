@@ -341,38 +341,44 @@ def listing_unmap(request, pk: int):
 # ------------------------------------------------------------------ import
 
 
+def _submitted(request, form, kind: str):
+    """The catalogue import of the posted file: imported at once (its report) or queued (its job); None when
+    nothing was posted or the form refused the file (its errors are on the form)."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    upload = form.cleaned_data["file"]
+    if upload.size > MAX_UPLOAD_BYTES:
+        form.add_error("file", _("The file is larger than 20 MB. Split it into smaller files."))
+        return None
+    return imports_jobs.catalog_import_submit(
+        kind=kind, content=upload.read(), filename=upload.name, actor=request.user
+    )
+
+
 @area_required("console")
 def product_import(request):
     form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
-    report = None
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            form.add_error("file", _("The file is larger than 20 MB. Split it into smaller files."))
-        else:
-            submission = imports_jobs.catalog_import_submit(
-                kind=CatalogImport.Kind.PRODUCTS, content=upload.read(), filename=upload.name, actor=request.user
+    submission = _submitted(request, form, CatalogImport.Kind.PRODUCTS)
+    if submission is not None and submission.job is not None:
+        return redirect("inventory:import_detail", pk=submission.job.pk)
+    report = submission.report if submission is not None else None
+    if report is not None and report.ok:
+        messages.success(
+            request,
+            _(
+                "%(rows)d rows imported: %(pc)d products created, %(pu)d updated; "
+                "%(sc)d sources created, %(su)d updated; stock set on %(st)d sources."
             )
-            if submission.job is not None:
-                return redirect("inventory:import_detail", pk=submission.job.pk)
-            report = submission.report
-            if report.ok:
-                messages.success(
-                    request,
-                    _(
-                        "%(rows)d rows imported: %(pc)d products created, %(pu)d updated; "
-                        "%(sc)d sources created, %(su)d updated; stock set on %(st)d sources."
-                    )
-                    % {
-                        "rows": report.rows,
-                        "pc": report.products_created,
-                        "pu": report.products_updated,
-                        "sc": report.sources_created,
-                        "su": report.sources_updated,
-                        "st": report.stock_set,
-                    },
-                )
-                return redirect("inventory:products")
+            % {
+                "rows": report.rows,
+                "pc": report.products_created,
+                "pu": report.products_updated,
+                "sc": report.sources_created,
+                "su": report.sources_updated,
+                "st": report.stock_set,
+            },
+        )
+        return redirect("inventory:products")
     return render(
         request,
         "inventory/import.html",
@@ -407,35 +413,27 @@ def listing_import(request):
     """Map many listing SKUs at once from a spreadsheet (the listings' and the unmapped queue's downloads)."""
     form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
     form.fields["file"].label = _("Mappings file (.csv or .xlsx)")
-    report = None
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            form.add_error("file", _("The file is larger than 20 MB. Split it into smaller files."))
-        else:
-            submission = imports_jobs.catalog_import_submit(
-                kind=CatalogImport.Kind.MAPPINGS, content=upload.read(), filename=upload.name, actor=request.user
+    submission = _submitted(request, form, CatalogImport.Kind.MAPPINGS)
+    if submission is not None and submission.job is not None:
+        return redirect("inventory:import_detail", pk=submission.job.pk)
+    report = submission.report if submission is not None else None
+    if report is not None and report.ok:
+        messages.success(
+            request,
+            _(
+                "%(rows)d rows imported: %(created)d listing SKUs mapped, %(updated)d changed, "
+                "%(unchanged)d already so, %(skipped)d skipped (no product SKU). "
+                "Held orders waiting for them are being routed again."
             )
-            if submission.job is not None:
-                return redirect("inventory:import_detail", pk=submission.job.pk)
-            report = submission.report
-            if report.ok:
-                messages.success(
-                    request,
-                    _(
-                        "%(rows)d rows imported: %(created)d listing SKUs mapped, %(updated)d changed, "
-                        "%(unchanged)d already so, %(skipped)d skipped (no product SKU). "
-                        "Held orders waiting for them are being routed again."
-                    )
-                    % {
-                        "rows": report.rows,
-                        "created": report.listings_created,
-                        "updated": report.listings_updated,
-                        "unchanged": report.listings_unchanged,
-                        "skipped": report.listings_skipped,
-                    },
-                )
-                return redirect("inventory:listings")
+            % {
+                "rows": report.rows,
+                "created": report.listings_created,
+                "updated": report.listings_updated,
+                "unchanged": report.listings_unchanged,
+                "skipped": report.listings_skipped,
+            },
+        )
+        return redirect("inventory:listings")
     columns = [(c, mapping_import.CHINESE_HEADERS[c], mapping_import.COLUMN_HELP[c]) for c in mapping_import.COLUMNS]
     return render(
         request,
