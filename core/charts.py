@@ -13,6 +13,7 @@ Titles and labels arrive translated (the caller's gettext); amounts arrive as De
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -171,6 +172,19 @@ def _integer_ticks(values: list, *, stacked: bool, series: Sequence[Series], cou
     return list(range(0, top + step + 1, step)) if top % step else list(range(0, top + 1, step))
 
 
+def _round_ticks(values: list, *, most: int = 5) -> list | None:
+    """At most ``most`` + 1 ticks on round steps (1, 2 or 5 × 10ⁿ) from 0 past the largest value, for amounts
+    (pygal's own ticks on a money axis crowd into each other); None when a value is negative."""
+    numbers = [float(v) for v in values]
+    if not numbers or min(numbers) < 0 or max(numbers) <= 0:
+        return None
+    rough = max(numbers) / most
+    power = 10 ** math.floor(math.log10(rough))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
+    count = math.ceil(max(numbers) / step)
+    return [round(step * i, 10) for i in range(count + 1)]
+
+
 def _table(
     *, x_title: str, labels: Sequence[str], series: Sequence[Series], fmt: ValueFormat, label_links: Sequence[str]
 ) -> Table:
@@ -218,6 +232,9 @@ def _chart(
         css=[],
         disable_xml_declaration=True,
         no_prefix=False,
+        # Its size in the SVG's own width/height: the page shows it at that size at most (smaller on a narrow
+        # screen), so a short chart in a wide card is not blown up to twice its text size.
+        explicit_size=True,
         width=WIDE if wide else WIDTH,
         height=height,
         title=title,
@@ -236,6 +253,8 @@ def _chart(
         **config,
     )
     if ticks := _integer_ticks(values, stacked=cls is pygal.StackedBar, series=series, count=len(labels)):
+        chart.y_labels = ticks
+    elif horizontal and (ticks := _round_ticks(values)):
         chart.y_labels = ticks
     chart.add_xml_filter(_inline_ready(str(description or title)))
     # pygal draws a horizontal chart's first label at the bottom: reversed, the ranking reads top down.

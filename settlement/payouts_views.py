@@ -77,6 +77,7 @@ def _imports_page(request, *, form=None, report=None, status=200):
         "fetches": fetches,
         "refresh": running,
     }
+    context.setdefault("page_title", _("Payouts"))
     return render(request, "settlement/payouts.html", context, status=status)
 
 
@@ -314,7 +315,10 @@ def reconciliation(request):
 def _reconciliation_page(request, query, *, tolerance_form: ToleranceForm | None = None, status: int = 200):
     form, scope = _scope(query)
     if scope is None:
-        context = {"form": form, "scope": None, "can_console": user_can_enter(request.user, "console")}
+        context = {
+            "form": form, "scope": None, "can_console": user_can_enter(request.user, "console"),
+            "page_title": _("Reconciliation"),
+        }  # fmt: skip
         return render(request, "settlement/reconciliation.html", context, status=status)
     state = query.get("state", "")
     if state not in rec.STATES and state != rec.PAYOUT_ONLY:
@@ -358,6 +362,7 @@ def _reconciliation_page(request, query, *, tolerance_form: ToleranceForm | None
         "all_orders_url": _reconciliation_url(scope, q=kept_search),
         "tolerance_form": tolerance_form or ToleranceForm(initial={"tolerance": summary.tolerance}),
         "here": _reconciliation_url(scope, state=state, q=kept_search, page=number if number > 1 else ""),
+        "page_title": _("Reconciliation"),
     }
     return render(request, "settlement/reconciliation.html", context, status=status)
 

@@ -22,7 +22,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -260,7 +260,11 @@ def portal_statement_dispute(request, pk: int):
         return _render_detail(request, supplier, statement, errors=exc.messages, typed=typed, status=400)
     messages.success(
         request,
-        _("You disputed %(count)s lines of statement %(number)s; the merchant will answer.")
+        ngettext(
+            "You disputed %(count)s line of statement %(number)s; the merchant will answer.",
+            "You disputed %(count)s lines of statement %(number)s; the merchant will answer.",
+            len(disputes),
+        )
         % {"count": len(disputes), "number": statement.number},
     )
     return redirect("settlement:portal_statement", pk=statement.pk)

@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy
 
 from channels.models import Store
 from core.exports import ExportTable
+from core.money import round_money
 from core.states import actor_name
 from settlement.models import PayoutItem, PayoutSettings
 from settlement.payouts import payout_settings_for, store_locked
@@ -385,10 +386,11 @@ def export_table(params: dict, count: int | None = None) -> ExportTable:
         while True:
             page = reconcile_rows(scope=scope, state=state, search=search, offset=offset, limit=5_000)
             for row in page:
-                yield [
-                    row.order_number, row.placed_at, row.currency, row.expected, row.charged, row.refunded,
-                    row.chargebacks, row.received, row.difference, row.fees, row.state_label,
-                ]  # fmt: skip
+                amounts = (row.expected, row.charged, row.refunded, row.chargebacks, row.received, row.difference,
+                           row.fees)  # fmt: skip
+                # Stored with 4 places: written with the currency's decimals, as the page shows them.
+                money = [round_money(a, row.currency) if a is not None else None for a in amounts]
+                yield [row.order_number, row.placed_at, row.currency, *money, row.state_label]
             if len(page) < 5_000:
                 return
             offset += len(page)

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.states import IllegalTransition, actor_name, transition_problem
 from settlement.adjustments import late_adjustment
@@ -153,7 +154,7 @@ def statement_dispute(
         to=S.DISPUTED,
         actor=actor,
         actor_label="supplier",
-        reason=_("%(count)s lines disputed") % {"count": len(rows)},
+        reason=ngettext("%(count)s line disputed", "%(count)s lines disputed", len(rows)) % {"count": len(rows)},
     )
     _sync(statement, locked)
     return rows

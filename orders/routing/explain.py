@@ -17,6 +17,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.money import format_money
 from orders.models import Order
 from orders.routing.core.types import Reason, describe
 from suppliers.models import Dispatch
@@ -149,6 +150,11 @@ def _labelled(params: Mapping[str, Any], names: Names | None) -> _Missing:
         values["rule_label"] = _("Rule #%(id)s") % {"id": rule}
     else:
         values["rule_label"] = _("Always")
+    # Amounts in the order's currency read with its decimals: "847.00", not the stored "847.000".
+    currency = str(params.get("currency") or "")
+    for key in ("total", "limit"):
+        if key in params and currency:
+            values[key] = format_money(str(params[key]), currency, code=False)
     country, province = params.get("country", ""), params.get("province", "")
     values["region"] = f"{province}, {country}" if province else (country or _("an address without a country"))
     for key in ("scope", "chosen_scope"):

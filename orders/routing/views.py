@@ -507,9 +507,17 @@ def _holds_action(request):
     elif action in ("release", "reroute"):
         jobs.routing_job_start(kind=action, order_ids=ids, actor=request.user)
         text = (
-            _("Releasing %(count)s orders in the background; the progress is shown below.")
+            ngettext(
+                "Releasing %(count)s order in the background; the progress is shown below.",
+                "Releasing %(count)s orders in the background; the progress is shown below.",
+                len(ids),
+            )
             if action == "release"
-            else _("Re-routing %(count)s orders in the background; the progress is shown below.")
+            else ngettext(
+                "Re-routing %(count)s order in the background; the progress is shown below.",
+                "Re-routing %(count)s orders in the background; the progress is shown below.",
+                len(ids),
+            )
         )
         messages.success(request, text % {"count": len(ids)})
     else:

@@ -24,7 +24,8 @@ def test_a_bar_chart_is_an_accessible_svg_without_script_style_or_ids():
     assert svg.startswith("<svg")
     assert 'role="img"' in svg and 'aria-label="Orders per day"' in svg
     assert "<title>Orders per day</title>" in svg
-    assert "viewBox=" in svg and "width=" not in svg.split(">", 1)[0]  # scales to its box
+    # its own size as the most it is shown at (a narrow screen scales it down with the viewBox)
+    assert 'viewBox="0 0 560 300"' in svg and 'width="560"' in svg.split(">", 1)[0]
     assert "<script" not in svg and "<style" not in svg and " id=" not in svg and "<!--" not in svg
     assert "<?xml" not in svg
     assert "orders per day" in svg and "Day" in svg  # axis titles
@@ -111,3 +112,17 @@ def test_a_long_name_is_cut_beside_its_bar_and_whole_in_the_table():
     assert name not in chart.svg and "SOCK-MERINO-M · Merino Socks…" in chart.svg
     assert "Short" in chart.svg
     assert [row[0].text for row in chart.table.rows] == [name, "Short"]
+
+
+def test_amounts_on_a_horizontal_bar_get_a_few_round_ticks_and_the_chart_keeps_its_own_size():
+    chart = horizontal_bar(title="Payouts", x_title="Store", y_title="CNY", labels=["Offline orders", "Shop"],
+                           series=[Series("left", [Decimal("3366.00"), Decimal("2857.53")])],
+                           value_format=money_format("CNY"))  # fmt: skip
+
+    ticks = [
+        t
+        for t in re.findall(r"<text[^>]*>([^<]*)</text>", chart.svg)
+        if (t.endswith(".00") and "," in t) or t == "0.00"
+    ]
+    assert ticks[:5] == ["0.00", "1,000.00", "2,000.00", "3,000.00", "4,000.00"]
+    assert re.search(r'<svg[^>]* width="\d+" height="\d+"', chart.svg)  # shown at most at its own size

@@ -293,11 +293,17 @@ def load_catalogue(path: Path = CATALOGUE) -> Catalog:
 
 
 def missing_msgids(msgids: Iterable[Msgid], catalog: Catalog) -> list[Msgid]:
-    """The msgids that are not in ``catalog`` with a translation (non-empty, not fuzzy); one per (id, context)."""
+    """The msgids that are not in ``catalog`` with a translation (non-empty, not fuzzy); one per (id, context).
+
+    A text used both alone and with a plural (``_("Order")`` and ``{% blocktranslate count %}Order{% plural
+    %}Orders``) is one catalogue entry with plural forms, which gettext's singular lookup never finds: the
+    singular use counts as missing (give one of them other words or a context).
+    """
     missing = {}
     for msgid in msgids:
         message = catalog.get(msgid.msgid, context=msgid.context)
-        if message is None or message.fuzzy or not _translated(message.string):
+        wrong_form = message is not None and bool(message.pluralizable) != (msgid.plural is not None)
+        if message is None or wrong_form or message.fuzzy or not _translated(message.string):
             missing.setdefault((msgid.msgid, msgid.context), msgid)
     return sorted(missing.values(), key=lambda m: (m.where, m.msgid))
 

@@ -353,3 +353,16 @@ def test_the_catalogue_compiles_without_gnu_gettext(tmp_path):
 )
 def test_shows_words(text, shows):
     assert scan.shows_words(text) is shows
+
+
+def test_a_text_used_alone_and_with_a_plural_is_reported(tmp_path):
+    # given "Order" used alone in Python and as the singular of a plural in a template (one catalogue entry)
+    module = tmp_path / "labels.py"
+    module.write_text('from django.utils.translation import gettext as _\nLABEL = _("Order")\n')
+    page = tmp_path / "page.html"
+    page.write_text("{% load i18n %}{% blocktranslate count n=3 %}Order{% plural %}Orders{% endblocktranslate %}")
+    msgids = scan.python_msgids([module]) + scan.template_msgids([page])
+    catalog = scan.load_catalogue(_catalogue(tmp_path / "po", [(("Order", "Orders"), ("订单",), None)]))
+
+    # when they are checked, then the lone use is missing: gettext("Order") never finds a plural entry
+    assert [(m.msgid, m.plural) for m in scan.missing_msgids(msgids, catalog)] == [("Order", None)]

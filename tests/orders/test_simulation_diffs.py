@@ -87,7 +87,7 @@ def test_the_page_says_how_many_orders_route_differently_and_lists_them_newest_f
     assert _ids(page) == [done["orders"][k].pk for k in ("big", "vip", "small")]
     assert "Newly held" in body and "No longer held" in body
     assert f"A × 1: {done['first'].name} → {done['second'].name}" in body
-    assert "Download these 3 rows:" in body
+    assert "Download 3 rows:" in body
 
 
 def test_filters_combine_and_sort_by_total(console, done):

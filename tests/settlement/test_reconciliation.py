@@ -194,3 +194,15 @@ def test_the_export_of_a_searched_view_has_only_what_the_page_shows(month):
     assert table.count == 1
     assert [row[0] for row in table.rows] == ["#1003"]
     assert [r.order_number for r in rec.reconcile_rows(scope=scope, search="1003")] == ["#1003"]
+
+
+def test_the_export_writes_amounts_with_the_currency_s_decimals(month):
+    store, _orders, _scope = month
+
+    table = rec.export_table({"store": store.pk, "month": "2026-11"})
+
+    money_columns = range(3, 10)
+    for row in table.rows:
+        for index in money_columns:
+            value = row[index]
+            assert value is None or value.as_tuple().exponent == -2, (row[0], table.columns[index], value)
