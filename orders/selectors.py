@@ -43,10 +43,33 @@ PAYMENT_LABELS = {
 }
 
 
+# The channel's fulfilment status, and what started a routing decision, in the reader's language.
+FULFILMENT_LABELS = {
+    "fulfilled": gettext_lazy("fulfilled"),
+    "partial": gettext_lazy("partly fulfilled"),
+    "partially_fulfilled": gettext_lazy("partly fulfilled"),
+    "unfulfilled": gettext_lazy("unfulfilled"),
+    "restocked": gettext_lazy("restocked"),
+}
+TRIGGER_LABELS = {
+    "ingest": gettext_lazy("on arrival"),
+    "reroute": gettext_lazy("routed again"),
+    "rejection": gettext_lazy("after a rejection"),
+    "mapping": gettext_lazy("after a SKU was mapped"),
+    "release": gettext_lazy("released from hold"),
+    "manual": gettext_lazy("by hand"),
+}
+
+
+def label_of(labels, value: str) -> str:
+    """``value`` through one of the label tables above; a value Relay does not know, as it is."""
+    label = labels.get((value or "").strip().lower())
+    return str(label) if label is not None else value
+
+
 def payment_label(status: str) -> str:
     """The channel's payment status as a person reads it: translated when known, else as the channel said it."""
-    label = PAYMENT_LABELS.get((status or "").strip().lower())
-    return str(label) if label is not None else status
+    return label_of(PAYMENT_LABELS, status)
 
 
 # The columns the order list sorts by (keyset pagination: each ends in the primary key).

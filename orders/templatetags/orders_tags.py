@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
-from orders.selectors import payment_label
+from orders.selectors import FULFILMENT_LABELS, TRIGGER_LABELS, label_of, payment_label
 
 register = template.Library()
 
@@ -26,3 +26,15 @@ def negative(value):
 def payment(status):
     """The channel's payment status ("paid", "partially_refunded" …) translated; an unknown one as it is."""
     return payment_label(status)
+
+
+@register.filter
+def fulfilment(status):
+    """The channel's fulfilment status ("fulfilled", "partial" …) translated; an unknown one as it is."""
+    return label_of(FULFILMENT_LABELS, status)
+
+
+@register.filter
+def trigger(value):
+    """What started a routing decision ("ingest" → "on arrival"), translated."""
+    return label_of(TRIGGER_LABELS, value)

@@ -6,8 +6,10 @@ import io
 from decimal import Decimal
 
 import openpyxl
+from django.utils import translation
 
 from orders.models import Order
+from orders.selectors import FULFILMENT_LABELS, TRIGGER_LABELS, label_of, payment_label
 from tests.channels.factories import StoreFactory
 from tests.conftest import in_tenant
 from tests.orders.factories import OrderFactory
@@ -142,3 +144,18 @@ def test_supplier_and_finance_cannot_download_orders(tenant_a, make_user, make_s
         response = client_for(tenant_a, user).get("/orders/?export=csv")
         assert response.status_code == 403
         assert b"#1" not in response.content
+
+
+def test_channel_statuses_and_decision_triggers_read_in_the_reader_s_language():
+    with translation.override("en"):
+        assert (payment_label("partially_refunded"), label_of(FULFILMENT_LABELS, "partial")) == (
+            "partly refunded", "partly fulfilled",
+        )  # fmt: skip
+        assert label_of(TRIGGER_LABELS, "ingest") == "on arrival"
+        assert (
+            payment_label("something_new") == "something_new"
+        )  # a word Relay does not know stays as the channel wrote it
+    with translation.override("zh-hans"):
+        assert payment_label("paid") == "已付款"
+        assert label_of(FULFILMENT_LABELS, "fulfilled") != "fulfilled"
+        assert label_of(TRIGGER_LABELS, "ingest") != "on arrival"
