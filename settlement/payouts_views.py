@@ -234,14 +234,15 @@ def _import_result(payout_import: PayoutImport) -> dict:
         .annotate(
             count=Count("id"),
             matched=Count("id", filter=Q(order__isnull=False)),
+            # Only money an order should explain (charges, refunds, chargebacks): fees, adjustments and the
+            # transfer to the bank name no order and are not "missing" one.
+            unmatched=Count("id", filter=Q(order__isnull=True, kind__in=rec.MONEY_KINDS)),
             amount=Sum("amount"),
             fee=Sum("fee"),
             net=Sum("net"),
         )
         .order_by("currency")
     )
-    for total in totals:
-        total["unmatched"] = total["count"] - total["matched"]
     months = (
         items.filter(order__isnull=False)
         .annotate(month=TruncMonth("order__placed_at", tzinfo=tenant_time_zone()))
@@ -267,7 +268,7 @@ def payout_import_detail(request, pk: int):
     items = payout_import.items.select_related("order").order_by("row", "occurred_at", "id")
     unmatched_only = request.GET.get("matched") == "no"
     if unmatched_only:
-        items = items.filter(order__isnull=True)
+        items = items.filter(order__isnull=True, kind__in=rec.MONEY_KINDS)
     page = Paginator(items, ITEMS_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "payout_import": payout_import,

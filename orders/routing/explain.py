@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -196,6 +198,16 @@ def _words(values: Any) -> str:
     return ", ".join(str(v) for v in values or ())
 
 
+def _moment(text: str) -> str:
+    """A rule's stored ISO time as the page's other times read: local wall-clock time, to the minute."""
+    moment = parse_datetime(str(text))
+    if moment is None:
+        return str(text)
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return formats.date_format(moment, "DATETIME_FORMAT")
+
+
 def _hold_summary(params: Mapping[str, Any]) -> str:
     parts = []
     if "total_above" in params:
@@ -237,9 +249,9 @@ def rule_summary(kind: str, params: Mapping[str, Any], *, products: Mapping[int,
         if params.get("per_order_cap"):
             text += _(", at most %(cap)s per order") % {"cap": params["per_order_cap"]}
         if params.get("starts"):
-            text += _(", from %(starts)s") % {"starts": params["starts"]}
+            text += _(", from %(starts)s") % {"starts": _moment(params["starts"])}
         if params.get("ends"):
-            text += _(", until %(ends)s") % {"ends": params["ends"]}
+            text += _(", until %(ends)s") % {"ends": _moment(params["ends"])}
         return text + "."
     if kind == "sourcing":
         strategy = params.get("strategy", "path_order")

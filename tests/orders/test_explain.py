@@ -1,7 +1,9 @@
 """The translatable rendering of routing reasons says what the engine's English rendering says."""
 
+import zoneinfo
+
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from orders.routing.core.types import REASON_TEXTS, Reason, describe
 from orders.routing.explain import REASON_TEMPLATES, Names, reason_text, rule_summary
@@ -61,3 +63,10 @@ def test_rule_summaries_in_plain_words():
     )
     assert rule_summary("merge", {"window_hours": 6}).startswith("Merge orders of the same buyer")
     assert rule_summary("split", {"policy": "whole"}) == "Prefer one supplier for the whole order."
+
+
+def test_a_gift_rule_s_dates_read_as_local_time_not_stored_iso():
+    params = {"buy_product_id": 1, "gift_product_id": 2, "min_quantity": 1, "starts": "2026-11-26T12:47:00+00:00"}
+    with translation.override("en"), timezone.override(zoneinfo.ZoneInfo("Asia/Shanghai")):
+        summary = rule_summary("gift", params, products={1: "SOCK", 2: "BAG"})
+    assert "from 2026-11-26 20:47" in summary and "T12:47" not in summary
