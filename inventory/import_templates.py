@@ -1,14 +1,23 @@
-"""The product import's templates (CSV and XLSX): the columns of inventory.imports with example rows."""
+"""The product import's templates (CSV and XLSX): the columns of inventory.imports with example rows.
+
+The example rows name the tenant's own suppliers when it has some (the file then imports as it is), else two
+made-up codes that the import will say it does not know."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from core import spreadsheets
 from inventory.imports import COLUMNS
 
+EXAMPLE_CODES = ("SUP-HZ", "SUP-US")
 
-def _example_rows() -> list[dict[str, object]]:
+
+def _example_rows(codes: Sequence[str] = ()) -> list[dict[str, object]]:
+    first, second = (list(codes) + list(EXAMPLE_CODES))[:2] if codes else EXAMPLE_CODES
+    if len(codes) == 1:
+        second = first
     return [
         {
             "sku": "TEE-RED-M",
@@ -16,7 +25,7 @@ def _example_rows() -> list[dict[str, object]]:
             "weight_grams": 180,
             "active": "yes",
             "source_position": 1,
-            "supplier_code": "SUP-HZ",
+            "supplier_code": first,
             "cost_price": Decimal("18.50"),
             "currency": "CNY",
             "regions": "CN:Zhejiang;CN:Shanghai",
@@ -41,7 +50,7 @@ def _example_rows() -> list[dict[str, object]]:
             "weight_grams": 350,
             "active": "yes",
             "source_position": 1,
-            "supplier_code": "SUP-US",
+            "supplier_code": second,
             "cost_price": Decimal("3.2500"),
             "currency": "USD",
             "regions": "US",
@@ -52,14 +61,14 @@ def _example_rows() -> list[dict[str, object]]:
     ]
 
 
-def template_csv() -> bytes:
-    return spreadsheets.template_csv(columns=COLUMNS, rows=_example_rows())
+def template_csv(*, supplier_codes: Sequence[str] = ()) -> bytes:
+    return spreadsheets.template_csv(columns=COLUMNS, rows=_example_rows(supplier_codes))
 
 
-def template_xlsx() -> bytes:
+def template_xlsx(*, supplier_codes: Sequence[str] = ()) -> bytes:
     return spreadsheets.template_xlsx(
         columns=COLUMNS,
-        rows=_example_rows(),
+        rows=_example_rows(supplier_codes),
         sheet_title="products",
         number_formats={
             "weight_grams": "0",

@@ -395,13 +395,17 @@ def product_import(request):
 
 @area_required("console")
 def import_template(request, fmt: str):
+    # The examples name two of the tenant's own suppliers, so the template imports as it is.
+    codes = list(Supplier.objects.filter(active=True).order_by("code").values_list("code", flat=True)[:2])
     if fmt == "xlsx":
         response = HttpResponse(
-            import_templates.template_xlsx(),
+            import_templates.template_xlsx(supplier_codes=codes),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     elif fmt == "csv":
-        response = HttpResponse(import_templates.template_csv(), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(
+            import_templates.template_csv(supplier_codes=codes), content_type="text/csv; charset=utf-8"
+        )
     else:
         raise Http404
     response["Content-Disposition"] = f'attachment; filename="relay-products-template.{fmt}"'

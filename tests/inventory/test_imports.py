@@ -8,6 +8,7 @@ from openpyxl import Workbook
 from inventory import import_templates, imports, services
 from inventory.imports import products_import
 from inventory.models import Product, Source, Stock
+from tests.suppliers.factories import SupplierFactory
 
 HEADER = "sku,name,weight_grams,active,source_position,supplier_code,cost_price,currency,regions,lead_time_days,source_active,on_hand\r\n"
 
@@ -208,3 +209,14 @@ def test_existing_catalog_rows_outside_the_file_are_left_alone(suppliers, make_p
     third.refresh_from_db()
     assert (third.position, third.cost_price) == (3, Decimal("99"))
     assert services.regions_text(Source.objects.get(product=product, position=1).regions) == "CN:Zhejiang;CN:Shanghai"
+
+
+def test_the_downloaded_template_names_the_tenant_s_own_suppliers_and_imports_as_it_is(in_a, console):
+    for code in ("ZJ-WEAVE", "GD-MUGS", "OLD-ONE"):
+        SupplierFactory(code=code, name=code, active=code != "OLD-ONE")
+
+    response = console.get("/products/import/template.csv")
+    report = products_import(content=response.content, filename="template.csv")
+
+    assert b"GD-MUGS" in response.content and b"ZJ-WEAVE" in response.content and b"SUP-HZ" not in response.content
+    assert report.ok, report.errors
