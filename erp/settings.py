@@ -263,6 +263,9 @@ LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # English dates read 2026-11-29 23:29 (erp/formats/en); Chinese keeps Django's 2026年11月29日.
 FORMAT_MODULE_PATH = ["erp.formats"]
+# Modules listing the sentences Relay records in histories as text, said again in the reader's language
+# (core.recorded).
+RECORDED_PHRASES = ["orders.phrases", "suppliers.phrases", "channels.phrases", "settlement.phrases"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -24,6 +24,7 @@ from core.tasks import enqueue_named
 from inventory.stock import stock_consume, stock_reserve
 from orders.cancellation import orders_cancelled_on_channel
 from orders.models import Order
+from orders.phrases import DISPATCH_SHIPPED
 from orders.routing.batch import RouteSummary, route_batch
 from orders.routing.services import route_orders
 from orders.states import orders_lock, orders_transition
@@ -113,7 +114,7 @@ def dispatch_changed(*, dispatch_id: int, actor=None) -> RouteSummary:
             to=to,
             actor=actor,
             actor_label="supplier",
-            reasons={order.pk: f"Dispatch {dispatch.number} shipped." for order in group},
+            reasons={order.pk: DISPATCH_SHIPPED % {"number": dispatch.number} for order in group},
         )
     # The channels (a layer above) tell each order's store what shipped, after this commits.
     enqueue_named(PUSH_FULFILLMENTS, dispatch_id)

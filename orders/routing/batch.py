@@ -38,6 +38,7 @@ from core.bulk import copy_rows, json_text
 from inventory.listings import listings_auto_map
 from inventory.stock import stock_levels, stock_reserve
 from orders.models import Order, RoutingDecision, pack_json
+from orders.phrases import LINES_MOVED, ROUTED_WITH, TRIGGER_TEXT
 from orders.routing.core import engine
 from orders.routing.core.merging import merge_key
 from orders.routing.core.rules import GIFT, HOLD, compile_rules
@@ -82,14 +83,6 @@ D = Dispatch.Status
 ROUTING = "routing"
 FIXED = (D.ACCEPTED, D.SHIPPED)  # what routing no longer moves
 TRIGGERS = ("ingest", "manual", "release", "reroute", "mapping", "rejection")
-TRIGGER_TEXT = {
-    "ingest": "Routed on ingest",
-    "manual": "Routed by hand",
-    "release": "Released from hold",
-    "reroute": "Re-routed",
-    "mapping": "Re-routed after a listing mapping changed",
-    "rejection": "Re-routed after a supplier rejected it",
-}
 _DECISION_COLUMNS = (
     "order_id", "ruleset_version", "held", "hold_reasons", "fired_rule_ids", "lines", "merge_key", "trigger",
     "is_current", "created",
@@ -503,7 +496,7 @@ class _Batch:
         else:
             self.summary.routed += 1
             text = TRIGGER_TEXT.get(self.trigger, self.trigger)
-            self.reasons[order.pk] = f"{text}, rule set v{result.ruleset_version}."
+            self.reasons[order.pk] = ROUTED_WITH % {"trigger": text, "version": result.ruleset_version}
         status = self._target_status(order, result)
         if status != order.status:
             if status == S.HELD:
@@ -552,7 +545,7 @@ class _Batch:
             receiving=receiving,
             actor=self.actor,
             actor_label=ROUTING,
-            reason=TRIGGER_TEXT.get(self.trigger, self.trigger) + ": its lines moved elsewhere.",
+            reason=LINES_MOVED % {"trigger": TRIGGER_TEXT.get(self.trigger, self.trigger)},
         )
         dispatch_lines_insert(lines=rows)
         stock_reserve(deltas=deltas)

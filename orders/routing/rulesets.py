@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from core.exports import ExportTable
 from core.listing import Sort, Sorts
 from orders.models import Rule, RuleSet, RuleSetEvent
+from orders.phrases import VERSION_ACTIVATED
 from orders.routing import core as routing
 from orders.routing.core.rules import RULE_KINDS, validate_rule
 
@@ -286,7 +287,7 @@ def ruleset_activate(*, ruleset: RuleSet, actor, note: str | None = None) -> Rul
             *(
                 RuleSetEvent(
                     ruleset=r, from_state="active", to_state="retired", actor=actor_user, actor_label=label,
-                    reason=f"Version {draft.version} activated.", at=now,
+                    reason=VERSION_ACTIVATED % {"version": draft.version}, at=now,
                 )
                 for r in previous
             ),

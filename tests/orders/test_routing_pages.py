@@ -356,3 +356,15 @@ def test_another_tenants_held_orders_are_not_listed_nor_released(tenant_b, make_
     with in_tenant(tenant_b):
         assert not Order.objects.exists()
     assert Order.objects.filter(status="held").count() == 3
+
+
+def test_the_order_timeline_recorded_by_the_worker_reads_in_the_reader_s_language(console, held):
+    routed, on_hold = held[3], held[0]
+
+    english = console.get(f"/orders/{routed.pk}/").content.decode()
+    chinese = console.get(f"/orders/{routed.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    held_zh = console.get(f"/orders/{on_hold.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert "Routed on ingest, rule set v" in english
+    assert "Routed on ingest" not in chinese and "入单时路由，规则集 v" in chinese
+    assert "is tagged" not in held_zh  # the engine's English hold reason, said again in Chinese
