@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from channels.models import Store
 from core.listing import export_format, export_response
+from core.recorded import PHRASES
 from settlement import listings
 from settlement import reconciliation as rec
 from settlement.models import PayoutImport, PayoutSource
@@ -273,7 +274,7 @@ def payout_import_detail(request, pk: int):
     context = {
         "payout_import": payout_import,
         "page": page,
-        "page_title": payout_import.name,
+        "page_title": PHRASES.reword(payout_import.name),
         "unmatched_only": unmatched_only,
         "result": _import_result(payout_import),
     }

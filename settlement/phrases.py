@@ -3,4 +3,6 @@
 PHRASES = (
     ("%(count)s line disputed", "%(count)s lines disputed"),
     "every dispute resolved",
+    # A payout fetched from Shopify Payments is named by the worker.
+    "Payout %(id)s of %(date)s (%(status)s)",
 )

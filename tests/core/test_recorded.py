@@ -53,3 +53,9 @@ def test_a_new_book_knows_only_what_it_was_given():
     book.add("Dispatch %(number)s shipped.")
     with translation.override("zh-hans"):
         assert book.reword("Dispatch D1 shipped.") != "Dispatch D1 shipped."
+
+
+def test_a_fetched_payout_s_name_reads_in_chinese_with_the_channel_s_status_kept():
+    chinese = _in("zh-hans", "Payout 18863 of 2026-11-26 (paid)")
+    assert "18863" in chinese and "2026-11-26" in chinese and "paid" in chinese  # Shopify's own status word
+    assert not chinese.startswith("Payout")
