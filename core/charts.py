@@ -278,6 +278,10 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+# Many labels (30 days): only every 7th is written under its bar or point.
+_EVERY_WEEK = {"show_minor_x_labels": False, "x_labels_major_every": 7}
+
+
 def bar_chart(
     *,
     title: str,
@@ -295,7 +299,7 @@ def bar_chart(
     wide: bool = False,
 ) -> Chart:
     """Vertical bars, one group (or stack) per label. ``many_labels`` (e.g. 30 days) labels every 7th bar."""
-    extra = {"x_label_rotation": 0, "show_minor_x_labels": False, "x_labels_major_every": 7} if many_labels else {}
+    extra = {"x_label_rotation": 0, **_EVERY_WEEK} if many_labels else {}
     return _chart(
         pygal.StackedBar if stacked else pygal.Bar,
         kind="bar",
@@ -334,7 +338,7 @@ def line_chart(
     if y_range:
         extra["range"] = y_range
     if many_labels:
-        extra.update(show_minor_x_labels=False, x_labels_major_every=7)
+        extra.update(_EVERY_WEEK)
     return _chart(
         pygal.Line,
         kind="line",

@@ -53,46 +53,31 @@ def steps_done() -> dict[str, bool]:
     }
 
 
+# The steps in order: key (as in steps_done), title, what it means, the page that does it.
+STEPS = (
+    ("store", _("Connect a store"),
+     _("Connect a Shopify or WooCommerce shop, the sandbox shop, or a store fed by spreadsheets."), "channels:stores"),
+    ("suppliers", _("Add suppliers and invite their users"),
+     _("Each supplier's people accept dispatches and enter tracking numbers in their portal."), "suppliers:list"),
+    ("products", _("Import products and source paths"),
+     _("Upload a spreadsheet of products, each with the suppliers that source it and their costs."),
+     "inventory:import"),
+    ("routing", _("Review routing rules"),
+     _("Draft rules for holds, gifts and sourcing, simulate them on recent orders, then activate."),
+     "orders:routing"),
+    ("sync", _("Run a first sync"),
+     _("Sync a store (or import an orders spreadsheet) and watch its orders get routed."), "channels:stores"),
+)  # fmt: skip
+
+
 def checklist_for(*, user) -> Checklist | None:
     """The checklist for the tenant's owner; None for anyone else (nothing is read for them)."""
     if not user_can_enter(user, "admin"):
         return None
     done = steps_done()
-    steps = (
-        Step(
-            key="store",
-            title=str(_("Connect a store")),
-            help=str(_("Connect a Shopify or WooCommerce shop, the sandbox shop, or a store fed by spreadsheets.")),
-            url=reverse("channels:stores"),
-            done=done["store"],
-        ),
-        Step(
-            key="suppliers",
-            title=str(_("Add suppliers and invite their users")),
-            help=str(_("Each supplier's people accept dispatches and enter tracking numbers in their portal.")),
-            url=reverse("suppliers:list"),
-            done=done["suppliers"],
-        ),
-        Step(
-            key="products",
-            title=str(_("Import products and source paths")),
-            help=str(_("Upload a spreadsheet of products, each with the suppliers that source it and their costs.")),
-            url=reverse("inventory:import"),
-            done=done["products"],
-        ),
-        Step(
-            key="routing",
-            title=str(_("Review routing rules")),
-            help=str(_("Draft rules for holds, gifts and sourcing, simulate them on recent orders, then activate.")),
-            url=reverse("orders:routing"),
-            done=done["routing"],
-        ),
-        Step(
-            key="sync",
-            title=str(_("Run a first sync")),
-            help=str(_("Sync a store (or import an orders spreadsheet) and watch its orders get routed.")),
-            url=reverse("channels:stores"),
-            done=done["sync"],
-        ),
+    return Checklist(
+        steps=tuple(
+            Step(key=key, title=str(title), help=str(text), url=reverse(url_name), done=done[key])
+            for key, title, text, url_name in STEPS
+        )
     )
-    return Checklist(steps=steps)
