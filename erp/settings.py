@@ -118,6 +118,7 @@ SHARED_APPS = [
     "django.contrib.admin",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "csp",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -153,6 +154,8 @@ MIDDLEWARE = [
     "core.logging.RequestIdMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -209,7 +212,14 @@ CACHES = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
         "KEY_PREFIX": "test" if TESTING else "relay",
-    }
+    },
+    # Counters that must hold across every tenant (login failures per address, whatever the host): keys
+    # are the caller's own, never prefixed by a schema. Nothing tenant-owned is ever stored here.
+    "platform": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "test-platform" if TESTING else "relay-platform",
+    },
 }
 
 # ------------------------------------------------------------------ auth
@@ -221,8 +231,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Argon2id first; the others only verify (and upgrade on login) hashes written before it.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 if TESTING:
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Hashing speed is not under test (tests/tenants/test_passwords.py checks Argon2 itself).
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -232,8 +250,31 @@ LOGIN_FAILURE_LIMIT = 5
 LOGIN_FAILURE_WINDOW = 15 * 60
 
 SESSION_COOKIE_HTTPONLY = True
+# Lax: a link from an e-mail (invitation, password reset) arrives signed in; a cross-site POST does not.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# The CSRF token is read from the form, never by script.
+CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No inline script, no inline style, no other origin: everything Relay serves is under /static/.
+# Charts are SVG drawn on the server (core.charts), with their styles in attributes, not <style>.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # HTTPS: on by default with DEBUG off, off in development and the test suite (plain http://).
 # Each switch is the environment variable of the same name (.env.example; `make check-deploy`).
@@ -255,6 +296,12 @@ SECURE_PROXY_SSL_HEADER = _env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Relay <no-reply@relay.local>")
+
+# Outbound requests (channel APIs, payouts) never reach loopback, private, link-local or metadata
+# addresses, checked after DNS at connect time (core.outbound). Development and the test suite may reach
+# the sandbox shop on this machine: hosts or networks listed here (e.g. 127.0.0.1,::1,10.0.0.0/8) are let
+# through. Empty (the default with DEBUG off) in production.
+RELAY_OUTBOUND_ALLOW = _env_list("RELAY_OUTBOUND_ALLOW", "127.0.0.1,::1,localhost" if DEVELOPMENT else "")
 
 # ------------------------------------------------------------------ i18n
 
