@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import CREDENTIAL_FIELDS, Channel, PushStatus, Store, StoreStatus, SyncRunKind, SyncRunStatus
+from core.outbound import url_refusal
 
 CREDENTIAL_LABELS = {
     "access_token": _("Admin API access token"),
@@ -41,6 +42,14 @@ class StoreForm(forms.Form):
                 if current
                 else "",
             )
+
+    def clean_base_url(self) -> str:
+        # The form and a literal address only; the service also looks the name up, and connect time decides.
+        base_url = self.cleaned_data.get("base_url") or ""
+        refusal = url_refusal(base_url, resolve_name=False) if base_url else None
+        if refusal:
+            raise forms.ValidationError(refusal, code="outbound_refused")
+        return base_url
 
     def credentials(self) -> dict[str, str]:
         return {

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 import redis
@@ -26,11 +27,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from channels.adapters import get_adapter
-from channels.adapters.base import Adapter, ChannelAuthError, ChannelError
+from channels.adapters.base import Adapter, ChannelAddressRefused, ChannelAuthError, ChannelError
 from channels.models import CREDENTIAL_FIELDS, Channel, QuarantinedPayload, Store, SyncRun, WebhookDelivery
 from channels.store_states import store_transition
 from channels.vault import decrypt_credentials, encrypt_credentials, rotate_token
 from core.bulk import commit_lazily
+from core.outbound import url_refusal
 from core.tasks import enqueue_named
 from orders.canonical import NormalisationError
 from orders.models import Order
@@ -66,6 +68,25 @@ def adapter_for(store: Store, *, client: httpx.Client | None = None, **options) 
     )
 
 
+def _check_base_url(base_url: str, *, store: Store | None = None) -> None:
+    """Refuse (ValidationError on ``base_url``) an address Relay will not call: not http(s), with a user name or
+    password, or a loopback, private, link-local or metadata address (by itself or by what its name resolves
+    to now) that settings.RELAY_OUTBOUND_ALLOW does not list. Connect time checks again (core.outbound)."""
+    if not base_url:
+        return
+    refusal = url_refusal(base_url)
+    if refusal:
+        host = urlsplit(base_url).hostname or ""
+        logger.warning(
+            "store address refused", extra={"store": store.pk if store else None, "host": host, "reason": refusal}
+        )
+        raise ValidationError({"base_url": refusal})
+
+
+def _log_address_refused(store: Store, exc: ChannelAddressRefused) -> None:
+    logger.warning("store address refused", extra={"store": store.pk, "host": exc.host, "reason": exc.reason})
+
+
 def _clean_credentials(channel: str, credentials: Mapping[str, str]) -> dict[str, str]:
     allowed = CREDENTIAL_FIELDS[channel]
     return {key: str(credentials[key]).strip() for key in allowed if credentials.get(key)}
@@ -76,11 +97,16 @@ def store_create(
     *, name: str, channel: str, base_url: str = "", credentials: Mapping[str, str] | None = None,
     sync_interval_minutes: int = 5,
 ) -> Store:  # fmt: skip
-    """Connect a store. Raises ValidationError naming what is missing or wrong."""
+    """Connect a store. Raises ValidationError naming what is missing or wrong.
+
+    A ``base_url`` that is not http(s), carries a user name or password, or is (or resolves to) a loopback,
+    private, link-local or metadata address not allow-listed (settings.RELAY_OUTBOUND_ALLOW) is refused.
+    """
     if channel not in Channel.values:
         raise ValidationError({"channel": _("Unknown channel.")})
     if Store.objects.filter(name__iexact=name.strip()).exists():
         raise ValidationError({"name": _("A store with this name already exists.")})
+    _check_base_url(base_url)
     creds = _clean_credentials(channel, credentials or {})
     if channel in (Channel.SHOPIFY, Channel.WOOCOMMERCE, Channel.SANDBOX):
         if not base_url:
@@ -113,8 +139,10 @@ def store_update(
 
     New credentials lift a "needs re-authorisation" status back to active
     (with its StoreEvent, ``actor`` acting). Raises ValidationError naming
-    the field, changing nothing.
+    the field, changing nothing (a base_url Relay will not call is refused, see store_create).
     """
+    if base_url is not None:
+        _check_base_url(base_url, store=store)
     with transaction.atomic():
         store = Store.objects.select_for_update().get(pk=store.pk)
         fields = []
@@ -162,12 +190,17 @@ def store_test_connection(*, store: Store, client: httpx.Client | None = None, a
     """Ask the channel whether the credentials work; the message is for the person.
 
     Refused credentials mark the store "needs re-authorisation"; working ones
-    lift that mark. Each change writes its StoreEvent with ``actor``.
+    lift that mark. Each change writes its StoreEvent with ``actor``. An address
+    Relay does not connect to (core.outbound) is reported, logged and never reached.
     """
     if not store.pulls:
         return True, _("Spreadsheet stores have no connection to test.")
     try:
-        description = adapter_for(store, client=client).test_connection()
+        with contextlib.closing(adapter_for(store, client=client)) as adapter:
+            description = adapter.test_connection()
+    except ChannelAddressRefused as exc:
+        _log_address_refused(store, exc)
+        return False, str(exc)
     except ChannelAuthError as exc:
         store_transition(
             store=store, to=Store.Status.NEEDS_REAUTH, actor=actor, actor_label="connection test",
@@ -399,6 +432,8 @@ def store_sync(
     except ChannelAuthError as exc:
         _fail(run=run, store=store, message=str(exc), needs_reauth=True)
     except ChannelError as exc:
+        if isinstance(exc, ChannelAddressRefused):
+            _log_address_refused(store, exc)
         _fail(run=run, store=store, message=str(exc))
         raise
     except Exception as exc:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import httpx
 import time_machine
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -24,6 +24,7 @@ from channels.models import Store
 from channels.sandbox.generator import SandboxShop
 from channels.sandbox.server import SANDBOX_TOKEN, make_server, serving
 from core import spreadsheets
+from core.outbound import outbound_client
 from orders.lifecycle import orders_ingested
 from orders.models import Order
 from settlement.closing import period_close
@@ -167,7 +168,8 @@ def demo_sandbox_payouts(*, sandbox_state: Path, sandbox_store: str, seed: int, 
         return
     shop = SandboxShop(seed=seed, state_path=sandbox_state)
     # `make run` starts the shop on its own port later: here it is served on a free one for the import.
-    with serving(make_server(shop, port=0)) as base_url, httpx.Client(trust_env=False) as client:
+    # The shop this process just started is the one loopback address the client may reach, whatever the setting.
+    with serving(make_server(shop, port=0)) as base_url, outbound_client(allow=[urlsplit(base_url).hostname]) as client:
         adapter = ShopifyAdapter(base_url=base_url, credentials={"access_token": SANDBOX_TOKEN}, client=client)
         state = payout_fetch_run(store=store, user=finance, adapter=adapter)
     if state["state"] != "done":

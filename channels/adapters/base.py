@@ -14,6 +14,9 @@ Errors a caller must tell apart:
 - ``NothingToFulfil``: a fulfillment the channel refuses because nothing of
   those lines is left open there (fulfilled or cancelled on the channel).
   Retrying will not help either.
+- ``ChannelAddressRefused``: the store's address is (or resolves to) one Relay
+  does not connect to (loopback, private, link-local, metadata; see
+  core.outbound). Never retried; nothing was sent.
 - ``ChannelError``: any other refusal; the message says what the channel said.
 
 Messages are for a person and never contain a credential.
@@ -42,12 +45,13 @@ import httpx
 
 from channels.payouts import ChannelPayout
 from core.money import quantum
+from core.outbound import DEFAULT_TIMEOUT, OutboundRefused, outbound_client
 from orders.canonical import ChannelOrder, ChannelOrderLine, NormalisationError
 
 logger = logging.getLogger(__name__)
 
 # A slow channel must not hold a worker forever; connecting should be quick.
-TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+TIMEOUT = DEFAULT_TIMEOUT
 BACKOFF_START = 1.0  # seconds before the second attempt; doubles after each failure
 BACKOFF_CAP = 30.0
 # Longer waits than this are not slept through in a worker: we give up and let
@@ -70,6 +74,18 @@ class ChannelAuthError(ChannelError):
 
 class NothingToFulfil(ChannelError):
     """The channel has nothing left open to fulfil for the lines pushed (done or cancelled there). Never retried."""
+
+
+class ChannelAddressRefused(ChannelError):
+    """Relay refused to connect to the store's address (core.outbound.OutboundRefused). Never retried.
+
+    ``host`` and ``reason`` (a key of core.outbound.KINDS) say what was refused, for the log.
+    """
+
+    def __init__(self, message: str, *, host: str, reason: str):
+        super().__init__(message)
+        self.host = host
+        self.reason = reason
 
 
 class ChannelUnavailable(ChannelError):
@@ -254,7 +270,8 @@ class Adapter(abc.ABC):
     """One store on one channel. Subclasses implement the abstract methods below.
 
     ``client`` is injectable (tests pass one built on ``httpx.MockTransport``);
-    without one the adapter owns a client and ``close()`` releases it.
+    without one the adapter owns a core.outbound client (it refuses loopback,
+    private and metadata addresses at connect time) and ``close()`` releases it.
     ``sleep`` is injectable so retries and throttling can be tested without waiting.
     """
 
@@ -275,7 +292,7 @@ class Adapter(abc.ABC):
         self.base_url = base_url.rstrip("/")
         self._credentials = dict(credentials)
         self._owns_client = client is None
-        self._client = client if client is not None else httpx.Client(timeout=TIMEOUT)
+        self._client = client if client is not None else outbound_client(timeout=TIMEOUT)
         self._sleep = sleep
         self.max_attempts = max_attempts
         self._pause_before_next = 0.0  # set by a subclass that reads the channel's rate-limit headers
@@ -370,7 +387,8 @@ class Adapter(abc.ABC):
         Timeouts, transport errors, 5xx and 429 are retried up to ``max_attempts``
         with exponential backoff and jitter (a 429's Retry-After is honoured);
         then ChannelUnavailable. 401/403 raise ChannelAuthError at once; other
-        4xx ChannelError with the channel's own words.
+        4xx ChannelError with the channel's own words. A forbidden address
+        raises ChannelAddressRefused at once, nothing sent.
         """
         if self._pause_before_next > 0:
             pause, self._pause_before_next = self._pause_before_next, 0.0
@@ -381,6 +399,8 @@ class Adapter(abc.ABC):
             cause: Exception | None = None
             try:
                 response = self._client.request(method, url, headers=headers, timeout=TIMEOUT, **auth, **kw)
+            except OutboundRefused as exc:
+                raise ChannelAddressRefused(self._redact(str(exc)), host=exc.host, reason=exc.reason) from exc
             except httpx.TimeoutException as exc:
                 cause, failure = (
                     exc,
