@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from channels.adapters.spreadsheet import parse_order_file
 from channels.models import Channel, OrderImport, Store
-from core.spreadsheets import MAX_BYTES
+from core.spreadsheets import MAX_BYTES, TableError, check_upload
 from orders.services import orders_upsert
 from orders.tasks import enqueue_after_ingest
 
@@ -62,7 +62,9 @@ def order_import_progress(*, order_import: OrderImport) -> dict:
 def order_import_create(*, store: Store, filename: str, content: bytes, user=None) -> OrderImport:
     """Keep the uploaded file under the tenant's media folder and record the import.
 
-    Raises ValidationError for a store that does not take files or a file that is too large.
+    Raises ValidationError for a store that does not take files, or a file refused before any worker sees
+    it: too large, unpacking to too much, too many rows (blank ones too) or columns, a cell too long, a
+    quote never closed (core.spreadsheets.check_upload, which reads it without keeping its rows).
     """
     if store.channel != Channel.SPREADSHEET:
         raise ValidationError(_("Only spreadsheet stores import files."))
@@ -73,6 +75,10 @@ def order_import_create(*, store: Store, filename: str, content: bytes, user=Non
     suffix = Path(filename).suffix.lower()
     if suffix not in (".csv", ".xlsx", ".txt"):
         raise ValidationError(_("Upload a .csv or .xlsx file."))
+    try:
+        check_upload(content=content, filename=filename)
+    except TableError as exc:
+        raise ValidationError(str(exc), code="unreadable") from None
     folder = Path(settings.MEDIA_ROOT) / connection.schema_name / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}{suffix}"

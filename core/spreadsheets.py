@@ -7,6 +7,13 @@ delimiter, read the header and the non-empty rows with their spreadsheet row
 numbers, and write a template as CSV (with a BOM, for Excel) or XLSX. What a
 column means and how a row is validated stays with each import.
 
+Every upload is bounded here, before the work it would cause: its size, what an
+XLSX unpacks to (from the zip's central directory, without unpacking it), how
+far any one member is compressed, its rows (blank ones count: a bomb is mostly
+blank rows), its columns and the length of one cell. A file past a limit is
+refused with a TableError naming the limit, in well under a second and without
+holding more than one row (or 1 MB of text) at a time.
+
 Used by the order import (channels.adapters.spreadsheet), the product
 import (inventory.imports), the supplier's stock upload
 (inventory.supplier_stock) and the tracking upload (suppliers.tracking_upload).
@@ -19,7 +26,8 @@ import dataclasses
 import datetime as dt
 import io
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -29,8 +37,16 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-MAX_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 50_000
+MAX_BYTES = 20 * 1024 * 1024  # the uploaded file itself
+MAX_ROWS = 50_000  # data rows; every record after the header counts, blank ones too
+MAX_COLUMNS = 256  # cells in one row (the templates have a few dozen; Excel allows 16,384)
+MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
+MAX_RECORD_CHARS = 1024 * 1024  # the text of one CSV record: no real row comes near, a runaway quote does
+MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # what an XLSX's members unpack to, all together
+MAX_RATIO = 100  # a worksheet compresses 5-15 times; a member packed far tighter than this is a bomb
+MAX_MEMBERS = 1_000  # files inside one XLSX (a workbook has a dozen or so)
+_RATIO_FLOOR = 1024 * 1024  # members smaller than this unpack to too little to matter, whatever their ratio
+_SCAN_CHUNK = 1024 * 1024
 SHOWN = 40  # characters of a bad value quoted back in a reason
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -107,9 +123,45 @@ def read_table(
     ``column_name(cell)`` says whether a header cell names a known column; it
     picks the CSV delimiter that recognises the most columns. ``booleans`` is
     the (true, false) text of Excel TRUE/FALSE cells. Raises
-    TableError for a file that cannot be read at all (too large, old .xls,
-    damaged workbook, unknown encoding, broken quotes, no header, too many rows).
+    TableError for a file that cannot be read at all (too large, unpacking to
+    too much, old .xls, damaged workbook, unknown encoding, broken or
+    unterminated quotes, no header, too many rows or columns, a cell too long).
+    The limits are checked before the rows are read, or as they stream past:
+    nothing past a limit is ever held in memory.
     """
+    header: list[Cell] | None = None
+    rows: list[tuple[int, list[Cell]]] = []
+    for number, cells in table_records(content=content, filename=filename, column_name=column_name, booleans=booleans):
+        if header is None:
+            header = cells
+        elif not all(blank(cell) for cell in cells):
+            rows.append((number, cells))
+    if header is None or all(blank(cell) for cell in header):
+        raise TableError(_("The file is empty: row 1 must be the header (download the template to see it)."))
+    return header, rows
+
+
+def check_upload(*, content: bytes, filename: str) -> None:
+    """Refuse at once (TableError) a file that read_table would refuse for its size, what it unpacks to, its
+    rows, columns, cells or quotes, without keeping its rows: for a caller that keeps the file for a worker.
+    A workbook's cells are not read (check_workbook streams its XML without parsing it), so a few limits
+    (rows implied by numbering gaps, a lone cell far to the right) are left to read_table in the worker."""
+    if content.startswith(_ZIP_MAGIC) and len(content) <= MAX_BYTES:
+        check_workbook(content)
+        return
+    for _record in table_records(content=content, filename=filename):
+        pass
+
+
+def table_records(
+    *,
+    content: bytes,
+    filename: str,
+    column_name: Callable[[Cell], str | None] | None = None,
+    booleans: tuple[str, str] = YES_NO,
+) -> Iterator[tuple[int, list[Cell]]]:
+    """Every record of the file (blank ones too) as (spreadsheet row number, cells), within the limits: a
+    TableError as soon as one is passed (see read_table)."""
     if len(content) > MAX_BYTES:
         raise TableError(
             _("The file is larger than %(mb)d MB; split it into smaller files.") % {"mb": MAX_BYTES // (1024 * 1024)}
@@ -123,29 +175,29 @@ def read_table(
         raise TableError(_("The file is named .xlsx but is not an Excel workbook; save it from Excel again."))
     else:
         records = csv_records(content, column_name=column_name)
-    header: list[Cell] | None = None
-    rows: list[tuple[int, list[Cell]]] = []
-    number = 0
-    try:
-        # After a csv.Error, number is the last row read: the broken one is the next.
-        for number, cells in enumerate(records, start=1):
-            if header is None:
-                header = cells
-            elif all(blank(cell) for cell in cells):
-                continue
-            elif len(rows) == MAX_ROWS:
+    return bounded(records)
+
+
+def bounded(records: Iterable[list[Cell]]) -> Iterator[tuple[int, list[Cell]]]:
+    """``records`` numbered from 1, refusing the file (TableError) at the first record past MAX_ROWS + 1 (the
+    header), the first with more than MAX_COLUMNS cells or with a cell longer than MAX_CELL_CHARS."""
+    for number, cells in enumerate(records, start=1):
+        if number > MAX_ROWS + 1:
+            raise TableError(
+                _("The file has more than %(rows)s rows; split it into smaller files.") % {"rows": f"{MAX_ROWS:,}"}
+            )
+        if len(cells) > MAX_COLUMNS:
+            raise TableError(
+                _("Row %(row)d has more than %(columns)d columns; a sheet may have at most %(columns)d.")
+                % {"row": number, "columns": MAX_COLUMNS}
+            )
+        for cell in cells:
+            if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
                 raise TableError(
-                    _("The file has more than %(rows)s rows; split it into smaller files.") % {"rows": f"{MAX_ROWS:,}"}
+                    _("Row %(row)d has a value longer than %(chars)s characters, the most a cell may hold.")
+                    % {"row": number, "chars": f"{MAX_CELL_CHARS:,}"}
                 )
-            else:
-                rows.append((number, cells))
-    except csv.Error as exc:
-        raise TableError(
-            _("Row %(row)d could not be read (%(error)s); check its quotes.") % {"row": number + 1, "error": exc}
-        ) from None
-    if header is None or all(blank(cell) for cell in header):
-        raise TableError(_("The file is empty: row 1 must be the header (download the template to see it)."))
-    return header, rows
+        yield number, cells
 
 
 def blank(cell: Cell) -> bool:
@@ -173,16 +225,111 @@ def decode(content: bytes) -> str:
 def csv_records(content: bytes, *, column_name: Callable[[Cell], str | None] | None = None) -> Iterator[list[Cell]]:
     text = decode(content)
     delimiter = sniff_delimiter(text, column_name=column_name)
-    # Strings only, so a cell is never anything but text here.
-    return iter(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    return text_rows(text, delimiter=delimiter)
+
+
+class _RecordTooLong(Exception):
+    pass
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+class _Lines:
+    """The text's lines for csv.reader, one at a time, each at most MAX_RECORD_CHARS long; raises
+    _RecordTooLong when the record being read has taken more than that (a quote left open swallows the
+    rest of the file into one cell). Lines end at \\n, \\r\\n or \\r, as in a file opened with newline="";
+    the text is sliced, never copied whole."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._at = 0
+        self.record_chars = 0
+        self.record_lines = 0
+        self.record_text: list[str] = []
+        self.ended = False
+
+    def start_record(self) -> None:
+        self.record_chars = self.record_lines = 0
+        self.record_text = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        start = self._at
+        if start >= len(self._text):
+            self.ended = True
+            raise StopIteration
+        limit = min(start + MAX_RECORD_CHARS + 1, len(self._text))
+        found = _LINE_END.search(self._text, start, limit)
+        self._at = found.end() if found is not None else limit
+        self.record_chars += self._at - start
+        self.record_lines += 1
+        if self.record_chars > MAX_RECORD_CHARS:
+            raise _RecordTooLong
+        line = self._text[start : self._at]
+        self.record_text.append(line)
+        return line
+
+
+def text_rows(text: str, *, delimiter: str = ",") -> Iterator[list[Cell]]:
+    """The CSV records of ``text``, each read within MAX_RECORD_CHARS. Raises TableError for a record whose
+    quotes cannot be read, and names the row of a quote that is never closed (Python's csv module would
+    silently read the rest of the file into that one cell)."""
+    lines = _Lines(text)
+    reader = csv.reader(lines, delimiter=delimiter)
+    number = 0
+    while True:
+        lines.start_record()
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except _RecordTooLong:
+            if lines.record_lines > 1:
+                raise _unterminated(number + 1) from None
+            raise TableError(
+                _("Row %(row)d is longer than %(mb)d MB; no row of a spreadsheet is that long.")
+                % {"row": number + 1, "mb": MAX_RECORD_CHARS // (1024 * 1024)}
+            ) from None
+        except csv.Error as exc:
+            raise TableError(
+                _("Row %(row)d could not be read (%(error)s); check its quotes.") % {"row": number + 1, "error": exc}
+            ) from None
+        number += 1
+        # Only a record still inside quotes asks for a line past the end; the strict reader confirms it.
+        if lines.ended and _quote_left_open("".join(lines.record_text), delimiter):
+            raise _unterminated(number)
+        yield cells
+
+
+def _unterminated(row: int) -> TableError:
+    return TableError(
+        _('Unterminated quote on row %(row)d: a value there opens a quote (") that is never closed.') % {"row": row}
+    )
+
+
+def _quote_left_open(record: str, delimiter: str) -> bool:
+    """Whether ``record`` (the last of a file) ends inside a quoted value: the strict reader says so."""
+    try:
+        for _cells in csv.reader(io.StringIO(record, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "end of data" in str(exc)
+    return False
 
 
 def sniff_delimiter(text: str, *, column_name: Callable[[Cell], str | None] | None = None) -> str:
     """The delimiter that splits the header into the most known column names (a comma when none does)."""
-    first_line = text.partition("\n")[0]
+    end = _LINE_END.search(text, 0, MAX_RECORD_CHARS)
+    first_line = text[: end.start()] if end is not None else text[:MAX_RECORD_CHARS]
     best, best_score = ",", (0, 0)
     for delimiter in _DELIMITERS:
-        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        try:
+            cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        except csv.Error:  # the reader itself says what is wrong with the line
+            cells = []
         known = sum(1 for cell in cells if column_name is not None and column_name(cell) is not None)
         score = (known, len(cells))
         if score > best_score:
@@ -191,7 +338,8 @@ def sniff_delimiter(text: str, *, column_name: Callable[[Cell], str | None] | No
 
 
 def _xlsx_records(content: bytes, *, booleans: tuple[str, str] = YES_NO) -> Iterator[list[Cell]]:
-    """The first worksheet's rows as cell lists."""
+    """The first worksheet's rows as cell lists, once the workbook has passed check_workbook."""
+    check_workbook(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl fails on damaged files with anything from zip to XML errors
@@ -205,12 +353,101 @@ def _xlsx_rows(workbook, *, booleans: tuple[str, str] = YES_NO) -> Iterator[list
     try:
         if not workbook.worksheets:
             return
-        for values in workbook.worksheets[0].iter_rows(values_only=True):
+        sheet = workbook.worksheets[0]
+        # The <dimension> a file states may be wrong either way: too large pads every row and adds blank rows
+        # up to it, too small drops rows. Without it each row is as wide as its last cell, and missing rows
+        # come as empty lists (which count toward MAX_ROWS all the same).
+        sheet.reset_dimensions()
+        for values in sheet.iter_rows(values_only=True):
+            if len(values) > MAX_COLUMNS:
+                yield list(values)  # bounded() refuses it; its cells are never converted
+                return
             yield [cell_from_excel(value, booleans=booleans) for value in values]
+    except TableError:
+        raise
     except Exception as exc:  # as above: a damaged sheet shows up as any error while reading
         raise TableError(_("The workbook is damaged and could not be read; save it from Excel again.")) from exc
     finally:
         workbook.close()
+
+
+def check_workbook(content: bytes) -> None:
+    """Refuse (TableError) an XLSX that would unpack to too much, before anything is unpacked: too many
+    members, more than MAX_UNZIPPED_BYTES in all (the sizes the zip's central directory states, which is
+    all Python's zipfile ever unpacks), a large member compressed more than MAX_RATIO times; then stream
+    each worksheet's XML, without parsing it, for more than MAX_ROWS + 1 rows or a row of more than
+    MAX_COLUMNS cells. A file that is no readable zip passes: openpyxl says it is damaged."""
+    if (_member_count(content) or 0) > MAX_MEMBERS:
+        raise TableError(_("The workbook holds more than %(n)s files; save it from Excel again.") % {"n": MAX_MEMBERS})
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+            if sum(member.file_size for member in members) > MAX_UNZIPPED_BYTES:
+                raise TableError(
+                    _("The workbook unpacks to more than %(mb)d MB; split it into smaller files.")
+                    % {"mb": MAX_UNZIPPED_BYTES // (1024 * 1024)}
+                )
+            for member in members:
+                if member.file_size > _RATIO_FLOOR and member.file_size > MAX_RATIO * max(member.compress_size, 1):
+                    raise TableError(
+                        _(
+                            "The workbook is compressed more than %(ratio)d times, which no spreadsheet is; "
+                            "save it from Excel again."
+                        )
+                        % {"ratio": MAX_RATIO}
+                    )
+            for member in members:
+                if member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml"):
+                    _scan_sheet(archive, member)
+    except TableError:
+        raise
+    except Exception:  # a damaged zip: openpyxl, which reads it next, reports it
+        return
+
+
+def _member_count(content: bytes) -> int | None:
+    """The number of files the zip's end record says it holds (0xFFFF for a ZIP64 one), before zipfile
+    makes an object for each of them; None when there is no end record."""
+    tail = content[-(65_536 + 22) :]
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return None
+    return int.from_bytes(tail[at + 10 : at + 12], "little")
+
+
+_PREFIX_RE = re.compile(rb"<(\w+:)?worksheet[\s>]")
+
+
+def _scan_sheet(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    """Count a worksheet's <row> and <c> tags as its XML streams past, stopping at the first limit passed."""
+    rows = cells = 0
+    tags: tuple[re.Pattern[bytes], tuple[bytes, ...]] | None = None
+    carry = b""
+    with archive.open(member) as source:
+        while chunk := source.read(_SCAN_CHUNK):
+            text = carry + chunk
+            if tags is None:
+                found = _PREFIX_RE.search(text)
+                prefix = (found.group(1) or b"") if found else b""
+                row_tag = re.compile(b"<" + re.escape(prefix) + rb"row[\s>/]")
+                tags = row_tag, tuple(b"<" + prefix + b"c" + end for end in (b" ", b">", b"/", b"\n", b"\r", b"\t"))
+            row_tag, cell_tags = tags
+            # A tag cut at the chunk's end is carried to the next chunk whole: nothing is counted twice.
+            cut = text.find(b"<", max(len(text) - 64, 0)) if len(chunk) == _SCAN_CHUNK else -1
+            text, carry = (text[:cut], text[cut:]) if cut >= 0 else (text, b"")
+            for index, piece in enumerate(row_tag.split(text)):
+                if index:
+                    rows, cells = rows + 1, 0
+                cells += sum(piece.count(tag) for tag in cell_tags)
+                if cells > MAX_COLUMNS:
+                    raise TableError(
+                        _("Row %(row)d has more than %(columns)d columns; a sheet may have at most %(columns)d.")
+                        % {"row": rows, "columns": MAX_COLUMNS}
+                    )
+            if rows > MAX_ROWS + 1:
+                raise TableError(
+                    _("The file has more than %(rows)s rows; split it into smaller files.") % {"rows": f"{MAX_ROWS:,}"}
+                )
 
 
 def cell_from_excel(value: object, *, booleans: tuple[str, str] = YES_NO) -> Cell:

@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core.spreadsheets import RowError, SheetReport
+from core.spreadsheets import RowError, SheetReport, TableError, check_upload
 from core.tasks import enqueue_named
 from core.uploads import rough_row_count, upload_keep, upload_read, upload_remove
 from inventory import imports, mapping_import
@@ -59,9 +59,16 @@ def catalog_import_submit(*, kind: str, content: bytes, filename: str, actor=Non
     """Import a file of up to INLINE_ROWS data rows at once; keep a larger one and queue it for a worker.
 
     The queued task is sent after the surrounding transaction commits. The caller has checked the upload's
-    size; the importer checks everything else (a file it cannot read is reported by the worker).
+    size; a file past the limits every upload has (core.spreadsheets.check_upload: what it unpacks to, rows
+    counting blank ones, columns, cell length, quotes) is refused at once, never queued; the importer checks
+    everything else.
     """
     importer = _IMPORTERS[kind]
+    try:
+        check_upload(content=content, filename=filename)
+    except TableError:
+        # The importer refuses it in its own words, as quickly: the same check comes first in read_table.
+        return Submission(report=importer(content=content, filename=filename, actor=actor))
     rows = rough_row_count(content, stop_after=INLINE_ROWS)
     if rows <= INLINE_ROWS:
         return Submission(report=importer(content=content, filename=filename, actor=actor))

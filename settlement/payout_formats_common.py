@@ -7,11 +7,9 @@ entry point the import service calls. Nothing here touches the database.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import hashlib
-import io
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -175,7 +173,9 @@ def with_places(amount: Decimal, currency: str) -> Decimal:
 
 def text_records(content: bytes, *, not_text: str) -> list[list[str]]:
     """A CSV file's records (each a list of cells), for readers that must see every line, '#' lines too.
-    Raises TableError (``not_text`` when the bytes are no text encoding we know)."""
+    Raises TableError (``not_text`` when the bytes are no text encoding we know); the file is held to the
+    limits every upload is (core.spreadsheets: size, rows counting blank ones, columns, cell length, quotes
+    left open)."""
     if len(content) > spreadsheets.MAX_BYTES:
         raise TableError(
             _("The file is larger than %(mb)d MB; split it into smaller files.")
@@ -187,12 +187,8 @@ def text_records(content: bytes, *, not_text: str) -> list[list[str]]:
         raise TableError(not_text) from None
     if "\x00" in text:
         raise TableError(not_text)
-    try:
-        return list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
-    except csv.Error as exc:
-        raise TableError(
-            _("The file could not be read as CSV (%(error)s); check its quotes.") % {"error": exc}
-        ) from None
+    records = spreadsheets.text_rows(text.lstrip("\ufeff"))
+    return [[str(value) for value in cells] for _number, cells in spreadsheets.bounded(records)]
 
 
 def empty(content: bytes) -> bool:
