@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -31,7 +31,7 @@ from channels.forms import (
     StoreForm,
     SyncRunFilterForm,
 )
-from channels.models import Channel, FulfillmentPush, OrderImport, Store, SyncRun
+from channels.models import PULL_CHANNELS, Channel, FulfillmentPush, OrderImport, Store, SyncRun
 from channels.tasks import import_orders
 from core.forms import form_add_service_errors
 from core.listing import PAGING_PARAMS, export_format, export_response
@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 STORE_HISTORY = 10  # status changes listed on the store page
 STORES_PAGE_SIZE = 50
 PUSHES_PAGE_SIZE = 50
+# The largest webhook body read (a channel's order with hundreds of lines is well under it); bigger is a 413.
+WEBHOOK_MAX_BYTES = 2 * 1024 * 1024
 
 
 @area_required("console")
@@ -276,10 +278,15 @@ def store_sync_status(request, pk: int):
 def quarantine_reprocess(request, pk: int, qid: int):
     store = selectors.store_get_for(user=request.user, pk=pk)
     item = selectors.quarantined_get_for(user=request.user, store=store, pk=qid)
-    if services.quarantine_reprocess(quarantined=item):
-        messages.success(request, _("The order was processed and is now in Relay."))
+    try:
+        processed = services.quarantine_reprocess(quarantined=item)
+    except ValidationError as exc:  # e.g. a spreadsheet store: nothing to fetch the order again from
+        messages.error(request, " ".join(exc.messages))
     else:
-        messages.error(request, _("Still cannot be processed: %(reason)s") % {"reason": item.reason})
+        if processed:
+            messages.success(request, _("The order was processed and is now in Relay."))
+        else:
+            messages.error(request, _("Still cannot be processed: %(reason)s") % {"reason": item.reason})
     return redirect("channels:store", pk=store.pk)
 
 
@@ -448,16 +455,73 @@ def pushes_retry(request):
     return redirect(target)
 
 
-@csrf_exempt
-@require_POST
-def webhook(request, token: str):
-    """Channel webhooks. No session or token: the channel signs the body instead."""
-    store = get_object_or_404(Store, webhook_token=token)
-    if store.status == Store.Status.PAUSED:
-        return JsonResponse({"outcome": "paused"}, status=200)
+class _WebhookRefused(Exception):
+    def __init__(self, status: int, reason: str, store: Store | None = None):
+        super().__init__(reason)
+        self.status, self.reason, self.store = status, reason, store
+
+
+def _webhook_store(request, token: str, length: int | None) -> Store:
+    """The store a delivery is for, once its method and length are acceptable; else _WebhookRefused."""
+    if request.method != "POST":
+        raise _WebhookRefused(405, "method not allowed")
+    store = Store.objects.filter(webhook_token=token, channel__in=PULL_CHANNELS).first()
+    if store is None:
+        raise _WebhookRefused(404, "no webhook store with this token")
+    if length is None:
+        raise _WebhookRefused(400, "unreadable Content-Length", store)
+    if length > WEBHOOK_MAX_BYTES:
+        raise _WebhookRefused(413, f"body over {WEBHOOK_MAX_BYTES} bytes", store)
+    return store
+
+
+def _webhook_body(request, store: Store) -> bytes:
+    # The request stream stops at Content-Length; reading one byte past the cap catches a lying length anyway.
+    body = request.read(WEBHOOK_MAX_BYTES + 1)
+    if len(body) > WEBHOOK_MAX_BYTES:
+        raise _WebhookRefused(413, f"body over {WEBHOOK_MAX_BYTES} bytes", store)
+    return body
+
+
+def _content_length(request) -> int | None:
     try:
-        outcome = services.webhook_receive(store=store, headers=request.headers, body=request.body)
-    except services.WebhookRejected as exc:
-        logger.warning("webhook rejected", extra={"store": store.pk, "reason": str(exc)})
-        return JsonResponse({"error": str(exc)}, status=exc.status)
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
+@csrf_exempt
+def webhook(request, token: str):
+    """Channel webhooks. No session or token: the channel signs the body instead.
+
+    Answers JSON only: 405 for anything but POST, 404 for a token that is not a webhook-receiving store of this
+    tenant (unknown, or a spreadsheet store), 413 for a body over ``WEBHOOK_MAX_BYTES`` (refused before it is
+    read), 400 for an unreadable length or delivery, 401 for a signature that does not match. Every refusal is
+    logged with the store, the reason, the status and the declared length; the body never is.
+    """
+    length = _content_length(request)
+    try:
+        store = _webhook_store(request, token, length)
+        body = _webhook_body(request, store)
+        if store.status == Store.Status.PAUSED:
+            return JsonResponse({"outcome": "paused"}, status=200)
+        try:
+            outcome = services.webhook_receive(store=store, headers=request.headers, body=body)
+        except services.WebhookRejected as exc:
+            raise _WebhookRefused(exc.status, str(exc), store) from exc
+    except _WebhookRefused as refused:
+        logger.warning(
+            "webhook rejected",
+            extra={
+                "store": refused.store.pk if refused.store else None,
+                "reason": refused.reason,
+                "status": refused.status,
+                "content_length": length,
+            },
+        )
+        response = JsonResponse({"detail": refused.reason}, status=refused.status)
+        if refused.status == 405:
+            response["Allow"] = "POST"
+        return response
     return JsonResponse({"outcome": outcome})

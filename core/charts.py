@@ -1,8 +1,8 @@
 """Charts drawn on the server as SVG (pygal), each with a table of the same numbers.
 
-A chart works with JavaScript off and under a strict Content-Security-Policy: pygal's inline ``<script>``
-and ``<style>`` are taken out of the SVG (static/css/relay.css styles it: ``.chart-svg …``, in the colours
-of ``CHART_STYLE``), no id is left to collide with another chart's on the page, and the SVG scales to its
+A chart works with JavaScript off and under a strict Content-Security-Policy: pygal's inline ``<script>``,
+``<style>`` and ``style`` attributes are taken out of the SVG (static/css/relay.css styles it: ``.chart-svg …``,
+in the colours of ``CHART_STYLE``), no id is left to collide with another chart's on the page, and the SVG scales to its
 box (a viewBox, no fixed width). Labels are escaped by the XML serialiser, so a store named ``<script>`` is
 text. Every chart carries a ``Table`` with the same numbers for the ``<details>`` fallback under it
 (templates/chart.html), and a chart with nothing to show is no chart at all but its ``empty_text``.
@@ -145,6 +145,9 @@ def _strip(root) -> None:
                 parent.remove(element)
             continue
         element.attrib.pop("id", None)
+        # pygal hides its tooltip with style="opacity: 0"; the CSP refuses style attributes (and reports each
+        # one), and relay.css hides the tooltip already.
+        element.attrib.pop("style", None)
         if local == "a":
             # The table under the chart holds the same links for the keyboard; the bars are for the mouse.
             element.set("tabindex", "-1")
