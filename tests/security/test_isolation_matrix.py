@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import re
 
 from django.db import connection
 from django.test import Client
+from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from tenants.accounts.models import AREA_ROLES
 from tests.security.conftest import MARK_A, MARK_B, Route, World, routes
@@ -209,7 +212,17 @@ def schema_checksums(schema: str) -> dict[str, str]:
 
 
 def _body(response) -> str:
+    """What a person could read in the response: text as it is, the cells of an XLSX, the text of a PDF."""
     content = b"".join(response.streaming_content) if response.streaming else response.content
+    if content.startswith(b"PK\x03\x04"):
+        book = load_workbook(io.BytesIO(content), read_only=True)
+        return "\n".join(
+            "\t".join(str(cell) for cell in row if cell is not None)
+            for sheet in book.worksheets
+            for row in sheet.iter_rows(values_only=True)
+        )
+    if content.startswith(b"%PDF"):
+        return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages)
     return content.decode("utf-8", errors="replace")
 
 
