@@ -13,6 +13,7 @@ NAVIGATION = [
     ("suppliers:dispatches", _("Dispatches"), "console"),
     ("orders:routing", _("Routing"), "console"),
     ("settlement:index", _("Settlement"), "finance"),
+    ("audit_log", _("Audit log"), "admin"),
     ("suppliers:portal_home", _("Home"), "portal"),
     ("suppliers:portal_dispatches", _("Dispatches"), "portal"),
     ("inventory:portal_stock", _("Stock"), "portal"),

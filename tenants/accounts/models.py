@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -49,3 +50,47 @@ class Profile(models.Model):
 
     def can_enter(self, area: str) -> bool:
         return self.role in AREA_ROLES[area]
+
+
+class AuditEvent(models.Model):
+    """One line of the tenant's audit log: who did what to which thing, when, from where.
+
+    Append-only: the database refuses UPDATE and DELETE of these rows (migration 0005's trigger), so there is
+    no foreign key to the user either (a deleted user must not rewrite history); ``actor_label`` keeps who it
+    was at the time. Written by tenants.accounts.audit (and, for the apps' state histories, by the triggers
+    that mirror each new event row). ``details`` holds states and field NAMES, never a secret's value.
+    """
+
+    class Via(models.TextChoices):
+        WEB = "web", _("Browser")
+        API = "api", _("API")
+        WORKER = "worker", _("Background task")
+        SYSTEM = "system", _("System")
+
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    action = models.CharField(_("action"), max_length=64)
+    actor_id = models.PositiveIntegerField(_("user id"), null=True, blank=True)
+    actor_label = models.CharField(_("who"), max_length=200)  # the user's e-mail then, or "system", "routing" …
+    via = models.CharField(_("via"), max_length=8, choices=Via.choices, default=Via.SYSTEM)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    target_type = models.CharField(_("target type"), max_length=32, blank=True)
+    target_id = models.CharField(_("target id"), max_length=64, blank=True)
+    target_label = models.CharField(_("target"), max_length=200, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="audit_newest_idx"),
+            models.Index(fields=["action", "-at"], name="audit_action_idx"),
+            models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
+            models.Index(fields=["actor_id", "-at"], name="audit_actor_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(action__regex=r"^[a-z_]+\.[a-z_]+$"), name="audit_action_valid"),
+            models.CheckConstraint(condition=models.Q(via__in=["web", "api", "worker", "system"]), name="audit_via_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_type}:{self.target_id}"

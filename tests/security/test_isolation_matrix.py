@@ -100,7 +100,7 @@ PUBLIC_VIEWS: dict[str, str] = {
     "tenants.accounts.views.set_language": "the language switcher, stores a cookie/profile choice",
     "channels.views.webhook": "channel webhooks, authenticated by the store's token and the body's signature",
     "drf_spectacular.views.SpectacularAPIView": "the API schema, for any signed-in user (no tenant rows)",
-    "drf_spectacular.views.SpectacularSwaggerView": "the API docs, for any signed-in user (no tenant rows)",
+    "drf_spectacular.views.SpectacularSwaggerSplitView": "the API docs, for any signed-in user (no tenant rows)",
 }
 
 
