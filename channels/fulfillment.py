@@ -320,7 +320,8 @@ def _unavailable(push: FulfillmentPush, exc: ChannelUnavailable, *, last_try: bo
             push, P.FAILED,
             message=_("%(reason)s Gave up after %(attempts)d attempts.") % {"reason": exc, "attempts": push.attempts},
         )  # fmt: skip
-    wait = exc.retry_after if exc.retry_after is not None else backoff(push.attempts)
+    # Never longer than the cap: a countdown past the broker's visibility timeout would be delivered twice.
+    wait = min(exc.retry_after, BACKOFF_CAP) if exc.retry_after is not None else backoff(push.attempts)
     message = _("%(reason)s Trying again in %(seconds)d s.") % {"reason": exc, "seconds": round(wait)}
     FulfillmentPush.objects.filter(pk=push.pk, status=P.PENDING).update(message=message[:MESSAGE_LENGTH])
     logger.warning(

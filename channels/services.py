@@ -386,10 +386,24 @@ def _lock(store: Store) -> redis.lock.Lock:
     return client.lock(f"relay:lock:{connection.schema_name}:store-sync:{store.pk}", timeout=SYNC_LOCK_SECONDS)
 
 
+def _lock_take(lock: redis.lock.Lock, *, task_id: str | None) -> bool:
+    """Acquire ``lock`` now, or take it over when it is held under this very task's id (a redelivered task)."""
+    token = task_id.encode() if task_id else None
+    if lock.acquire(blocking=False, token=token):
+        return True
+    if token is None or lock.redis.get(lock.name) != token:
+        return False
+    lock.local.token = token
+    lock.reacquire()  # a fresh timeout, under the same token
+    logger.info("sync lock taken over: the same task, redelivered after its worker stopped")
+    return True
+
+
 def store_sync(
     *, store_id: int, kind: str = SyncRun.Kind.SCHEDULED, window_start: dt.datetime | None = None,
     window_end: dt.datetime | None = None, client: httpx.Client | None = None,
     on_progress: Callable[[SyncRun], None] | None = None, adapter_options: dict | None = None,
+    task_id: str | None = None,
 ) -> SyncRun | None:  # fmt: skip
     """Pull the store's orders updated in a window and upsert them, page by page.
 
@@ -404,6 +418,9 @@ def store_sync(
 
     Raises ChannelUnavailable (the task retries it); a refused credential marks
     the store "needs re-authorisation" and returns the failed run.
+
+    ``task_id`` (the Celery task's id) is the lock's token: when the broker hands the same task again because
+    its worker died holding the lock, the task takes its own lock over instead of waiting for it to expire.
     """
     store = Store.objects.get(pk=store_id)
     refusal = store_sync_refusal(store=store, kind=kind)
@@ -411,7 +428,7 @@ def store_sync(
         logger.info("sync skipped: %s", refusal, extra={"store": store.pk})
         return None
     lock = _lock(store)
-    if not lock.acquire(blocking=False):
+    if not _lock_take(lock, task_id=task_id):
         logger.info("sync skipped: already running", extra={"store": store.pk})
         return None
     # We hold the lock, so a run still marked running was cut off (worker killed).

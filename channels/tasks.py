@@ -29,14 +29,21 @@ logger = logging.getLogger(__name__)
     retry_backoff_max=15 * 60,
     retry_jitter=True,
     max_retries=5,
+    bind=True,
 )
-def sync_store(store_id: int, kind: str = "scheduled", window_start: str | None = None, window_end: str | None = None):
-    """Run store_sync; it skips (None) a store that may not sync any more, e.g. paused since it was asked for."""
+def sync_store(
+    self, store_id: int, kind: str = "scheduled", window_start: str | None = None, window_end: str | None = None
+):
+    """Run store_sync; it skips (None) a store that may not sync any more, e.g. paused since it was asked for.
+
+    The task's id is the sync lock's token, so the same task redelivered after its worker died goes on at once.
+    """
     run = store_sync(
         store_id=store_id,
         kind=kind,
         window_start=dt.datetime.fromisoformat(window_start) if window_start else None,
         window_end=dt.datetime.fromisoformat(window_end) if window_end else None,
+        task_id=self.request.id,
     )
     return run.pk if run else None
 

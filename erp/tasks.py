@@ -24,6 +24,7 @@ PERIODIC_TENANT_TASKS: list[str] = [
     "channels.sync_due_stores",
     "suppliers.send_due_digests",
     "channels.sweep_fulfillments",
+    "orders.sweep_unrouted",
 ]
 
 
