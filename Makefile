@@ -11,12 +11,13 @@ BENCH ?=
 PYTHON ?= $(shell for p in python3.12 python3.11; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; assert sys.version_info[:2] in ((3,11),(3,12))' >/dev/null 2>&1; then echo $$p; break; fi; done)
 
-.PHONY: help install run test bench stop services migrate demo lint format check-deploy
+.PHONY: help install run test bench load stop services migrate demo lint format check-deploy
 
 help:
 	@echo "make run    install, start PostgreSQL + Redis, migrate, provision the demo tenant, start everything"
 	@echo "make test   install and run the whole test suite against real PostgreSQL and Redis"
 	@echo "make bench  run the benchmarks (BENCH=prefix to pick), one JSON line per figure"
+	@echo "make load   20 tenants' people working at once against a real stack (LOAD_SECONDS=180), JSON lines"
 	@echo "make stop   stop the embedded PostgreSQL and Redis"
 	@echo "make check-deploy  Django's deployment checks with a made-up production environment (fresh secrets, HTTPS on)"
 	@echo "make lint   ruff check + format check + the import-layer contracts (import-linter)"
@@ -79,6 +80,13 @@ bench:
 	@$(MAKE) --no-print-directory install >&2
 	@$(PY) -m erp.runtime start >&2
 	@$(PY) tests/bench/run.py $(BENCH)
+
+# Outside the unit suite: gunicorn, a worker, 20 tenants and locust on loopback (tests/load/run.py says how).
+load:
+	@$(MAKE) --no-print-directory install >&2
+	@$(PY) -m pip install --quiet -e '.[dev,load]' >&2
+	@$(PY) -m erp.runtime start >&2
+	@$(PY) tests/load/run.py
 
 # `manage.py check --deploy` must pass with nothing but warnings failing it. The environment is made up
 # here: fresh random secrets, DEBUG off, every HTTPS switch on, a proxy that sets X-Forwarded-Proto, and

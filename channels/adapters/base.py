@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
 
@@ -446,7 +446,7 @@ class Adapter(abc.ABC):
                 status=status,
             )
         if status in (401, 403):
-            said = _error_text(response)
+            said = _error_text(response, redact=self._redact)
             message = self._auth_message(status)
             if said:  # e.g. which scope is missing; worth showing the person
                 message = f"{message} {self.channel_label} said: {said}"
@@ -479,14 +479,22 @@ class Adapter(abc.ABC):
             ) from None
 
     def _refusal(self, response: httpx.Response) -> str:
-        said = _error_text(response)
+        said = _error_text(response, redact=self._redact)
         message = f"{self.channel_label} refused the request ({response.status_code})"
         return self._redact(f"{message}: {said}" if said else f"{message}.")
 
     def _redact(self, message: str) -> str:
-        for value in self._credentials.values():
-            if value and len(value) >= 4:
-                message = message.replace(value, "[redacted]")
+        """The message without the credentials in any form a channel or a proxy may quote them back in: as
+        they are, URL-encoded, or base64 inside a Basic authorisation (``key:secret``, padded or not)."""
+        values = [value for value in self._credentials.values() if value and len(value) >= 4]
+        forms = set(values) | {quote(value, safe="") for value in values} | {quote_plus(value) for value in values}
+        auth = self._auth().get("auth")
+        if isinstance(auth, httpx.BasicAuth):
+            sent = next(auth.auth_flow(httpx.Request("GET", "https://channel.invalid/"))).headers["Authorization"]
+            basic = sent.removeprefix("Basic ")
+            forms |= {basic, basic.rstrip("=")}
+        for form in sorted(forms, key=len, reverse=True):  # longest first: a form inside another goes with it
+            message = message.replace(form, "[redacted]")
         return message
 
 
@@ -507,12 +515,15 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, (moment - dt.datetime.now(dt.UTC)).total_seconds())
 
 
-def _error_text(response: httpx.Response) -> str:
-    """The channel's own words from an error body: Shopify's ``errors``, WooCommerce's ``message``."""
+def _error_text(response: httpx.Response, *, redact: Callable[[str], str]) -> str:
+    """The channel's own words from an error body: Shopify's ``errors``, WooCommerce's ``message``.
+
+    Redacted before it is cut short: a credential cut in two would escape the redaction.
+    """
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return response.text.strip()[:ERROR_TEXT_LIMIT]
+        return redact(response.text.strip())[:ERROR_TEXT_LIMIT]
     said: Any = body
     if isinstance(body, dict):
         said = body.get("errors") or body.get("error") or body.get("message") or body
@@ -522,7 +533,7 @@ def _error_text(response: httpx.Response) -> str:
         )
     elif isinstance(said, list):
         said = "; ".join(map(str, said))
-    return str(said).strip()[:ERROR_TEXT_LIMIT]
+    return redact(str(said).strip())[:ERROR_TEXT_LIMIT]
 
 
 def webhook_json(body: bytes) -> dict:
