@@ -116,6 +116,18 @@ def catalog_import_progress(*, job: CatalogImport) -> dict:
     return {"phase": phase, "done": done, "total": total, "percent": min(percent, 100), "finished": job.finished}
 
 
+def catalog_import_summary(*, job: CatalogImport) -> dict:
+    """A queued import as the API tells it: id, kind, status, finished, and once finished the importer's report
+    (counts, or every error by row and column; nothing was written unless it is ``ok``)."""
+    return {
+        "job": job.pk,
+        "kind": job.kind,
+        "status": job.status,
+        "finished": job.finished,
+        "report": job.report if job.finished else None,
+    }
+
+
 def _refused(reason: str) -> dict:
     return SheetReport(errors=[RowError(0, "", reason)], error_count=1).as_dict()
 
@@ -172,5 +184,6 @@ __all__ = [
     "catalog_import_get_for",
     "catalog_import_progress",
     "catalog_import_run",
+    "catalog_import_summary",
     "catalog_imports_recent",
 ]

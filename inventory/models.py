@@ -182,3 +182,44 @@ class CatalogImport(models.Model):
     @property
     def finished(self) -> bool:
         return self.finished_at is not None
+
+
+class StockUploadJob(models.Model):
+    """A supplier's stock file too large to check while the person waits, reported by a worker: all or nothing.
+
+    Written only by inventory.supplier_stock. Scoped to its supplier: only that supplier's users see it. The
+    file waits under the tenant's media folder (``file_path``, relative to MEDIA_ROOT) and is removed once the
+    upload has finished; ``report`` is the upload's report (counts, or every error by row and column).
+    """
+
+    Status = CatalogImportStatus
+
+    supplier = models.ForeignKey("suppliers.Supplier", on_delete=models.CASCADE, related_name="stock_upload_jobs")
+    filename = models.CharField(_("file"), max_length=255)
+    file_path = models.CharField(max_length=500, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=CatalogImportStatus.choices, default=CatalogImportStatus.PENDING
+    )
+    rows_total = models.PositiveIntegerField(default=0)  # a rough count until the file is read
+    language = models.CharField(max_length=16, blank=True)  # the report is written in the uploader's language
+    report = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=CatalogImportStatus.values), name="stockuploadjob_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None

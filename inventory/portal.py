@@ -101,9 +101,31 @@ def _render_list(request, supplier: Supplier, *, form=None, report=None, status_
     )
 
 
+def job_url(job) -> str:
+    """The page of a stock file checked and written by a worker."""
+    return reverse("inventory:portal_stock") + "?" + urlencode({"job": job.pk})
+
+
 @area_required("portal")
 def stock(request):
-    return _render_list(request, portal_supplier(request))
+    """The supplier's stock list; with ``?job=<id>``, where one of its large uploads stands, then its result."""
+    supplier = portal_supplier(request)
+    if "job" in request.GET:
+        return _job_page(request, supplier, request.GET["job"])
+    return _render_list(request, supplier)
+
+
+def _job_page(request, supplier: Supplier, job_id: str):
+    if not job_id.isdigit():
+        raise Http404
+    job = supplier_stock.stock_upload_job_for(supplier=supplier, pk=int(job_id))
+    context = {
+        "job": job,
+        "report": job.report,
+        "progress": supplier_stock.stock_upload_job_progress(job=job),
+        "page_title": _("Upload of %(file)s") % {"file": job.filename},
+    }
+    return render(request, "inventory/portal_stock_job.html", context)
 
 
 @require_POST
@@ -135,9 +157,15 @@ def stock_upload(request):
     if upload.size > MAX_UPLOAD_BYTES:
         form.add_error("file", _("The file is larger than 20 MB. Split it into smaller files."))
         return _render_list(request, supplier, form=form, status_code=400)
-    report = supplier_stock.stock_upload(
+    submission = supplier_stock.stock_upload_submit(
         supplier=supplier, content=upload.read(), filename=upload.name, actor=request.user
     )
+    if submission.job is not None:
+        messages.info(
+            request, _("The file is large: it is being checked in the background. This page shows how far it is.")
+        )
+        return redirect(job_url(submission.job))
+    report = submission.report
     if not report.ok:
         return _render_list(request, supplier, form=form, report=report, status_code=400)
     messages.success(
@@ -233,6 +261,18 @@ class UploadReportSerializer(serializers.Serializer):
     error_count = serializers.IntegerField()
 
 
+class StockUploadJobSerializer(serializers.Serializer):
+    job = serializers.IntegerField(help_text="the upload's id")
+    status = serializers.ChoiceField(choices=["pending", "running", "succeeded", "rejected", "failed"])
+    finished = serializers.BooleanField()
+    report = UploadReportSerializer(allow_null=True, help_text="null until the upload has finished")
+    page = serializers.URLField(help_text="the portal page that shows the upload")
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
 class StockUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV or XLSX; columns SKU / 商品编码 and available / 可用库存.")
 
@@ -312,9 +352,11 @@ def stock_api(request):
 
 @extend_schema(
     request={"multipart/form-data": StockUploadSerializer},
-    responses={200: UploadReportSerializer, 400: UploadReportSerializer},
+    responses={200: UploadReportSerializer, 202: StockUploadJobSerializer, 400: UploadReportSerializer},
     description="Report stock from a CSV/XLSX file, all rows or none: 200 with counts, or 400 with every problem "
-    "by spreadsheet row (the header is row 1), column and reason. " + AVAILABLE_MEANS,
+    "by spreadsheet row (the header is row 1), column and reason. A file of more than "
+    f"{supplier_stock.INLINE_ROWS:,} rows is checked by a worker: 202 with the upload's id, whose result "
+    "the upload's job endpoint (and its page) shows. " + AVAILABLE_MEANS,
 )
 @api_view(["POST"])
 @parser_classes([MultiPartParser, FormParser, JSONParser])
@@ -326,7 +368,32 @@ def stock_upload_api(request):
     upload = serializer.validated_data["file"]
     if upload.size > MAX_UPLOAD_BYTES:
         raise ValidationError({"file": _("The file is larger than 20 MB. Split it into smaller files.")})
-    report = supplier_stock.stock_upload(
+    submission = supplier_stock.stock_upload_submit(
         supplier=supplier, content=upload.read(), filename=upload.name, actor=request.user
     )
+    if submission.job is not None:
+        return Response(_job_body(request, submission.job), status=status.HTTP_202_ACCEPTED)
+    report = submission.report
     return Response(report.as_dict(), status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST)
+
+
+def _job_body(request, job) -> dict:
+    return {
+        "job": job.pk,
+        "status": job.status,
+        "finished": job.finished,
+        "report": job.report or None,
+        "page": request.build_absolute_uri(job_url(job)),
+    }
+
+
+@extend_schema(
+    responses={200: StockUploadJobSerializer, 404: ErrorSerializer},
+    description="Where a large stock file (answered 202 by the upload) stands: its status and, once finished, "
+    "its report (counts, or every problem by row; nothing is saved unless all rows are valid).",
+)
+@api_view(["GET"])
+@permission_classes([Portal])
+def stock_upload_job_api(request, pk: int):
+    job = supplier_stock.stock_upload_job_for(supplier=portal_supplier(request), pk=pk)
+    return Response(_job_body(request, job))

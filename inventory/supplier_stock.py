@@ -12,28 +12,36 @@ SKU it does not source is refused in exactly the words of an unknown SKU, so
 a report tells nothing about the merchant's other suppliers. Every row is
 checked before anything is written; any problem refuses the whole report
 with every problem by row. The spreadsheet upload (CSV or XLSX) reads the
-file with core.spreadsheets and hands its rows to the same report.
+file with core.spreadsheets and hands its rows to the same report; a file of
+more than INLINE_ROWS rows is kept (core.uploads), recorded as a
+``StockUploadJob`` of the supplier and checked and written by a worker
+(inventory/tasks.py) the same way, all or nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.shortcuts import get_object_or_404
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core import spreadsheets
 from core.bulk import chunked
 from core.spreadsheets import Cell, RowError, SheetReport
-from inventory.models import Source, Stock
+from core.tasks import enqueue_named
+from core.uploads import rough_row_count, upload_keep, upload_read, upload_remove
+from inventory.models import Source, Stock, StockUploadJob
 from inventory.services import actor_label
 from suppliers.models import Supplier
 
@@ -44,6 +52,10 @@ MAX_AVAILABLE = 1_000_000_000  # far beyond any real stock; keeps reserved + ava
 MAX_ERRORS = 1_000
 _QUERY_CHUNK = 5_000
 _WHOLE = re.compile(r"\d+")
+# Stock files with more data rows than this are checked and written by a worker (UPLOAD_TASK).
+INLINE_ROWS = 2_000
+UPLOAD_TASK = "inventory.stock_upload"
+PROGRESS_SECONDS = 6 * 3600  # longer than any upload runs (CELERY_TASK_TIME_LIMIT)
 
 # ------------------------------------------------------------------ reading
 
@@ -321,15 +333,24 @@ def _refused(errors: list[RowError], *, rows: int = 0) -> UploadReport:
     return UploadReport(rows=rows, errors=spreadsheets.listed_errors(errors, limit=MAX_ERRORS), error_count=len(errors))
 
 
-def stock_upload(*, supplier: Supplier, content: bytes, filename: str, actor) -> UploadReport:
+def stock_upload(
+    *,
+    supplier: Supplier,
+    content: bytes,
+    filename: str,
+    actor,
+    progress: Callable[[str], None] | None = None,
+) -> UploadReport:
     """Report stock from a CSV or XLSX file (columns SKU / 商品编码 and available / 可用库存; a name column is
     ignored). The whole file is checked first, against the file and the supplier's products: any problem
     and nothing is written, and the report names each one by spreadsheet row (the header is row 1), column
-    and reason. Never raises for bad content."""
+    and reason. Never raises for bad content. ``progress`` is told "checking" once the file is read."""
     try:
         header, rows = spreadsheets.read_table(content=content, filename=filename, column_name=column_name)
     except spreadsheets.TableError as exc:
         return _refused([RowError(0, "", str(exc))])
+    if progress is not None:
+        progress("checking")
     columns, errors = spreadsheets.read_header(header, column_name=column_name, required=REQUIRED)
     if errors:
         return _refused(errors, rows=len(rows))
@@ -362,6 +383,117 @@ def stock_upload(*, supplier: Supplier, content: bytes, filename: str, actor) ->
     except StockReportRefused as exc:
         return _refused(_in_order(exc.problems), rows=len(rows))
     return UploadReport(rows=len(rows), created=done.created, updated=done.updated)
+
+
+# ------------------------------------------------------------------ a large upload, checked and written by a worker
+
+
+@dataclass(frozen=True)
+class StockSubmission:
+    """What an upload turned into: a report (saved, or refused, at once) or an upload queued for a worker."""
+
+    report: UploadReport | None = None
+    job: StockUploadJob | None = None
+
+
+def stock_upload_submit(*, supplier: Supplier, content: bytes, filename: str, actor) -> StockSubmission:
+    """Report stock from a file of up to INLINE_ROWS data rows at once (``stock_upload``); keep a larger one and
+    queue it for a worker, which reports it the same way, all or nothing. The page and the API both call this.
+
+    The queued task is sent after the surrounding transaction commits. The caller has checked the upload's
+    size; a file past the limits every upload has (core.spreadsheets.check_upload: what it unpacks to, rows
+    counting blank ones, columns, cell length, quotes) is refused at once, never queued.
+    """
+    try:
+        spreadsheets.check_upload(content=content, filename=filename)
+    except spreadsheets.TableError as exc:
+        return StockSubmission(report=_refused([RowError(0, "", str(exc))]))
+    rows = rough_row_count(content, stop_after=INLINE_ROWS)
+    if rows <= INLINE_ROWS:
+        return StockSubmission(report=stock_upload(supplier=supplier, content=content, filename=filename, actor=actor))
+    job = StockUploadJob.objects.create(
+        supplier=supplier,
+        filename=Path(filename).name[:255],
+        file_path=upload_keep(content=content, filename=filename, folder="stock"),
+        rows_total=rows,
+        language=translation.get_language() or "",
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    enqueue_named(UPLOAD_TASK, job.pk)
+    logger.info("stock upload queued", extra={"supplier": supplier.pk, "job": job.pk, "rows": rows})
+    return StockSubmission(job=job)
+
+
+def stock_upload_job_for(*, supplier: Supplier, pk: int) -> StockUploadJob:
+    """One of ``supplier``'s queued uploads; Http404 for any other (another supplier's looks like none)."""
+    return get_object_or_404(StockUploadJob.objects.select_related("created_by"), pk=pk, supplier=supplier)
+
+
+def _job_progress_key(job_id: int) -> str:
+    return f"stock-upload-progress:{job_id}"  # the cache's key function adds the tenant
+
+
+_PHASE_PERCENT = {"waiting": 0, "reading": 5, "checking": 40}
+
+
+def stock_upload_job_progress(*, job: StockUploadJob) -> dict:
+    """Where a queued upload stands, for its page: phase (waiting, reading, checking), percent, finished."""
+    if job.finished:
+        return {"phase": job.status, "percent": 100, "finished": True}
+    phase = cache.get(_job_progress_key(job.pk)) or "waiting"
+    return {"phase": phase, "percent": _PHASE_PERCENT.get(phase, 0), "finished": False}
+
+
+def stock_upload_job_run(*, job_id: int) -> StockUploadJob | None:
+    """Check and write a queued stock file all or nothing, then keep the report and remove the file.
+
+    Safe to run twice: a finished upload is returned as it is; one cut off by a dead worker runs again (its
+    transaction was rolled back, and setting the same stock twice gives the same rows). None when the upload
+    does not exist.
+    """
+    claimed = StockUploadJob.objects.filter(pk=job_id, status=StockUploadJob.Status.PENDING).update(
+        status=StockUploadJob.Status.RUNNING
+    )
+    job = StockUploadJob.objects.select_related("supplier", "created_by").filter(pk=job_id).first()
+    if job is None:
+        logger.warning("stock upload job unknown", extra={"job": job_id})
+        return None
+    if not claimed and job.finished:
+        return job
+    key = _job_progress_key(job.pk)
+
+    def progress(phase: str) -> None:
+        cache.set(key, phase, timeout=PROGRESS_SECONDS)
+
+    progress("reading")
+    with translation.override(job.language or None):
+        try:
+            content = upload_read(job.file_path)
+            if content is None:
+                report = _refused([RowError(0, "", _("The uploaded file is no longer available; upload it again."))])
+            else:
+                report = stock_upload(
+                    supplier=job.supplier,
+                    content=content,
+                    filename=job.filename,
+                    actor=job.created_by,
+                    progress=progress,
+                )
+            status = StockUploadJob.Status.SUCCEEDED if report.ok else StockUploadJob.Status.REJECTED
+        except Exception:
+            logger.exception("stock upload job failed", extra={"job": job_id, "supplier": job.supplier_id})
+            report = _refused(
+                [RowError(0, "", _("The upload failed unexpectedly; nothing was saved. Please try again."))]
+            )
+            status = StockUploadJob.Status.FAILED
+    # Compare-and-set: a second delivery that ran alongside must not overwrite the first one's result.
+    StockUploadJob.objects.filter(pk=job.pk, finished_at__isnull=True).update(
+        status=status, report=report.as_dict(), rows_total=report.rows or job.rows_total, finished_at=timezone.now()
+    )
+    upload_remove(job.file_path)
+    cache.delete(key)
+    job.refresh_from_db()
+    return job
 
 
 def _in_order(problems: list[RowError]) -> list[RowError]:

@@ -351,6 +351,61 @@ class PayoutImport(models.Model):
         return self.name
 
 
+class PayoutImportJobStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Importing")
+    SUCCEEDED = "succeeded", _("Imported")
+    REJECTED = "rejected", _("Rejected: nothing imported")
+    FAILED = "failed", _("Failed: nothing imported")
+
+
+class PayoutImportJob(models.Model):
+    """A payout file too large to import while the person waits, imported by a worker: all or nothing.
+
+    Written only by settlement.payouts. The file waits under the tenant's media folder (``file_path``, relative
+    to MEDIA_ROOT) and is removed once the import has finished. ``mapping`` is the generic file's column mapping
+    as it was when the file was sent; ``report`` what the import did, or every error by row, once finished;
+    ``payout_import`` the import it made (or the earlier import of the same file).
+    """
+
+    Status = PayoutImportJobStatus
+
+    store = models.ForeignKey("channels.Store", on_delete=models.CASCADE, related_name="payout_import_jobs")
+    source = models.CharField(_("source"), max_length=16, choices=PayoutSource.choices)
+    filename = models.CharField(_("file"), max_length=255)
+    file_path = models.CharField(max_length=500, blank=True)
+    mapping = models.JSONField(null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=PayoutImportJobStatus.choices, default=PayoutImportJobStatus.PENDING
+    )
+    rows_total = models.PositiveIntegerField(default=0)  # a rough count until the file is read
+    language = models.CharField(max_length=16, blank=True)  # the report is written in the uploader's language
+    report = models.JSONField(default=dict, blank=True)
+    payout_import = models.ForeignKey(
+        PayoutImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=PayoutImportJobStatus.values), name="payoutimportjob_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+
 class PayoutItem(models.Model):
     """One money movement a channel or payment provider reports: a charge (+), a refund or chargeback (−), a
     fee, an adjustment, or the transfer to the bank. ``amount`` is gross and signed; ``fee`` is what the

@@ -13,19 +13,26 @@ An import is all or nothing and idempotent:
 Each item is matched to an order of the store by the provider's order reference: the order number as the
 channel shows it (with or without a leading "#") or the channel's own order id. Items whose order is not in
 Relay yet stay unmatched and are matched again by every later import and by ``payouts_rematch``.
+
+A file of up to INLINE_ROWS data rows is imported while the person waits (``payout_file_submit``); a larger one
+is kept under the tenant's media folder (core.uploads), recorded as a ``PayoutImportJob`` and imported by a task
+(settlement/tasks.py) with the same all-or-nothing function; its page shows where it stands, then the result.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.shortcuts import get_object_or_404
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from channels.adapters.base import ChannelError
@@ -33,13 +40,15 @@ from channels.models import Channel, Store
 from channels.payouts import PayoutRow
 from channels.services import adapter_for
 from core.money import round_money
-from core.spreadsheets import RowError, listed_errors
+from core.spreadsheets import RowError, TableError, check_upload, listed_errors
 from core.states import actor_name
 from core.tasks import enqueue_named
+from core.uploads import rough_row_count, upload_keep, upload_read, upload_remove
 from orders.models import Order
-from settlement.models import PayoutImport, PayoutItem, PayoutSettings, PayoutSource
+from settlement.models import PayoutImport, PayoutImportJob, PayoutItem, PayoutSettings, PayoutSource
 from settlement.payout_formats import parse_payouts
 from settlement.periods import tenant_time_zone
+from tenants.accounts.selectors import user_can_enter
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +59,10 @@ FETCH_KEEP_SECONDS = 7 * 24 * 3600  # how long the page shows the last fetch's r
 SETTLED_PAYOUT_STATUSES = frozenset({"paid", "in_transit"})
 # Channels whose payouts Relay reads through the API (the sandbox shop speaks Shopify's).
 PAYOUT_API_CHANNELS = frozenset({Channel.SHOPIFY, Channel.SANDBOX})
+# Files with more data rows than this are imported by a worker (IMPORT_TASK); smaller ones while the person waits.
+INLINE_ROWS = 2_000
+IMPORT_TASK = "settlement.payout_import"
+PROGRESS_SECONDS = 6 * 3600  # longer than any import runs (CELERY_TASK_TIME_LIMIT)
 
 
 @dataclass
@@ -68,6 +81,21 @@ class PayoutImportReport:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def as_dict(self) -> dict:
+        """The report as a job keeps it (JSON): counts, the errors by row, and which import holds the rows."""
+        held = self.payout_import or self.already
+        return {
+            "ok": self.ok,
+            "rows": self.rows,
+            "imported": self.imported,
+            "skipped": self.skipped,
+            "matched": self.matched,
+            "errors": [{"row": e.row, "column": e.column, "reason": e.reason} for e in self.errors],
+            "error_count": self.error_count or len(self.errors),
+            "already": self.already is not None,
+            "payout_import": held.pk if held is not None else None,
+        }
 
 
 def payout_settings_for(*, store: Store) -> PayoutSettings:
@@ -241,11 +269,19 @@ def store_locked(store: Store) -> Store:
 
 
 def payout_file_import(
-    *, store: Store, source: str, content: bytes, file_name: str, user, mapping: dict[str, str] | None = None
+    *,
+    store: Store,
+    source: str,
+    content: bytes,
+    file_name: str,
+    user,
+    mapping: dict[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> PayoutImportReport:
     """Import one payout file for ``store``: all rows or none (see the module's rules).
 
     ``source`` is a PayoutSource value; a generic file uses ``mapping`` (else the store's saved one).
+    ``progress`` is told each phase ("checking", then "writing") as it starts.
     """
     if source not in PayoutSource.values or source == PayoutSource.SHOPIFY_API:
         return PayoutImportReport(errors=[RowError(0, "", _("Choose the kind of file you are importing."))])
@@ -256,6 +292,8 @@ def payout_file_import(
     earlier = PayoutImport.objects.filter(store=store, digest=digest).first()
     if earlier is not None:
         return PayoutImportReport(already=earlier)
+    if progress is not None:
+        progress("checking")
     parsed = parse_payouts(
         source=source,
         content=content,
@@ -269,7 +307,162 @@ def payout_file_import(
         return PayoutImportReport(rows=len(parsed.rows), errors=listed_errors(errors), error_count=len(errors))
     if not parsed.rows:
         return PayoutImportReport(errors=[RowError(0, "", _("The file has no transactions."))])
+    if progress is not None:
+        progress("writing")
     return payout_rows_import(store=store, source=source, name=file_name, digest=digest, rows=parsed.rows, user=user)
+
+
+# ---------------------------------------------------------------- large files: imported by a worker
+
+
+@dataclass(frozen=True)
+class PayoutSubmission:
+    """What an upload turned into: a report (imported, or refused, at once) or an import queued for a worker."""
+
+    report: PayoutImportReport | None = None
+    job: PayoutImportJob | None = None
+
+
+def payout_file_submit(
+    *, store: Store, source: str, content: bytes, file_name: str, user, mapping: dict[str, str] | None = None
+) -> PayoutSubmission:
+    """Import a payout file of up to INLINE_ROWS data rows at once (``payout_file_import``); keep a larger one
+    and queue it for a worker, which imports it the same way, all or nothing. The page and the API both call
+    this.
+
+    The queued task is sent after the surrounding transaction commits. The caller has checked the upload's
+    size; a file past the limits every upload has (core.spreadsheets.check_upload: what it unpacks to, rows
+    counting blank ones, columns, cell length, quotes), a file of the wrong kind and a file this store imported
+    already are answered at once, never queued. A queued generic file keeps the mapping it was sent with
+    (``mapping``, else the store's saved one).
+    """
+
+    def inline() -> PayoutSubmission:
+        report = payout_file_import(
+            store=store, source=source, content=content, file_name=file_name, user=user, mapping=mapping
+        )
+        return PayoutSubmission(report=report)
+
+    if source not in PayoutSource.values or source == PayoutSource.SHOPIFY_API or not content:
+        return inline()
+    try:
+        check_upload(content=content, filename=file_name)
+    except TableError:
+        return inline()  # refused in the importer's own words, as quickly
+    rows = rough_row_count(content, stop_after=INLINE_ROWS)
+    digest = hashlib.sha256(content).hexdigest()
+    if rows <= INLINE_ROWS or PayoutImport.objects.filter(store=store, digest=digest).exists():
+        return inline()
+    saved = payout_settings_for(store=store).column_mapping or None
+    job = PayoutImportJob.objects.create(
+        store=store,
+        source=source,
+        filename=Path(file_name).name[:255],
+        file_path=upload_keep(content=content, filename=file_name, folder="payouts"),
+        mapping=mapping if mapping is not None else saved,
+        rows_total=rows,
+        language=translation.get_language() or "",
+        created_by=user if getattr(user, "pk", None) else None,
+    )
+    enqueue_named(IMPORT_TASK, job.pk)
+    logger.info("payout import queued", extra={"store": store.pk, "job": job.pk, "rows": rows})
+    return PayoutSubmission(job=job)
+
+
+def payout_import_job_get_for(*, user, pk: int) -> PayoutImportJob:
+    """A queued payout import of the current tenant for a finance user: PermissionDenied for anyone else,
+    Http404 when the tenant has no such job (another tenant's jobs live in its own schema)."""
+    if not user_can_enter(user, "finance"):
+        raise PermissionDenied
+    return get_object_or_404(PayoutImportJob.objects.select_related("store", "created_by"), pk=pk)
+
+
+def payout_import_job_summary(*, job: PayoutImportJob) -> dict:
+    """A queued import as the API tells it: id, store, status, finished, the import it made (or the earlier
+    import of the same file) and, once finished, its report (counts, or every error by row)."""
+    return {
+        "job": job.pk,
+        "store": job.store_id,
+        "status": job.status,
+        "finished": job.finished,
+        "payout_import": job.payout_import_id,
+        "report": job.report if job.finished else None,
+    }
+
+
+def _job_progress_key(job_id: int) -> str:
+    return f"payout-import-progress:{job_id}"  # the cache's key function adds the tenant
+
+
+# How far along each phase is, for the progress bar: the file is read whole, checked, then written in one go.
+_PHASE_PERCENT = {"waiting": 0, "reading": 5, "checking": 15, "writing": 70}
+
+
+def payout_import_job_progress(*, job: PayoutImportJob) -> dict:
+    """Where a queued import stands, for its page: phase (waiting, reading, checking, writing), percent, finished."""
+    if job.finished:
+        return {"phase": job.status, "percent": 100, "finished": True}
+    phase = cache.get(_job_progress_key(job.pk)) or "waiting"
+    return {"phase": phase, "percent": _PHASE_PERCENT.get(phase, 0), "finished": False}
+
+
+def _refused_dict(reason: str) -> dict:
+    return PayoutImportReport(errors=[RowError(0, "", reason)], error_count=1).as_dict()
+
+
+def payout_import_job_run(*, job_id: int) -> PayoutImportJob | None:
+    """Import a queued payout file all or nothing, then keep the report, link the import and remove the file.
+
+    Safe to run twice: a finished job is returned as it is; one cut off by a dead worker runs again (its
+    transaction was rolled back, and the same file is imported once). None when the job does not exist.
+    """
+    claimed = PayoutImportJob.objects.filter(pk=job_id, status=PayoutImportJob.Status.PENDING).update(
+        status=PayoutImportJob.Status.RUNNING
+    )
+    job = PayoutImportJob.objects.select_related("store", "created_by").filter(pk=job_id).first()
+    if job is None:
+        logger.warning("payout import job unknown", extra={"job": job_id})
+        return None
+    if not claimed and job.finished:
+        return job
+    key = _job_progress_key(job.pk)
+
+    def progress(phase: str) -> None:
+        cache.set(key, phase, timeout=PROGRESS_SECONDS)
+
+    progress("reading")
+    with translation.override(job.language or None):
+        try:
+            content = upload_read(job.file_path)
+            if content is None:
+                report = _refused_dict(_("The uploaded file is no longer available; upload it again."))
+            else:
+                report = payout_file_import(
+                    store=job.store,
+                    source=job.source,
+                    content=content,
+                    file_name=job.filename,
+                    user=job.created_by,
+                    mapping=job.mapping,
+                    progress=progress,
+                ).as_dict()
+            status = PayoutImportJob.Status.SUCCEEDED if report["ok"] else PayoutImportJob.Status.REJECTED
+        except Exception:
+            logger.exception("payout import job failed", extra={"job": job_id, "store": job.store_id})
+            report = _refused_dict(_("The import failed unexpectedly; nothing was imported. Please try again."))
+            status = PayoutImportJob.Status.FAILED
+    # Compare-and-set: a second delivery that ran alongside must not overwrite the first one's result.
+    PayoutImportJob.objects.filter(pk=job.pk, finished_at__isnull=True).update(
+        status=status,
+        report=report,
+        rows_total=report.get("rows") or job.rows_total,
+        payout_import_id=report.get("payout_import"),
+        finished_at=timezone.now(),
+    )
+    upload_remove(job.file_path)
+    cache.delete(key)
+    job.refresh_from_db()
+    return job
 
 
 # ---------------------------------------------------------------- Shopify Payments through the API

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
-from django.http import QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,13 +25,16 @@ from core.listing import export_format, export_response
 from core.recorded import PHRASES
 from settlement import listings
 from settlement import reconciliation as rec
-from settlement.models import PayoutImport, PayoutSource
+from settlement.models import PayoutImport, PayoutImportJob, PayoutSource
 from settlement.payout_formats import detect_source, generic_header
 from settlement.payouts import (
     PAYOUT_API_CHANNELS,
+    PayoutSubmission,
     payout_fetch_progress,
     payout_fetch_start,
-    payout_file_import,
+    payout_file_submit,
+    payout_import_job_get_for,
+    payout_import_job_progress,
     payout_mapping_save,
     payout_settings_for,
     payouts_rematch,
@@ -77,6 +80,8 @@ def _imports_page(request, *, form=None, report=None, status=200):
         "sort": sort,
         "fetches": fetches,
         "refresh": running,
+        # Large files a worker is importing: the person who sent one can find its page again.
+        "jobs": list(PayoutImportJob.objects.filter(finished_at__isnull=True).select_related("store")[:10]),
     }
     context.setdefault("page_title", _("Payouts"))
     return render(request, "settlement/payouts.html", context, status=status)
@@ -84,15 +89,10 @@ def _imports_page(request, *, form=None, report=None, status=200):
 
 @area_required("finance")
 def payouts(request):
-    """Imports so far (filtered, sorted, downloadable as filtered), the upload form and the Shopify fetch buttons."""
+    """Imports so far (filtered, sorted, downloadable as filtered), the upload form and the Shopify fetch buttons;
+    with ``?job=<id>``, where a large file sent to a worker stands, then what it imported or why it did not."""
     if request.method != "POST":
-        if fmt := export_format(request.GET):
-            filter_form = PayoutImportFilterForm(request.GET)
-            filters = filter_form.cleaned_data if filter_form.is_valid() else {}
-            sort = listings.PAYOUT_IMPORT_SORTS.from_query(request.GET)
-            imports = listings.payout_imports_filtered(filters=filters, sort=sort)
-            return export_response(listings.payout_imports_export(imports), filename="payout-imports", fmt=fmt)
-        return _imports_page(request)
+        return _payouts_get(request)
     form = PayoutUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _imports_page(request, form=form, status=400)
@@ -108,11 +108,50 @@ def payouts(request):
             % {"detected": PayoutSource(detected).label, "chosen": PayoutSource(source).label},
         )
         return _imports_page(request, form=form, status=400)
-    report = payout_file_import(store=store, source=source, content=content, file_name=upload.name, user=request.user)
-    return _after_import(request, form=form, report=report)
+    submission = payout_file_submit(
+        store=store, source=source, content=content, file_name=upload.name, user=request.user
+    )
+    return _after_import(request, form=form, submission=submission)
 
 
-def _after_import(request, *, form, report):
+def _payouts_get(request):
+    if "job" in request.GET:
+        return _job_page(request, request.GET["job"])
+    if fmt := export_format(request.GET):
+        filter_form = PayoutImportFilterForm(request.GET)
+        filters = filter_form.cleaned_data if filter_form.is_valid() else {}
+        sort = listings.PAYOUT_IMPORT_SORTS.from_query(request.GET)
+        imports = listings.payout_imports_filtered(filters=filters, sort=sort)
+        return export_response(listings.payout_imports_export(imports), filename="payout-imports", fmt=fmt)
+    return _imports_page(request)
+
+
+def payout_job_url(job) -> str:
+    """The page of a payout file imported by a worker."""
+    return reverse("settlement:payouts") + "?" + urlencode({"job": job.pk})
+
+
+def _job_page(request, job_id: str):
+    if not job_id.isdigit():
+        raise Http404
+    job = payout_import_job_get_for(user=request.user, pk=int(job_id))
+    context = {
+        "job": job,
+        "report": job.report,
+        "progress": payout_import_job_progress(job=job),
+        "page_title": _("Import of %(file)s") % {"file": job.filename},
+    }
+    return render(request, "settlement/payout_job.html", context)
+
+
+def _after_import(request, *, form, submission: PayoutSubmission):
+    if submission.job is not None:
+        messages.info(
+            request,
+            _("The file is large: it is being imported in the background. This page shows how far it is."),
+        )
+        return redirect(payout_job_url(submission.job))
+    report = submission.report
     if report.already is not None:
         messages.info(
             request,
@@ -192,16 +231,17 @@ def payout_mapping(request):
         context = {"form": form, "store": store, "file_name": pending["file_name"]}
         return render(request, "settlement/payout_mapping.html", context, status=400)
     payout_mapping_save(store=store, mapping=form.mapping(), default_currency=form.cleaned_data["default_currency"])
-    report = payout_file_import(
+    submission = payout_file_submit(
         store=store,
         source=PayoutSource.GENERIC,
         content=pending["content"],
         file_name=pending["file_name"],
         user=request.user,
     )
-    if report.ok:
+    if submission.job is not None or submission.report.ok:
         cache.delete(_pending_key(request.POST["token"]))
-    return _after_import(request, form=PayoutUploadForm(initial={"store": store, "source": "generic"}), report=report)
+    form = PayoutUploadForm(initial={"store": store, "source": "generic"})
+    return _after_import(request, form=form, submission=submission)
 
 
 @area_required("finance")
