@@ -7,13 +7,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from channels import fulfillment, imports, selectors, services
 from channels.models import FulfillmentPush, Store, SyncRun
 from channels.tasks import import_orders
 from core.tasks import enqueue
+from core.textguard import TextGuardFormParser, TextGuardJSONParser, TextGuardMultiPartParser
 from tenants.accounts.permissions import area_permission
 
 Console = area_permission("console")
@@ -59,7 +59,8 @@ class ReplaySerializer(serializers.Serializer):
         return data
 
 
-@extend_schema(request=StoreSerializer, responses=StoreSerializer(many=True))
+@extend_schema(methods=["GET"], responses=StoreSerializer(many=True))
+@extend_schema(methods=["POST"], request=StoreSerializer, responses={201: StoreSerializer})
 @api_view(["GET", "POST"])
 @permission_classes([Console])
 def store_list(request):
@@ -135,7 +136,7 @@ class ImportUploadSerializer(serializers.Serializer):
 
 @extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses={201: None, 202: None})
 @api_view(["POST"])
-@parser_classes([MultiPartParser, FormParser, JSONParser])
+@parser_classes([TextGuardMultiPartParser, TextGuardFormParser, TextGuardJSONParser])
 @permission_classes([Console])
 def store_import(request, pk: int):
     """Upload a CSV/XLSX of orders. Small files are imported at once (201), larger ones in the background (202)."""

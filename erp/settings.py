@@ -164,9 +164,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: the signed-in user's stored language replaces the browser's.
     "tenants.locale.UserLanguageMiddleware",
+    # A NUL byte or a lone surrogate in the path, query string or a form: 400, before any view or query sees it.
+    "core.textguard.InvalidTextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.logging.RequestContextMiddleware",
+    # Who did what: downloads, and the request's id, address and channel for the history triggers.
+    "tenants.accounts.audit.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "erp.urls"
@@ -248,6 +252,9 @@ LOGOUT_REDIRECT_URL = "login"
 # within the window lock further attempts until the window passes.
 LOGIN_FAILURE_LIMIT = 5
 LOGIN_FAILURE_WINDOW = 15 * 60
+# And per address across every tenant's host (caches["platform"]), so spreading guesses over many tenants
+# does not multiply the allowance; higher, since one office or NAT serves many people.
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = 20
 
 SESSION_COOKIE_HTTPONLY = True
 # Lax: a link from an e-mail (invitation, password reset) arrives signed in; a cross-site POST does not.
@@ -337,7 +344,14 @@ REST_FRAMEWORK = {
     ],
     # Deny by default: every API view names the roles it admits.
     "DEFAULT_PERMISSION_CLASSES": ["tenants.accounts.permissions.DenyAll"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every operation's schema documents its error answers (400, 401, 403; 404 for an object; 413 for uploads).
+    "DEFAULT_SCHEMA_CLASS": "core.api.AutoSchema",
+    # A NUL byte or a lone surrogate anywhere in a body is a 400 here, never a 500 in the database.
+    "DEFAULT_PARSER_CLASSES": [
+        "core.textguard.TextGuardJSONParser",
+        "core.textguard.TextGuardFormParser",
+        "core.textguard.TextGuardMultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {"user": "1200/min", "anon": "60/min"},
@@ -353,11 +367,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Requests and responses are separate components: what a client sends is not what it gets back.
+    "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "status"; the order's needs a name of its own in the schema.
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.Order.Status",
         "DispatchStatusEnum": "suppliers.models.Dispatch.Status",
         "StatementStatusEnum": "settlement.models.Statement.Status",
+        "RuleSetStatusEnum": "orders.models.RuleSet.Status",
+        "ReconcileStateEnum": "settlement.reconciliation.STATES",
+        # Catalogue, stock and payout imports that run in the worker share these states.
+        "ImportJobStatusEnum": "inventory.models.CatalogImportStatus",
     },
 }
 
@@ -368,8 +388,14 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Longer than any countdown or ETA we use, or Redis redelivers the task early.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+# Longer than any countdown or ETA we use (15 min) and than CELERY_TASK_TIME_LIMIT (30 min), or Redis redelivers
+# a task early.
+# It is also how long a task whose worker was killed (SIGKILL, lost host) waits before another worker takes
+# it again (acks_late): RELAY_BROKER_VISIBILITY_TIMEOUT shortens it where that matters more.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _env_int("RELAY_BROKER_VISIBILITY_TIMEOUT", 3600)}
+# On a lost broker connection a running task finishes and is acknowledged (its work is idempotent either way);
+# said explicitly, as Celery 6 changes the default.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_DEFAULT_QUEUE = "short"
 # The project-level tasks (the periodic dispatcher), beside each app's tasks.py.
 CELERY_IMPORTS = ("erp.tasks",)

@@ -1,13 +1,15 @@
 """URLs of a tenant host (acme.localhost)."""
 
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from channels import api as channels_api
+from core.api import api_not_found
 from erp.dashboard import dashboard
 from erp.health import healthz
 from orders import api as orders_api
 from tenants.accounts import api as accounts_api
+from tenants.accounts import audit_views
 from tenants.accounts import views as accounts
 
 api_v1 = [
@@ -28,7 +30,9 @@ api_v1 = [
     path("settlement/", include("settlement.api_urls")),
     path("", include("suppliers.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # Last: an address under /api/v1/ that no route matches answers a JSON 404 (slash-less ones still redirect).
+    re_path(r"^[\s\S]*/$", api_not_found, name="not-found"),
 ]
 
 urlpatterns = [
@@ -43,6 +47,7 @@ urlpatterns = [
     path("account/", accounts.account, name="account"),
     path("account/token/", accounts.account_token_create, name="account_token_create"),
     path("account/token/revoke/", accounts.account_token_revoke, name="account_token_revoke"),
+    path("audit/", audit_views.audit_log, name="audit_log"),
     path("healthz", healthz, name="healthz"),
     path("i18n/setlang/", accounts.set_language, name="set_language"),
     path("api/v1/", include((api_v1, "api"))),

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from inventory import imports, selectors, services
-from inventory.models import Listing, Product, Source
+from core.api import CurrencyField, cursor_page, offset_page, query_params
+from core.countries import COUNTRIES
+from core.textguard import TextGuardFormParser, TextGuardJSONParser, TextGuardMultiPartParser
+from inventory import imports_jobs, selectors, services
+from inventory.models import CatalogImportKind, CatalogImportStatus, Listing, Product, Source
 from suppliers.models import Supplier
 from tenants.accounts.permissions import area_permission
 
@@ -29,11 +31,39 @@ class StockSerializer(serializers.Serializer):
     available = serializers.IntegerField(read_only=True)
 
 
+_COUNTRY = {"type": "string", "enum": sorted(COUNTRIES)}
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            _COUNTRY,
+            {
+                "type": "object",
+                "properties": {"country": _COUNTRY, "province": {"type": "string", "maxLength": 100}},
+                "required": ["country"],
+            },
+        ]
+    }
+)
+class RegionField(serializers.Field):
+    """A region served: an ISO country code, or ``{"country", "province"}``; the service checks and normalises it."""
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 class SourceSerializer(serializers.ModelSerializer):
     supplier = serializers.PrimaryKeyRelatedField(queryset=Supplier.objects.all(), allow_null=True, required=False)
-    supplier_code = serializers.CharField(source="supplier.code", read_only=True, default=None)
+    supplier_code = serializers.CharField(source="supplier.code", read_only=True, default=None, allow_null=True)
     cost_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
-    regions = serializers.JSONField(required=False)
+    currency = CurrencyField()
+    regions = serializers.ListField(
+        child=RegionField(), required=False, help_text="countries (and provinces) served; empty serves everywhere"
+    )
     stock = serializers.SerializerMethodField()
     on_hand = serializers.IntegerField(min_value=0, required=False, allow_null=True, write_only=True)
 
@@ -54,6 +84,7 @@ class SourceSerializer(serializers.ModelSerializer):
 
 class ProductSerializer(serializers.ModelSerializer):
     sources = SourceSerializer(many=True, required=False)
+    attributes = serializers.DictField(required=False)
 
     class Meta:
         model = Product
@@ -61,6 +92,15 @@ class ProductSerializer(serializers.ModelSerializer):
         read_only_fields = ["created", "updated"]
         # Uniqueness is the service's to check, with its own message.
         extra_kwargs = {"sku": {"validators": []}}
+
+
+class ProductUpdateSerializer(ProductSerializer):
+    """What PATCH takes: a product's own fields (its sources change through /sources/)."""
+
+    sources = None
+
+    class Meta(ProductSerializer.Meta):
+        fields = [name for name in ProductSerializer.Meta.fields if name != "sources"]
 
 
 class ComponentSerializer(serializers.Serializer):
@@ -98,6 +138,18 @@ class ReorderSerializer(serializers.Serializer):
     )
 
 
+class ProductQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, help_text="SKU prefix or part of the name")
+    active = serializers.BooleanField(required=False)
+    after = serializers.CharField(required=False, allow_blank=True, help_text="cursor from `next` of the previous page")
+
+
+class ListingQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True)
+    offset = serializers.IntegerField(required=False, min_value=0, default=0)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
+
+
 class ProductImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
 
@@ -116,27 +168,17 @@ def _products_prefetched(qs):
 # ------------------------------------------------------------------ products
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("q", str, description="SKU prefix or part of the name"),
-        OpenApiParameter("active", bool),
-        OpenApiParameter("after", str, description="cursor from `next` of the previous page"),
-    ],
-    request=ProductSerializer,
-    responses=ProductSerializer(many=True),
-)
+@extend_schema(methods=["GET"], parameters=[ProductQuerySerializer], responses=cursor_page(ProductSerializer))
+@extend_schema(methods=["POST"], request=ProductSerializer, responses={201: ProductSerializer})
 @api_view(["GET", "POST"])
 @permission_classes([Console])
 def product_list(request):
     """Products by SKU with their source paths, cursor-paginated; POST creates one (with `sources`, optionally)."""
     if request.method == "GET":
-        active = request.query_params.get("active")
-        filters = selectors.ProductFilters(
-            q=request.query_params.get("q", ""),
-            active={"true": True, "1": True, "false": False, "0": False}.get((active or "").lower()),
-        )
+        query = query_params(request, ProductQuerySerializer)
+        filters = selectors.ProductFilters(q=query.get("q", ""), active=query.get("active"))
         qs = selectors.products_filter(selectors.products_for(user=request.user), filters)
-        page = selectors.products_page(_products_prefetched(qs), after=request.query_params.get("after", ""))
+        page = selectors.products_page(_products_prefetched(qs), after=query.get("after", ""))
         return Response({"next": page.next_cursor, "results": ProductSerializer(page.rows, many=True).data})
     serializer = ProductSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -147,7 +189,9 @@ def product_list(request):
     return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(request=ProductSerializer, responses=ProductSerializer)
+@extend_schema(methods=["GET"], responses=ProductSerializer)
+@extend_schema(methods=["PATCH"], request=ProductUpdateSerializer, responses=ProductSerializer)
+@extend_schema(methods=["DELETE"], responses={204: None})
 @api_view(["GET", "PATCH", "DELETE"])
 @permission_classes([Console])
 def product_detail(request, pk: int):
@@ -168,7 +212,8 @@ def product_detail(request, pk: int):
 # ------------------------------------------------------------------ sources
 
 
-@extend_schema(request=SourceSerializer, responses=SourceSerializer(many=True))
+@extend_schema(methods=["GET"], responses=SourceSerializer(many=True))
+@extend_schema(methods=["POST"], request=SourceSerializer, responses={201: SourceSerializer})
 @api_view(["GET", "POST"])
 @permission_classes([Console])
 def product_sources(request, pk: int):
@@ -235,18 +280,16 @@ def source_stock(request, pk: int):
 # ------------------------------------------------------------------ listings
 
 
-@extend_schema(
-    parameters=[OpenApiParameter("q", str), OpenApiParameter("offset", int), OpenApiParameter("limit", int)],
-    request=ListingMapSerializer,
-    responses=ListingSerializer(many=True),
-)
+@extend_schema(methods=["GET"], parameters=[ListingQuerySerializer], responses=offset_page(ListingSerializer))
+@extend_schema(methods=["POST"], request=ListingMapSerializer, responses={201: ListingSerializer})
 @api_view(["GET", "POST"])
 @permission_classes([Console])
 def listing_list(request):
     """Mapped listing SKUs; POST maps one (creating it or replacing its components) and re-routes held orders."""
     if request.method == "GET":
-        qs = selectors.listings_filter(selectors.listings_for(user=request.user), q=request.query_params.get("q", ""))
-        offset, limit = _offset_limit(request)
+        query = query_params(request, ListingQuerySerializer)
+        qs = selectors.listings_filter(selectors.listings_for(user=request.user), q=query.get("q", ""))
+        offset, limit = query["offset"], query["limit"]
         rows = list(qs.order_by("listing_sku")[offset : offset + limit + 1])
         return Response(
             {
@@ -261,15 +304,6 @@ def listing_list(request):
     listing = services.listing_map(listing_sku=data["listing_sku"], components=components, actor=request.user)
     listing = selectors.listing_get_for(user=request.user, pk=listing.pk)
     return Response(ListingSerializer(listing).data, status=status.HTTP_201_CREATED)
-
-
-def _offset_limit(request) -> tuple[int, int]:
-    try:
-        offset = max(0, int(request.query_params.get("offset", 0)))
-        limit = min(500, max(1, int(request.query_params.get("limit", 100))))
-    except ValueError:
-        raise ValidationError({"detail": _("offset and limit must be whole numbers.")}) from None
-    return offset, limit
 
 
 def _components(rows: list[dict]) -> list[tuple[Product, int]]:
@@ -303,17 +337,49 @@ def listing_detail(request, pk: int):
 # ------------------------------------------------------------------ import
 
 
-@extend_schema(request={"multipart/form-data": ProductImportUploadSerializer}, responses={200: None, 400: None})
+# A file over the inline size is imported by the worker: 202 with the job, whose status is read at its own address.
+_IMPORT_JOB = inline_serializer(
+    "CatalogImportJob",
+    {
+        "job": serializers.IntegerField(),
+        "kind": serializers.ChoiceField(choices=CatalogImportKind.choices),
+        "status": serializers.ChoiceField(choices=CatalogImportStatus.choices),
+        "finished": serializers.BooleanField(),
+        "report": serializers.DictField(allow_null=True),
+    },
+)
+
+
+@extend_schema(
+    request={"multipart/form-data": ProductImportUploadSerializer},
+    responses={200: None, 202: _IMPORT_JOB, 400: None},
+)
 @api_view(["POST"])
-@parser_classes([MultiPartParser, FormParser, JSONParser])
+@parser_classes([TextGuardMultiPartParser, TextGuardFormParser, TextGuardJSONParser])
 @permission_classes([Console])
 def product_import(request):
-    """Import products and source paths from a CSV/XLSX file, all or nothing: 200 with counts, or 400 with every error."""
+    """Import products and source paths from a CSV/XLSX file, all or nothing: 200 with counts, or 400 with every
+    error; a file over 2,000 rows answers 202 with the job the worker imports it in (``products/import/jobs/<id>/``)."""
     selectors.products_for(user=request.user)
     serializer = ProductImportUploadSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     upload = serializer.validated_data["file"]
     if upload.size > MAX_UPLOAD_BYTES:
         raise ValidationError({"file": _("The file is larger than 20 MB. Split it into smaller files.")})
-    report = imports.products_import(content=upload.read(), filename=upload.name, actor=request.user)
+    submission = imports_jobs.catalog_import_submit(
+        kind=CatalogImportKind.PRODUCTS, content=upload.read(), filename=upload.name, actor=request.user
+    )
+    if submission.job is not None:
+        return Response(imports_jobs.catalog_import_summary(job=submission.job), status=status.HTTP_202_ACCEPTED)
+    report = submission.report
     return Response(report.as_dict(), status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST)
+
+
+@extend_schema(operation_id="product_import_job", responses={200: _IMPORT_JOB})
+@api_view(["GET"])
+@permission_classes([Console])
+def product_import_job(request, pk: int):
+    """A product file the worker imports: its status and, once finished, its report."""
+    return Response(
+        imports_jobs.catalog_import_summary(job=imports_jobs.catalog_import_get_for(user=request.user, pk=pk))
+    )

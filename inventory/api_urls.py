@@ -7,6 +7,7 @@ from inventory import api
 urlpatterns = [
     path("products/", api.product_list, name="inventory-products"),
     path("products/import/", api.product_import, name="inventory-import"),
+    path("products/import/jobs/<int:pk>/", api.product_import_job, name="inventory-import-job"),
     path("products/<int:pk>/", api.product_detail, name="inventory-product"),
     path("products/<int:pk>/sources/", api.product_sources, name="inventory-product-sources"),
     path("products/<int:pk>/sources/order/", api.product_sources_order, name="inventory-product-sources-order"),

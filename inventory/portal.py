@@ -13,13 +13,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from core.textguard import TextGuardFormParser, TextGuardJSONParser, TextGuardMultiPartParser
 from inventory import supplier_stock
 from inventory.forms import ImportForm
 from suppliers.models import Supplier
@@ -269,12 +269,20 @@ class StockUploadJobSerializer(serializers.Serializer):
     page = serializers.URLField(help_text="the portal page that shows the upload")
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 class StockUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV or XLSX; columns SKU / 商品编码 and available / 可用库存.")
+
+
+class StockQuerySerializer(serializers.Serializer):
+    """The stock list's query string, as documented (the view reads it with _page_number)."""
+
+    q = serializers.CharField(required=False, help_text="SKU prefix or part of the product name")
+    page = serializers.IntegerField(required=False, min_value=1, help_text="1 = first page")
+    page_size = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text=f"rows a page (default 50, at most {MAX_PAGE_SIZE}; more gives {MAX_PAGE_SIZE})",
+    )
 
 
 def _page_number(request, name: str, default: int, maximum: int | None = None) -> int:
@@ -292,11 +300,7 @@ def _page_number(request, name: str, default: int, maximum: int | None = None) -
 
 @extend_schema(
     methods=["GET"],
-    parameters=[
-        OpenApiParameter("q", str, description="SKU prefix or part of the product name"),
-        OpenApiParameter("page", int, description="1 = first page"),
-        OpenApiParameter("page_size", int, description=f"rows a page (default 50, at most {MAX_PAGE_SIZE})"),
-    ],
+    parameters=[StockQuerySerializer],
     responses=StockListSerializer,
     description="The products you source for this merchant, by SKU, with what you reported, page by page.",
 )
@@ -359,7 +363,7 @@ def stock_api(request):
     "the upload's job endpoint (and its page) shows. " + AVAILABLE_MEANS,
 )
 @api_view(["POST"])
-@parser_classes([MultiPartParser, FormParser, JSONParser])
+@parser_classes([TextGuardMultiPartParser, TextGuardFormParser, TextGuardJSONParser])
 @permission_classes([Portal])
 def stock_upload_api(request):
     supplier = portal_supplier(request)
@@ -388,7 +392,7 @@ def _job_body(request, job) -> dict:
 
 
 @extend_schema(
-    responses={200: StockUploadJobSerializer, 404: ErrorSerializer},
+    responses={200: StockUploadJobSerializer},  # 403/404 with their error body: core.api.AutoSchema
     description="Where a large stock file (answered 202 by the upload) stands: its status and, once finished, "
     "its report (counts, or every problem by row; nothing is saved unless all rows are valid).",
 )

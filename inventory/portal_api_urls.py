@@ -7,4 +7,5 @@ from inventory import portal
 urlpatterns = [
     path("stock/", portal.stock_api, name="portal-stock"),
     path("stock/upload/", portal.stock_upload_api, name="portal-stock-upload"),
+    path("stock/upload/jobs/<int:pk>/", portal.stock_upload_job_api, name="portal-stock-upload-job"),
 ]

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from django.db.models import prefetch_related_objects
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from core.api import cursor_page, iso_dates
 from orders import selectors
 from orders.forms import OrderFilterForm
 from orders.models import Order, OrderLine
@@ -65,16 +67,17 @@ class OrderDetailSerializer(OrderSerializer):
         OpenApiParameter("store", int),
         OpenApiParameter("status", str, description="where the order is in Relay: an order status, or `open`"),
         OpenApiParameter("payment", str, description="the channel's payment status: paid, unpaid or refunded"),
-        OpenApiParameter("placed_from", str),
-        OpenApiParameter("placed_to", str),
+        OpenApiParameter("placed_from", OpenApiTypes.DATE),
+        OpenApiParameter("placed_to", OpenApiTypes.DATE),
         OpenApiParameter("after", str, description="cursor from `next` of the previous page"),
     ],
-    responses=OrderSerializer(many=True),
+    responses=cursor_page(OrderSerializer),
 )
 @api_view(["GET"])
 @permission_classes([Console])
 def order_list(request):
     """Orders, newest first, cursor-paginated (`next` is the cursor of the following page)."""
+    iso_dates(request, "placed_from", "placed_to")
     form = OrderFilterForm(request.query_params or None, stores=selectors.stores_for_choices(user=request.user))
     filters = selectors.OrderFilters()
     if form.is_bound:

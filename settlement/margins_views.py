@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
@@ -94,8 +95,12 @@ class MarginTotalSerializer(_Money):
 @extend_schema(
     parameters=[
         OpenApiParameter("group", str, enum=list(GROUPS), description="order (default), product, supplier, store"),
-        OpenApiParameter("placed_from", str, description="orders placed on or after this day (tenant time zone)"),
-        OpenApiParameter("placed_to", str, description="orders placed on or before this day (tenant time zone)"),
+        OpenApiParameter(
+            "placed_from", OpenApiTypes.DATE, description="orders placed on or after this day (tenant time zone)"
+        ),
+        OpenApiParameter(
+            "placed_to", OpenApiTypes.DATE, description="orders placed on or before this day (tenant time zone)"
+        ),
         OpenApiParameter("store", int),
         OpenApiParameter("supplier", str, description=f'a supplier id, or "{OWN}" for the own warehouse'),
         OpenApiParameter("currency", str, description="an ISO 4217 code"),

@@ -9,24 +9,26 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from channels.models import Store
+from core.api import numbered_page, query_params
 from core.money import round_money
+from core.textguard import TextGuardFormParser, TextGuardMultiPartParser
 from settlement import reconciliation as rec
-from settlement.models import PayoutImport
-from settlement.payouts import payout_file_import
+from settlement.models import PayoutImport, PayoutImportJobStatus
+from settlement.payouts import payout_file_submit, payout_import_job_get_for, payout_import_job_summary
 from settlement.payouts_forms import FILE_SOURCES, MAX_UPLOAD_BYTES
 from settlement.periods import month_of, parse_month
 from tenants.accounts.permissions import area_permission
 
 Finance = area_permission("finance")
 PAGE_SIZE = 100
+MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
 
 
 def _money(amount, currency: str) -> str:
@@ -73,6 +75,32 @@ _REPORT = inline_serializer(
     },
 )
 
+# A file over the inline size is imported by the worker: 202 with the job, whose status is read at its own address.
+_JOB = inline_serializer(
+    "PayoutImportJob",
+    {
+        "job": serializers.IntegerField(),
+        "store": serializers.IntegerField(),
+        "status": serializers.ChoiceField(choices=PayoutImportJobStatus.choices),
+        "finished": serializers.BooleanField(),
+        "payout_import": serializers.IntegerField(allow_null=True),
+        "report": serializers.DictField(allow_null=True),
+    },
+)
+
+
+class PayoutImportQuery(serializers.Serializer):
+    store = serializers.IntegerField(required=False, min_value=1)
+    page = serializers.IntegerField(required=False, min_value=1, default=1)
+
+
+class ReconciliationQuery(serializers.Serializer):
+    store = serializers.IntegerField(min_value=1)
+    month = serializers.RegexField(MONTH_PATTERN, required=False, help_text="YYYY-MM; default: this month")
+    state = serializers.ChoiceField(choices=list(rec.STATES), required=False)
+    q = serializers.CharField(required=False, allow_blank=True, help_text="order number contains")
+    page = serializers.IntegerField(required=False, min_value=1, default=1)
+
 
 def _page_links(request, page) -> dict:
     def link(number: int) -> str:
@@ -89,40 +117,42 @@ def _page_links(request, page) -> dict:
 @extend_schema(
     methods=["GET"],
     operation_id="payout_import_list",
-    parameters=[OpenApiParameter("store", int, required=False), OpenApiParameter("page", int, required=False)],
-    responses={200: PayoutImportSerializer(many=True)},
+    parameters=[PayoutImportQuery],
+    responses={200: numbered_page(PayoutImportSerializer)},
 )
 @extend_schema(
     methods=["POST"],
     operation_id="payout_import_create",
     request=UploadInput,
-    responses={201: _REPORT, 200: _REPORT, 400: _REPORT},
+    # A file with bad rows answers 400 with this report too (``ok: false`` and its ``errors``).
+    responses={201: _REPORT, 200: _REPORT, 202: _JOB},
 )
 @api_view(["GET", "POST"])
 @permission_classes([Finance])
-@parser_classes([MultiPartParser, FormParser])
+@parser_classes([TextGuardMultiPartParser, TextGuardFormParser])
 def payout_imports(request):
     """GET: the imports, newest first. POST (multipart: store, source, file): import a payout file — all rows or
     none; 400 lists each bad row; the same file again answers 200 with already_imported and changes nothing."""
     if request.method == "GET":
         rows = PayoutImport.objects.order_by("-imported_at", "-id")
-        store = request.query_params.get("store", "")
-        if store:
-            if not store.isdigit():
-                raise ValidationError({"store": [_("A store id is a number.")]})
-            rows = rows.filter(store_id=int(store))
-        page = Paginator(rows, PAGE_SIZE).get_page(request.query_params.get("page"))
+        query = query_params(request, PayoutImportQuery)
+        if "store" in query:
+            rows = rows.filter(store_id=query["store"])
+        page = Paginator(rows, PAGE_SIZE).get_page(query["page"])
         return Response({**_page_links(request, page), "results": PayoutImportSerializer(page, many=True).data})
     given = UploadInput(data=request.data)
     given.is_valid(raise_exception=True)
     upload = given.validated_data["file"]
-    report = payout_file_import(
+    submission = payout_file_submit(
         store=given.validated_data["store"],
         source=given.validated_data["source"],
         content=upload.read(),
         file_name=upload.name,
         user=request.user,
     )
+    if submission.job is not None:
+        return Response(payout_import_job_summary(job=submission.job), status=status.HTTP_202_ACCEPTED)
+    report = submission.report
     body = {
         "ok": report.ok,
         "already_imported": report.already is not None,
@@ -140,6 +170,14 @@ def payout_imports(request):
     return Response(body, status=status.HTTP_200_OK if report.already else status.HTTP_201_CREATED)
 
 
+@extend_schema(operation_id="payout_import_job", responses={200: _JOB})
+@api_view(["GET"])
+@permission_classes([Finance])
+def payout_import_job(request, pk: int):
+    """A payout file the worker imports: its status and, once finished, its report."""
+    return Response(payout_import_job_summary(job=payout_import_job_get_for(user=request.user, pk=pk)))
+
+
 class ReconcileRowSerializer(serializers.Serializer):
     order = serializers.IntegerField(source="id")
     order_number = serializers.CharField()
@@ -153,6 +191,25 @@ class ReconcileRowSerializer(serializers.Serializer):
     difference = serializers.CharField()
     fees = serializers.CharField()
     state = serializers.ChoiceField(choices=list(rec.STATES))
+
+
+class ReconcileSummarySerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=list(rec.STATES))
+    currency = serializers.CharField()
+    orders = serializers.IntegerField()
+    expected = serializers.CharField()
+    received = serializers.CharField()
+    fees = serializers.CharField()
+
+
+class ReconciliationPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    summary = ReconcileSummarySerializer(many=True)
+    payout_only = serializers.IntegerField()
+    tolerance = serializers.CharField()
+    results = ReconcileRowSerializer(many=True)
 
 
 def _row_data(row: rec.ReconcileRow) -> dict:
@@ -186,33 +243,26 @@ def _scope_of(data) -> rec.Scope:
 
 @extend_schema(
     operation_id="reconciliation_list",
-    parameters=[
-        OpenApiParameter("store", int, required=True),
-        OpenApiParameter("month", str, required=False, description="YYYY-MM; default: this month"),
-        OpenApiParameter("state", str, required=False, enum=list(rec.STATES)),
-        OpenApiParameter("q", str, required=False, description="order number contains"),
-        OpenApiParameter("page", int, required=False),
-    ],
-    responses={200: ReconcileRowSerializer(many=True)},
+    parameters=[ReconciliationQuery],
+    # 404: no such store.
+    responses={200: ReconciliationPageSerializer, 404: None},
 )
 @api_view(["GET"])
 @permission_classes([Finance])
 def reconciliation_list(request):
     """A store's orders placed in a month with what was expected and received, PAGE_SIZE a page, plus the totals
     per state and currency in `summary`."""
-    scope = _scope_of(request.query_params)
-    state = request.query_params.get("state", "")
-    if state and state not in rec.STATES:
-        raise ValidationError({"state": [_("Unknown state: %(state)s.") % {"state": state}]})
-    search = request.query_params.get("q", "")[: rec.SEARCH_CHARS]
+    query = query_params(request, ReconciliationQuery)
+    scope = _scope_of(query)
+    state = query.get("state", "")
+    search = query.get("q", "")[: rec.SEARCH_CHARS]
     summary = rec.reconcile_summary(scope=scope)
     total = (
         rec.reconcile_count(scope=scope, state=state, search=search)
         if search
         else sum(s.orders for s in summary.states if s.state == state or not state)
     )
-    page_text = request.query_params.get("page", "1")
-    number = int(page_text) if page_text.isdigit() and int(page_text) > 0 else 1
+    number = query["page"]
     rows = rec.reconcile_rows(scope=scope, state=state, search=search, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     page = Paginator(range(total), PAGE_SIZE).get_page(number)
     return Response(
@@ -238,7 +288,7 @@ def reconciliation_list(request):
 
 class WriteOffInput(serializers.Serializer):
     store = serializers.IntegerField()
-    month = serializers.CharField(required=False, allow_blank=True, help_text="YYYY-MM, with all")
+    month = serializers.RegexField(MONTH_PATTERN, required=False, allow_blank=True, help_text="YYYY-MM, with all")
     orders = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=5_000)
     all = serializers.BooleanField(required=False, default=False, help_text="every order of the month within tolerance")
     note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")

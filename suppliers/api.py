@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from core.api import CurrencyField, query_params
 from suppliers import members, scorecard, selectors, services
 from suppliers.invites import invite_pending
 from suppliers.models import Supplier
@@ -18,6 +18,8 @@ Console = area_permission("console")
 
 
 class SupplierSerializer(serializers.ModelSerializer):
+    currency = CurrencyField(required=False)
+
     class Meta:
         model = Supplier
         fields = [
@@ -27,25 +29,23 @@ class SupplierSerializer(serializers.ModelSerializer):
         read_only_fields = ["created"]
         extra_kwargs = {
             "code": {"validators": []},  # the service checks codes case-insensitively
-            # The service checks currencies against core.money's table and the terms' ranges.
-            "currency": {"max_length": 16},
         }
 
 
-@extend_schema(
-    parameters=[OpenApiParameter("q", str), OpenApiParameter("active", bool)],
-    request=SupplierSerializer,
-    responses=SupplierSerializer(many=True),
-)
+class SupplierQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, help_text="part of the name or code")
+    active = serializers.BooleanField(required=False)
+
+
+@extend_schema(methods=["GET"], parameters=[SupplierQuerySerializer], responses=SupplierSerializer(many=True))
+@extend_schema(methods=["POST"], request=SupplierSerializer, responses={201: SupplierSerializer})
 @api_view(["GET", "POST"])
 @permission_classes([Console])
 def supplier_list(request):
     if request.method == "GET":
-        active = {"true": True, "1": True, "false": False, "0": False}.get(
-            request.query_params.get("active", "").lower()
-        )
+        query = query_params(request, SupplierQuerySerializer)
         qs = selectors.suppliers_filter(
-            selectors.suppliers_for(user=request.user), q=request.query_params.get("q", ""), active=active
+            selectors.suppliers_for(user=request.user), q=query.get("q", ""), active=query.get("active")
         )
         return Response(SupplierSerializer(qs.order_by("name", "id")[:1000], many=True).data)
     serializer = SupplierSerializer(data=request.data)
@@ -67,8 +67,12 @@ def supplier_detail(request, pk: int):
     return Response(SupplierSerializer(supplier).data)
 
 
+class ScorecardQuerySerializer(serializers.Serializer):
+    months = serializers.IntegerField(required=False, default=6, min_value=1, max_value=scorecard.MAX_MONTHS)
+
+
 @extend_schema(
-    parameters=[OpenApiParameter("months", int, description=f"1–{scorecard.MAX_MONTHS}, default 6")],
+    parameters=[ScorecardQuerySerializer],
     responses=inline_serializer(
         "SupplierScorecard",
         {
@@ -85,15 +89,7 @@ def supplier_scorecard(request, pk: int):
     seconds to accept and to ship, on-time rate (among shipped with a deadline), rejection rate and rejections
     by reason code. Rates are null without anything to divide."""
     supplier = selectors.supplier_get_for(user=request.user, pk=pk)
-    try:
-        months = int(request.query_params.get("months", 6))
-    except ValueError:
-        return Response({"months": [_("Enter a whole number.")]}, status=status.HTTP_400_BAD_REQUEST)
-    if not 1 <= months <= scorecard.MAX_MONTHS:
-        return Response(
-            {"months": [_("Enter a number from 1 to %(max)s.") % {"max": scorecard.MAX_MONTHS}]},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
+    months = query_params(request, ScorecardQuerySerializer)["months"]
     scores = scorecard.supplier_scorecard(
         supplier_id=supplier.pk, tz=request.tenant.tz, months=months, now=timezone.now()
     )
@@ -121,7 +117,8 @@ class SupplierUserActiveSerializer(serializers.Serializer):
     is_active = serializers.BooleanField()
 
 
-@extend_schema(request=SupplierUserSerializer, responses=SupplierUserSerializer(many=True))
+@extend_schema(methods=["GET"], responses=SupplierUserSerializer(many=True))
+@extend_schema(methods=["POST"], request=SupplierUserSerializer, responses={201: SupplierUserSerializer})
 @api_view(["GET", "POST"])
 @permission_classes([Console])
 def supplier_users(request, pk: int):

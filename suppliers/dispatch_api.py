@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from core.api import cursor_page, iso_dates
 from suppliers import selectors
 from suppliers.dispatch_views import dispatch_filters
 from suppliers.forms import DispatchFilterForm
@@ -55,16 +57,21 @@ class DispatchRowSerializer(serializers.Serializer):
         OpenApiParameter("supplier", str, description='a supplier id, or "own" for the own warehouse'),
         OpenApiParameter("status", str, enum=Dispatch.Status.values),
         OpenApiParameter("overdue", str, enum=["any", "accept", "ship"]),
-        OpenApiParameter("created_from", str, description="routed on or after this day (tenant time zone)"),
-        OpenApiParameter("created_to", str, description="routed on or before this day (tenant time zone)"),
+        OpenApiParameter(
+            "created_from", OpenApiTypes.DATE, description="routed on or after this day (tenant time zone)"
+        ),
+        OpenApiParameter(
+            "created_to", OpenApiTypes.DATE, description="routed on or before this day (tenant time zone)"
+        ),
         OpenApiParameter("after", str, description="cursor from `next` of the previous page"),
     ],
-    responses=DispatchRowSerializer(many=True),
+    responses=cursor_page(DispatchRowSerializer),
 )
 @api_view(["GET"])
 @permission_classes([Console])
 def dispatch_list(request):
     """Dispatches across suppliers, newest first, cursor-paginated (`next` is the cursor of the following page)."""
+    iso_dates(request, "created_from", "created_to")
     form = DispatchFilterForm(request.query_params or None, suppliers=selectors.supplier_choices(user=request.user))
     if form.is_bound and not form.is_valid():
         return Response({"errors": form.errors}, status=400)

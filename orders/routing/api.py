@@ -10,12 +10,13 @@ from dataclasses import asdict
 
 from django.core.paginator import Paginator
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from core.api import query_params
 from orders import selectors as order_selectors
 from orders.models import Order, RoutingDecision, Rule, RuleSet, Simulation
 from orders.routing import explain, jobs, rulesets, selectors, simulation
@@ -45,6 +46,57 @@ class RuleSetSerializer(serializers.ModelSerializer):
     class Meta:
         model = RuleSet
         fields = ["id", "version", "status", "note", "created_by", "created", "activated_at", "rule_count"]
+
+
+class RuleSetDetailSerializer(RuleSetSerializer):
+    """A version with its rules and what keeps it from activation (the shape ``_ruleset_detail`` answers)."""
+
+    rules = RuleSerializer(many=True, read_only=True)
+    problems = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta(RuleSetSerializer.Meta):
+        fields = [*RuleSetSerializer.Meta.fields, "rules", "problems"]
+
+
+class HoldQuerySerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, help_text="a hold reason code")
+    page = serializers.IntegerField(required=False, min_value=1, default=1)
+
+
+class ReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    params = serializers.DictField()
+    text = serializers.CharField()
+
+
+class HoldRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    order_number = serializers.CharField()
+    store = serializers.IntegerField()
+    store_name = serializers.CharField()
+    placed_at = serializers.DateTimeField()
+    total = serializers.CharField()
+    currency = serializers.CharField()
+    ruleset_version = serializers.IntegerField(allow_null=True)
+    hold_reasons = ReasonSerializer(many=True)
+
+
+class HoldCodeCountSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class HoldPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    next_page = serializers.IntegerField(allow_null=True)
+    reasons = HoldCodeCountSerializer(many=True)
+    results = HoldRowSerializer(many=True)
+
+
+class UnmappedQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True)
 
 
 class RuleInputSerializer(serializers.Serializer):
@@ -107,7 +159,8 @@ def _reason_dicts(reasons, names: explain.Names | None = None) -> list[dict]:
     return rows
 
 
-@extend_schema(request=None, responses=RuleSetSerializer(many=True))
+@extend_schema(methods=["GET"], responses=RuleSetSerializer(many=True))
+@extend_schema(methods=["POST"], request=None, responses={200: RuleSetDetailSerializer, 201: RuleSetDetailSerializer})
 @api_view(["GET", "POST"])
 @permission_classes([Console])
 def ruleset_list(request):
@@ -120,7 +173,8 @@ def ruleset_list(request):
     return Response(RuleSetSerializer(selectors.rulesets_for(user=request.user), many=True).data)
 
 
-@extend_schema(responses={200: None})
+@extend_schema(methods=["GET"], responses=RuleSetDetailSerializer)
+@extend_schema(methods=["DELETE"], responses={204: None})
 @api_view(["GET", "DELETE"])
 @permission_classes([Console])
 def ruleset_detail(request, pk: int):
@@ -171,7 +225,7 @@ def rule_detail(request, pk: int, rule_id: int):
     return Response(RuleSerializer(rule).data)
 
 
-@extend_schema(request=MoveSerializer, responses={200: None})
+@extend_schema(request=MoveSerializer, responses=RuleSetDetailSerializer)
 @api_view(["POST"])
 @permission_classes([Console])
 def rule_move(request, pk: int, rule_id: int):
@@ -186,7 +240,7 @@ def rule_move(request, pk: int, rule_id: int):
     return Response(_ruleset_detail(selectors.ruleset_get_for(user=request.user, pk=pk)))
 
 
-@extend_schema(request=ActivateSerializer, responses={200: None})
+@extend_schema(request=ActivateSerializer, responses=RuleSetDetailSerializer)
 @api_view(["POST"])
 @permission_classes([Console])
 def ruleset_activate(request, pk: int):
@@ -233,18 +287,14 @@ def _hold_row(order: Order) -> dict:
     }
 
 
-@extend_schema(
-    parameters=[OpenApiParameter("reason", str, description="a hold reason code"), OpenApiParameter("page", int)],
-    responses={200: None},
-)
+@extend_schema(parameters=[HoldQuerySerializer], responses=HoldPageSerializer)
 @api_view(["GET"])
 @permission_classes([Console])
 def hold_list(request):
     """Held orders, longest waiting first, with their reasons (codes, parameters and text); 50 a page."""
-    code = request.query_params.get("reason", "")
-    page = Paginator(selectors.held_orders_for(user=request.user, code=code), HOLDS_PAGE_SIZE).get_page(
-        request.query_params.get("page")
-    )
+    query = query_params(request, HoldQuerySerializer)
+    code = query.get("reason", "")
+    page = Paginator(selectors.held_orders_for(user=request.user, code=code), HOLDS_PAGE_SIZE).get_page(query["page"])
     return Response(
         {
             "count": page.paginator.count,
@@ -427,10 +477,11 @@ def order_routing(request, pk: int):
     )
 
 
-@extend_schema(parameters=[OpenApiParameter("q", str)], responses=UnmappedSerializer(many=True))
+@extend_schema(parameters=[UnmappedQuerySerializer], responses=UnmappedSerializer(many=True))
 @api_view(["GET"])
 @permission_classes([Console])
 def listing_unmapped(request):
     """Listing SKUs that open orders wait on, most held orders first (at most 500)."""
-    rows = selectors.unmapped_listing_skus(user=request.user, q=request.query_params.get("q", ""), limit=500)
+    q = query_params(request, UnmappedQuerySerializer).get("q", "")
+    rows = selectors.unmapped_listing_skus(user=request.user, q=q, limit=500)
     return Response(UnmappedSerializer(rows, many=True).data)

@@ -19,6 +19,7 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from core.api import iso_dates
 from suppliers import actions
 from suppliers.models import Dispatch, Supplier
 from suppliers.portal import selectors
@@ -273,6 +274,7 @@ def dispatch_list(request):
     """Your dispatches, 50 a page, cursor-paginated: follow `next` until it is null."""
     supplier = portal_supplier(request)
     params = request.query_params
+    iso_dates(request, "created_from", "created_to", "shipped_from")
     form = DispatchFilterForm(params or None)
     if form.is_bound and not form.is_valid():
         return Response({"errors": form.errors}, status=400)

@@ -9,9 +9,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from core.textguard import TextGuardFormParser, TextGuardMultiPartParser
 from suppliers import documents, tracking_upload, tracking_upload_jobs
 from suppliers.carriers import tracking_warning
 from suppliers.models import Parcel
@@ -107,7 +107,7 @@ def _job_body(request, job: dict) -> dict:
 )
 @api_view(["POST"])
 @permission_classes([Portal])
-@parser_classes([MultiPartParser, FormParser])
+@parser_classes([TextGuardMultiPartParser, TextGuardFormParser])
 def upload(request):
     """Upload a CSV or XLSX of dispatch, carrier, tracking number (and SKU, quantity); all rows or none ship.
 

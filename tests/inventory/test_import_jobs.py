@@ -253,3 +253,32 @@ def test_other_roles_cannot_import_or_see_an_import(
 
     connection.set_tenant(tenant_a)
     assert CatalogImport.objects.count() == 1 and not Listing.objects.exists()
+
+
+def test_a_large_product_file_sent_to_the_api_answers_202_and_its_job_tells_the_result(
+    api, suppliers, run_enqueued, tenant_a, tenant_b, make_user, api_for
+):
+    # when: a large file is posted to the API
+    with run_enqueued():
+        response = post(api, "/api/v1/products/import/", products_csv())
+        job = CatalogImport.objects.get()
+
+        # then it is queued, not imported while the client waits
+        assert response.status_code == 202
+        assert response.json() == {"job": job.pk, "kind": "products", "status": "pending", "finished": False,
+                                   "report": None}  # fmt: skip
+        assert not Product.objects.exists()
+
+    # and once the worker ran it, the job's address tells the counts
+    done = api.get(f"/api/v1/products/import/jobs/{job.pk}/").json()
+    assert done["status"] == "succeeded" and done["finished"] and done["report"]["ok"]
+    assert Product.objects.count() == LARGE
+    # another tenant's and another role's tokens see nothing of it
+    assert (
+        api_for(tenant_b, make_user(tenant_b, "operator")).get(f"/api/v1/products/import/jobs/{job.pk}/").status_code
+        == 404
+    )
+    assert (
+        api_for(tenant_a, make_user(tenant_a, "finance")).get(f"/api/v1/products/import/jobs/{job.pk}/").status_code
+        == 403
+    )

@@ -12,9 +12,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from rest_framework.test import APIRequestFactory, force_authenticate
 
-from inventory import portal
 from inventory.models import Product, Source, Stock, StockUploadJob
 from inventory.supplier_stock import INLINE_ROWS, stock_upload, stock_upload_job_run, stock_upload_submit
 from tenants.models import Tenant
@@ -212,17 +210,12 @@ def test_the_api_answers_202_and_its_job_endpoint_the_result(acme, acme_user, ap
     assert response.json()["job"] == job.pk and response.json()["page"].endswith(f"/portal/stock/?job={job.pk}")
     assert Stock.objects.count() == LARGE
 
-    # the job endpoint (the view the lead routes): the result for the supplier, nothing for another supplier
-    def ask(user):
-        request = APIRequestFactory().get("/", HTTP_HOST=in_a.get_primary_domain().domain)
-        request.tenant = in_a  # as the tenant middleware sets it
-        force_authenticate(request, user=user)
-        return portal.stock_upload_job_api(request, pk=job.pk)
-
-    own = ask(acme_user)
-    assert own.status_code == 200 and own.data["status"] == "succeeded" and own.data["report"]["created"] == LARGE
-    assert ask(make_user(in_a, "supplier", supplier=make_supplier("Bolt"))).status_code == 404
-    assert ask(make_user(in_a, "operator")).status_code == 403
+    # the job's address: the result for the supplier, nothing for another supplier or the console
+    url = f"/api/v1/portal/stock/upload/jobs/{job.pk}/"
+    own = client.get(url)
+    assert own.status_code == 200 and own.json()["status"] == "succeeded" and own.json()["report"]["created"] == LARGE
+    assert api_for(in_a, make_user(in_a, "supplier", supplier=make_supplier("Bolt"))).get(url).status_code == 404
+    assert api_for(in_a, make_user(in_a, "operator")).get(url).status_code == 403
 
 
 # ---------------------------------------------------------------- a real worker

@@ -266,3 +266,29 @@ def test_a_large_payout_file_is_imported_by_a_real_worker(celery_worker, django_
             PayoutImportJob.objects.filter(store=store).delete()
             PayoutImport.objects.filter(store=store).delete()
             store.delete()
+
+
+def test_a_large_payout_file_sent_to_the_api_answers_202_and_its_job_tells_the_result(
+    shop, finance, api_for, run_enqueued, tenant_a, tenant_b, make_user
+):
+    client = api_for(tenant_a, finance)
+    upload = SimpleUploadedFile("payment_transactions.csv", shopify_csv())
+    with run_enqueued():
+        response = client.post(
+            "/api/v1/settlement/payouts/", {"store": shop.pk, "source": "shopify_csv", "file": upload}
+        )
+        job = PayoutImportJob.objects.get()
+        assert response.status_code == 202 and response.json()["job"] == job.pk
+        assert response.json()["status"] == "pending" and not PayoutImport.objects.exists()
+
+    done = client.get(f"/api/v1/settlement/payouts/jobs/{job.pk}/").json()
+    assert done["status"] == "succeeded" and done["payout_import"] == PayoutImport.objects.get().pk
+    assert done["report"]["imported"] == LARGE
+    assert (
+        api_for(tenant_b, make_user(tenant_b, "finance")).get(f"/api/v1/settlement/payouts/jobs/{job.pk}/").status_code
+        == 404
+    )
+    assert (
+        api_for(tenant_a, make_user(tenant_a, "operator")).get(f"/api/v1/settlement/payouts/jobs/{job.pk}/").status_code
+        == 403
+    )
