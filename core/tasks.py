@@ -15,6 +15,8 @@ Celery app: the project's app (``erp.celery``) binds them when it loads.
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from functools import partial
 
 from celery import Task, current_app, shared_task
@@ -68,3 +70,16 @@ def enqueue_named(name: str, *args, **kwargs) -> None:
     """
     headers = _headers()
     transaction.on_commit(partial(current_app.send_task, name, args=args, kwargs=kwargs, headers=headers))
+
+
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def job_id_new() -> str:
+    """A background job's id (its page's address, its cache key): 32 hexadecimal characters, unguessable."""
+    return uuid.uuid4().hex
+
+
+def job_id_valid(text: str) -> bool:
+    """True for an id job_id_new could have made; anything else names no job and never reaches a cache key."""
+    return _JOB_ID.fullmatch(text) is not None

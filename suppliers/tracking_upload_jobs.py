@@ -9,7 +9,6 @@ waits, and queues a larger one; the task (suppliers/tasks.py) runs
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -17,7 +16,7 @@ from django.core.cache import cache
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core.tasks import enqueue_named
+from core.tasks import enqueue_named, job_id_new, job_id_valid
 from suppliers.models import Supplier
 from suppliers.tracking_upload import UploadReport, read_upload, refused, tracking_upload
 
@@ -63,7 +62,7 @@ def tracking_upload_submit(*, supplier: Supplier, content: bytes, filename: str,
     if len(rows) <= INLINE_ROWS:
         return Submission(report=tracking_upload(supplier=supplier, content=content, filename=filename, actor=actor))
     job = {
-        "id": uuid.uuid4().hex,
+        "id": job_id_new(),
         "supplier_id": supplier.pk,
         "actor_id": getattr(actor, "pk", None),
         "filename": filename[:200],
@@ -84,6 +83,8 @@ def tracking_upload_submit(*, supplier: Supplier, content: bytes, filename: str,
 
 def tracking_upload_job(*, supplier: Supplier, job_id: str) -> dict | None:
     """The job as the page and the API show it, with its percent; None if unknown or another supplier's."""
+    if not job_id_valid(str(job_id)):
+        return None
     job = cache.get(_key(str(job_id)))
     if job is None or job.get("supplier_id") != supplier.pk:
         return None

@@ -9,7 +9,6 @@ schema) for a day; the holds page lists the recent jobs.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -18,7 +17,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from core.bulk import chunked
-from core.tasks import enqueue, tenant_task
+from core.tasks import enqueue, job_id_new, job_id_valid, tenant_task
 from orders.routing.batch import RouteSummary
 from orders.routing.services import held_for_listings, release_holds, reroute_held_for_listings, reroute_orders
 
@@ -43,6 +42,8 @@ def _save(job: dict) -> dict:
 
 def routing_job_progress(*, job_id: str) -> dict | None:
     """The job as the page and the API show it: kind, state, orders done of total, counts, error; None if unknown."""
+    if not job_id_valid(str(job_id)):
+        return None
     job = cache.get(_key(str(job_id)))
     if job is None:
         return None
@@ -58,7 +59,7 @@ def routing_jobs_recent() -> list[dict]:
 
 def _create(*, kind: str, total: int, label: str, actor_id: int | None) -> dict:
     job = {
-        "id": uuid.uuid4().hex,
+        "id": job_id_new(),
         "kind": kind,
         "label": label,
         "state": "queued",

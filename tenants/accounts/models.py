@@ -89,7 +89,9 @@ class AuditEvent(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(action__regex=r"^[a-z_]+\.[a-z_]+$"), name="audit_action_valid"),
-            models.CheckConstraint(condition=models.Q(via__in=["web", "api", "worker", "system"]), name="audit_via_valid"),
+            models.CheckConstraint(
+                condition=models.Q(via__in=["web", "api", "worker", "system"]), name="audit_via_valid"
+            ),
         ]
 
     def __str__(self) -> str:

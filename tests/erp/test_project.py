@@ -8,11 +8,8 @@ from pathlib import Path
 
 import yaml
 from django.core.management import call_command
-from django.urls import URLPattern, URLResolver, get_resolver
-from rest_framework.permissions import AllowAny
 
 from core.logging import ContextFilter, JsonFormatter, task_id_var
-from tenants.accounts.permissions import DenyAll
 from tests.conftest import in_tenant
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,36 +93,4 @@ def test_logs_are_json_with_tenant_request_and_task(tenant_a, client_for, make_u
     assert (payload["msg"], payload["task_id"], payload["tenant"]) == ("hello world", "task-1", "t_alpha")
 
 
-# Views anyone may reach on a tenant host, each for a reason.
-PUBLIC_TENANT_VIEWS = {
-    "home",  # redirects by role, or to login
-    "login", "logout", "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete",
-    "healthz",  # for the load balancer
-    "set_language",
-    "channels:webhook",  # authenticated by the channel's HMAC signature instead
-}  # fmt: skip
-
-
-def _patterns(resolver, prefix=""):
-    for entry in resolver.url_patterns:
-        if isinstance(entry, URLResolver):
-            namespace = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
-            yield from _patterns(entry, namespace)
-        elif isinstance(entry, URLPattern):
-            yield f"{prefix}{entry.name}", entry.callback
-
-
-def test_every_tenant_view_names_its_area_or_is_knowingly_public():
-    """Deny by default: a new view that forgets its role check fails here."""
-    unguarded = []
-    for name, callback in _patterns(get_resolver("erp.urls")):
-        if name in PUBLIC_TENANT_VIEWS:
-            continue
-        if getattr(callback, "relay_area", None):
-            continue
-        view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
-        permissions = getattr(view_class, "permission_classes", None) or []
-        if permissions and not any(p in (AllowAny, DenyAll) for p in permissions):
-            continue
-        unguarded.append(name)
-    assert unguarded == []
+# Every view declares who may use it: tests/security/test_permissions_declared.py.
