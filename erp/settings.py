@@ -278,7 +278,9 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
-        "form-action": ["'self'"],
+        # A form may lead to another of Relay's hosts: sign-up on the public host redirects to the new
+        # tenant's login (browsers hold a form's redirects to form-action too).
+        "form-action": ["'self'", f"{RELAY_BASE_DOMAIN}:*", f"*.{RELAY_BASE_DOMAIN}:*"],
         "frame-ancestors": ["'none'"],
     },
 }

@@ -131,7 +131,7 @@ def faults() -> Iterator[Faults]:
         cleanup.callback(worker.stop)
         shop_urls = {f"Fault shop {name}": proxies[name].url for name in SHOPS}
         made = run_remote(stack, f"remote.setup(shop_urls={shop_urls!r})")
-        celery = Celery("faults", broker=redis.url)
+        celery = Celery("faults", broker=redis.url, set_as_current=False)  # the suite keeps its own app
         cleanup.callback(celery.close)
         faults = Faults(
             stack=stack, redis=redis, worker=worker,

@@ -355,7 +355,9 @@ def test_a_routing_batch_whose_whole_worker_dies_is_swept_up_and_its_late_return
     wait_until(lambda: unrouted(faults, "lost") == 0, timeout=90, what="the sweep routed them", stack=faults.stack)
 
     # and when, the visibility timeout over (made to pass at once here), the broker gives the lost task back
-    late = Celery("late", broker=faults.redis.url, broker_transport_options={"visibility_timeout": 0})
+    late = Celery(
+        "late", broker=faults.redis.url, broker_transport_options={"visibility_timeout": 0}, set_as_current=False
+    )
     with late.connection_for_write() as connection:
         connection.default_channel.qos.restore_visible(num=100, interval=0)
     late.close()

@@ -22,12 +22,13 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 
 from channels.models import OrderImport, QuarantinedPayload
-from inventory.models import CatalogImport
+from core.tasks import job_id_new
+from inventory.models import CatalogImport, StockUploadJob
 from orders.routing import jobs as routing_jobs
 from settlement import exports
 from settlement.adjustments import adjustment_create
 from settlement.closing import period_close
-from settlement.models import PayoutImport, Statement
+from settlement.models import PayoutImport, PayoutImportJob, Statement
 from settlement.periods import period_for
 from settlement.statement_states import statement_issue
 from suppliers import tracking_upload_jobs
@@ -183,8 +184,12 @@ def build_side(tenant: Tenant, marker: str) -> Side:
             )
             exports.export_run(export_id=export.pk)
             side["export"] = export.pk
+            side["stock_job"] = StockUploadJob.objects.create(
+                supplier=side["supplier_obj"], filename=f"{marker}{side['supplier']}.csv", status="succeeded",
+                report={"note": f"{marker}S stock"},
+            ).pk  # fmt: skip
             side["tracking_job"] = tracking_upload_jobs._save(
-                {"id": f"{marker.lower()}{side['supplier']}job", "supplier_id": side["supplier"], "actor_id": None,
+                {"id": job_id_new(), "supplier_id": side["supplier"], "actor_id": None,
                  "filename": f"{marker}.csv", "language": "", "state": "done", "phase": "done", "rows": 1, "done": 1,
                  "total": 1, "report": None, "created": NOW.isoformat()}
             )["id"]  # fmt: skip
@@ -193,6 +198,9 @@ def build_side(tenant: Tenant, marker: str) -> Side:
             amount="-1.00", reason=f"{marker}S1 late", kind="penalty", approve=False, actor=finance,
         )  # fmt: skip
         payout = PayoutImport.objects.create(store=store, source="generic", name=f"{marker}T payout", digest=marker)
+        payout_job = PayoutImportJob.objects.create(
+            store=store, source="generic", filename=f"{marker}T payouts.csv", report={"note": f"{marker}T job"}
+        )
         routing_job = routing_jobs._create(kind="release", total=1, label=f"{marker}T job", actor_id=None)
         users = {
             "owner": owner, "operator": operator, "finance": finance,
@@ -202,10 +210,10 @@ def build_side(tenant: Tenant, marker: str) -> Side:
             "store": store.pk, "product": product.pk, "source": source.pk, "listing": listing.pk, "order": order.pk,
             "quarantine": quarantined.pk, "store_import": order_import.pk, "catalog_import": catalog_import.pk,
             "ruleset": ruleset.pk, "rule": rule.pk, "simulation": simulation.pk, "adjustment": adjustment.pk,
-            "payout_import": payout.pk, "routing_job": routing_job["id"], "webhook_token": store.webhook_token,
+            "payout_import": payout.pk, "payout_job": payout_job.pk, "routing_job": routing_job["id"], "webhook_token": store.webhook_token,
             "user": operator.pk, "supplier_user": users["supplier S1"].pk, "month": "2026-10",
             "dispatch": s1["dispatch"], "supplier": s1["supplier"], "statement": s1["statement"],
-            "export": s1["export"], "tracking_job": s1["tracking_job"],
+            "export": s1["export"], "tracking_job": s1["tracking_job"], "stock_job": s1["stock_job"],
         }  # fmt: skip
         for side in (s1, s2):
             side.pop("supplier_obj")

@@ -65,6 +65,12 @@ PARAMS: dict[tuple[str, str], str] = {
     ("settlement", "month"): "month",
     ("webhooks", "token"): "webhook_token",
 }
+# Where the segment before a parameter says too little ("jobs"), what the longer path before it names.
+PARAMS_AT_PATH: dict[tuple[str, str], str] = {
+    ("products/import/jobs", "pk"): "catalog_import",
+    ("settlement/payouts/jobs", "pk"): "payout_job",
+    ("stock/upload/jobs", "pk"): "stock_job",
+}
 # Parameters that name no row: one plausible value each.
 LITERALS: dict[str, str] = {
     "fmt": "csv",
@@ -82,7 +88,7 @@ LITERALS: dict[str, str] = {
 # Literal parameters whose value depends on where they stand.
 LITERALS_AT: dict[tuple[str, str], str] = {("add", "kind"): "hold"}
 # Kinds that belong to one supplier: a supplier user gets the other supplier's.
-SUPPLIER_KINDS = ("dispatch", "supplier", "statement", "export", "tracking_job")
+SUPPLIER_KINDS = ("dispatch", "supplier", "statement", "export", "tracking_job", "stock_job")
 # Query parameters a list or document page may filter by: tried with someone else's ids on every GET.
 FILTERS = ("supplier", "store", "order", "statement", "dispatch", "ids", "product")
 
@@ -140,6 +146,11 @@ def segment_before(route: Route, param: str) -> str:
 
 
 def kind_of(route: Route, param: str) -> str | None:
+    token = re.search(rf"<(?:\w+:)?{param}>|\(\?P<{param}>", route.route)
+    before = route.route[: token.start()].rstrip("/") if token else ""
+    for (path, name), kind in PARAMS_AT_PATH.items():
+        if name == param and before.endswith(path):
+            return kind
     return PARAMS.get((segment_before(route, param), param))
 
 
