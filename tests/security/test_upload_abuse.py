@@ -177,6 +177,18 @@ def refused(content: bytes, filename: str) -> tuple[str, float]:
     return str(caught.value), time.perf_counter() - started
 
 
+# What each bomb cost to refuse, printed at the end of the module (`-s` shows it): the closing figures.
+FIGURES: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _figures():
+    yield
+    for name, figure in FIGURES.items():
+        print(f"\nupload abuse: {name}: {figure}", end="")
+    print()
+
+
 @pytest.mark.parametrize("name", list(BOMBS))
 def test_the_shared_reader_refuses_a_bomb_quickly_naming_the_limit_and_holding_little(name, bombs):
     # given a hostile file, small on the wire
@@ -196,6 +208,10 @@ def test_the_shared_reader_refuses_a_bomb_quickly_naming_the_limit_and_holding_l
         tracemalloc.stop()
 
     # then it is refused in under a second, saying which limit, and the process barely grows
+    FIGURES[name] = (
+        f"{len(content) / 1024:,.0f} KB sent, refused in {seconds * 1000:.0f} ms, "
+        f"peak {peak / MB:.1f} MB traced, RSS +{rss_grown / MB:.1f} MB"
+    )
     assert said in message
     assert seconds < SECONDS, f"{name}: {seconds:.2f}s"
     assert peak < GROWTH, f"{name}: peak {peak / MB:.1f} MB"
