@@ -18,12 +18,12 @@ from pathlib import Path
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from core.spreadsheets import RowError, SheetReport, TableError, check_upload
+from core.spreadsheets import TableError, check_upload
 from core.tasks import enqueue_named
-from core.uploads import rough_row_count, upload_keep, upload_read, upload_remove
+from core.uploads import rough_row_count, upload_job_run, upload_keep
 from inventory import imports, mapping_import
 from inventory.models import CatalogImport
 from tenants.accounts.selectors import user_can_enter
@@ -34,7 +34,6 @@ logger = logging.getLogger(__name__)
 INLINE_ROWS = 2_000
 # The task (inventory/tasks.py) that runs a queued import.
 CATALOG_IMPORT_TASK = "inventory.catalog_import"
-PROGRESS_SECONDS = 6 * 3600  # longer than any import runs (CELERY_TASK_TIME_LIMIT)
 
 Report = imports.ImportReport | mapping_import.MappingImportReport
 _IMPORTERS: dict[str, Callable[..., Report]] = {
@@ -128,53 +127,26 @@ def catalog_import_summary(*, job: CatalogImport) -> dict:
     }
 
 
-def _refused(reason: str) -> dict:
-    return SheetReport(errors=[RowError(0, "", reason)], error_count=1).as_dict()
-
-
 def catalog_import_run(*, import_id: int) -> CatalogImport | None:
-    """Import a queued file all or nothing, saving progress as it goes, then keep the report and remove the file.
+    """Import a queued file all or nothing, saving progress as it goes, then keep the report and remove the file
+    (core.uploads.upload_job_run: safe to run twice). None when the import does not exist."""
 
-    Safe to run twice: a finished import is returned as it is; one cut off by a dead worker runs again (its
-    transaction was rolled back, and the import is idempotent). None when the import does not exist.
-    """
-    claimed = CatalogImport.objects.filter(pk=import_id, status=CatalogImport.Status.PENDING).update(
-        status=CatalogImport.Status.RUNNING
+    def work(job: CatalogImport, content: bytes, progress) -> dict:
+        return _IMPORTERS[job.kind](
+            content=content,
+            filename=job.filename,
+            actor=job.created_by,
+            progress=lambda phase, done, total: progress((phase, done, total)),
+        ).as_dict()
+
+    return upload_job_run(
+        jobs=CatalogImport.objects.select_related("created_by"),
+        job_id=import_id,
+        progress_key=_progress_key(import_id),
+        reading=("reading", 0, 0),
+        work=work,
+        failed=_("The import failed unexpectedly; nothing was imported. Please try again."),
     )
-    job = CatalogImport.objects.select_related("created_by").filter(pk=import_id).first()
-    if job is None:
-        logger.warning("catalog import unknown", extra={"import": import_id})
-        return None
-    if not claimed and job.finished:
-        return job
-    key = _progress_key(job.pk)
-
-    def progress(phase: str, done: int, total: int) -> None:
-        cache.set(key, (phase, done, total), timeout=PROGRESS_SECONDS)
-
-    progress("reading", 0, 0)
-    with translation.override(job.language or None):
-        try:
-            content = upload_read(job.file_path)
-            if content is None:
-                report = _refused(_("The uploaded file is no longer available; upload it again."))
-            else:
-                report = _IMPORTERS[job.kind](
-                    content=content, filename=job.filename, actor=job.created_by, progress=progress
-                ).as_dict()
-            job.status = CatalogImport.Status.SUCCEEDED if report["ok"] else CatalogImport.Status.REJECTED
-        except Exception:
-            logger.exception("catalog import failed", extra={"import": import_id})
-            report = _refused(_("The import failed unexpectedly; nothing was imported. Please try again."))
-            job.status = CatalogImport.Status.FAILED
-    # Compare-and-set: a second delivery that ran alongside must not overwrite the first one's result.
-    CatalogImport.objects.filter(pk=job.pk, finished_at__isnull=True).update(
-        status=job.status, report=report, rows_total=report.get("rows", 0), finished_at=timezone.now()
-    )
-    upload_remove(job.file_path)
-    cache.delete(key)
-    job.refresh_from_db()
-    return job
 
 
 __all__ = [

@@ -40,7 +40,7 @@ from core import spreadsheets
 from core.bulk import chunked
 from core.spreadsheets import Cell, RowError, SheetReport
 from core.tasks import enqueue_named
-from core.uploads import rough_row_count, upload_keep, upload_read, upload_remove
+from core.uploads import rough_row_count, upload_job_run, upload_keep
 from inventory.models import Source, Stock, StockUploadJob
 from inventory.services import actor_label
 from suppliers.models import Supplier
@@ -55,7 +55,6 @@ _WHOLE = re.compile(r"\d+")
 # Stock files with more data rows than this are checked and written by a worker (UPLOAD_TASK).
 INLINE_ROWS = 2_000
 UPLOAD_TASK = "inventory.stock_upload"
-PROGRESS_SECONDS = 6 * 3600  # longer than any upload runs (CELERY_TASK_TIME_LIMIT)
 
 # ------------------------------------------------------------------ reading
 
@@ -445,55 +444,23 @@ def stock_upload_job_progress(*, job: StockUploadJob) -> dict:
 
 
 def stock_upload_job_run(*, job_id: int) -> StockUploadJob | None:
-    """Check and write a queued stock file all or nothing, then keep the report and remove the file.
+    """Check and write a queued stock file all or nothing, then keep the report and remove the file
+    (core.uploads.upload_job_run: safe to run twice; setting the same stock twice gives the same rows). None
+    when the upload does not exist."""
 
-    Safe to run twice: a finished upload is returned as it is; one cut off by a dead worker runs again (its
-    transaction was rolled back, and setting the same stock twice gives the same rows). None when the upload
-    does not exist.
-    """
-    claimed = StockUploadJob.objects.filter(pk=job_id, status=StockUploadJob.Status.PENDING).update(
-        status=StockUploadJob.Status.RUNNING
+    def work(job: StockUploadJob, content: bytes, progress) -> dict:
+        return stock_upload(
+            supplier=job.supplier, content=content, filename=job.filename, actor=job.created_by, progress=progress
+        ).as_dict()
+
+    return upload_job_run(
+        jobs=StockUploadJob.objects.select_related("supplier", "created_by"),
+        job_id=job_id,
+        progress_key=_job_progress_key(job_id),
+        reading="reading",
+        work=work,
+        failed=_("The upload failed unexpectedly; nothing was saved. Please try again."),
     )
-    job = StockUploadJob.objects.select_related("supplier", "created_by").filter(pk=job_id).first()
-    if job is None:
-        logger.warning("stock upload job unknown", extra={"job": job_id})
-        return None
-    if not claimed and job.finished:
-        return job
-    key = _job_progress_key(job.pk)
-
-    def progress(phase: str) -> None:
-        cache.set(key, phase, timeout=PROGRESS_SECONDS)
-
-    progress("reading")
-    with translation.override(job.language or None):
-        try:
-            content = upload_read(job.file_path)
-            if content is None:
-                report = _refused([RowError(0, "", _("The uploaded file is no longer available; upload it again."))])
-            else:
-                report = stock_upload(
-                    supplier=job.supplier,
-                    content=content,
-                    filename=job.filename,
-                    actor=job.created_by,
-                    progress=progress,
-                )
-            status = StockUploadJob.Status.SUCCEEDED if report.ok else StockUploadJob.Status.REJECTED
-        except Exception:
-            logger.exception("stock upload job failed", extra={"job": job_id, "supplier": job.supplier_id})
-            report = _refused(
-                [RowError(0, "", _("The upload failed unexpectedly; nothing was saved. Please try again."))]
-            )
-            status = StockUploadJob.Status.FAILED
-    # Compare-and-set: a second delivery that ran alongside must not overwrite the first one's result.
-    StockUploadJob.objects.filter(pk=job.pk, finished_at__isnull=True).update(
-        status=status, report=report.as_dict(), rows_total=report.rows or job.rows_total, finished_at=timezone.now()
-    )
-    upload_remove(job.file_path)
-    cache.delete(key)
-    job.refresh_from_db()
-    return job
 
 
 def _in_order(problems: list[RowError]) -> list[RowError]:

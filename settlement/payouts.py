@@ -43,7 +43,7 @@ from core.money import round_money
 from core.spreadsheets import RowError, TableError, check_upload, listed_errors
 from core.states import actor_name
 from core.tasks import enqueue_named
-from core.uploads import rough_row_count, upload_keep, upload_read, upload_remove
+from core.uploads import rough_row_count, upload_job_run, upload_keep
 from orders.models import Order
 from settlement.models import PayoutImport, PayoutImportJob, PayoutItem, PayoutSettings, PayoutSource
 from settlement.payout_formats import parse_payouts
@@ -62,7 +62,6 @@ PAYOUT_API_CHANNELS = frozenset({Channel.SHOPIFY, Channel.SANDBOX})
 # Files with more data rows than this are imported by a worker (IMPORT_TASK); smaller ones while the person waits.
 INLINE_ROWS = 2_000
 IMPORT_TASK = "settlement.payout_import"
-PROGRESS_SECONDS = 6 * 3600  # longer than any import runs (CELERY_TASK_TIME_LIMIT)
 
 
 @dataclass
@@ -406,63 +405,26 @@ def payout_import_job_progress(*, job: PayoutImportJob) -> dict:
     return {"phase": phase, "percent": _PHASE_PERCENT.get(phase, 0), "finished": False}
 
 
-def _refused_dict(reason: str) -> dict:
-    return PayoutImportReport(errors=[RowError(0, "", reason)], error_count=1).as_dict()
-
-
 def payout_import_job_run(*, job_id: int) -> PayoutImportJob | None:
-    """Import a queued payout file all or nothing, then keep the report, link the import and remove the file.
+    """Import a queued payout file all or nothing, then keep the report, link the import and remove the file
+    (core.uploads.upload_job_run: safe to run twice; the same file is imported once). None when the job does not
+    exist."""
 
-    Safe to run twice: a finished job is returned as it is; one cut off by a dead worker runs again (its
-    transaction was rolled back, and the same file is imported once). None when the job does not exist.
-    """
-    claimed = PayoutImportJob.objects.filter(pk=job_id, status=PayoutImportJob.Status.PENDING).update(
-        status=PayoutImportJob.Status.RUNNING
+    def work(job: PayoutImportJob, content: bytes, progress) -> dict:
+        return payout_file_import(
+            store=job.store, source=job.source, content=content, file_name=job.filename, user=job.created_by,
+            mapping=job.mapping, progress=progress,
+        ).as_dict()  # fmt: skip
+
+    return upload_job_run(
+        jobs=PayoutImportJob.objects.select_related("store", "created_by"),
+        job_id=job_id,
+        progress_key=_job_progress_key(job_id),
+        reading="reading",
+        work=work,
+        failed=_("The import failed unexpectedly; nothing was imported. Please try again."),
+        finished=lambda _job, report: {"payout_import_id": report.get("payout_import")},
     )
-    job = PayoutImportJob.objects.select_related("store", "created_by").filter(pk=job_id).first()
-    if job is None:
-        logger.warning("payout import job unknown", extra={"job": job_id})
-        return None
-    if not claimed and job.finished:
-        return job
-    key = _job_progress_key(job.pk)
-
-    def progress(phase: str) -> None:
-        cache.set(key, phase, timeout=PROGRESS_SECONDS)
-
-    progress("reading")
-    with translation.override(job.language or None):
-        try:
-            content = upload_read(job.file_path)
-            if content is None:
-                report = _refused_dict(_("The uploaded file is no longer available; upload it again."))
-            else:
-                report = payout_file_import(
-                    store=job.store,
-                    source=job.source,
-                    content=content,
-                    file_name=job.filename,
-                    user=job.created_by,
-                    mapping=job.mapping,
-                    progress=progress,
-                ).as_dict()
-            status = PayoutImportJob.Status.SUCCEEDED if report["ok"] else PayoutImportJob.Status.REJECTED
-        except Exception:
-            logger.exception("payout import job failed", extra={"job": job_id, "store": job.store_id})
-            report = _refused_dict(_("The import failed unexpectedly; nothing was imported. Please try again."))
-            status = PayoutImportJob.Status.FAILED
-    # Compare-and-set: a second delivery that ran alongside must not overwrite the first one's result.
-    PayoutImportJob.objects.filter(pk=job.pk, finished_at__isnull=True).update(
-        status=status,
-        report=report,
-        rows_total=report.get("rows") or job.rows_total,
-        payout_import_id=report.get("payout_import"),
-        finished_at=timezone.now(),
-    )
-    upload_remove(job.file_path)
-    cache.delete(key)
-    job.refresh_from_db()
-    return job
 
 
 # ---------------------------------------------------------------- Shopify Payments through the API
