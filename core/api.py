@@ -6,17 +6,24 @@ plus the messages per field when the service named fields. A DRF ``ValidationErr
 messages (not per field) answers the same ``{"detail": [...]}`` shape. Everything else goes to DRF's handler.
 
 ``AutoSchema`` documents every operation's error answers in one place, so that no view has to: 400 with
-the validation error body, 401, 403, 404 where the path names an object, 413 for uploads; each with
-its JSON body. ``cursor_page``/``offset_page``/``numbered_page`` document the envelope each kind of
-list answers with, and ``query_params`` validates a list's query string against the serializer that
-documents it, so an ill-typed parameter is a 400 rather than silently ignored.
+the validation error body, 401, 403, 404 where the path names an object, 413 for uploads, 415 where a
+body is read; each with its JSON body. ``cursor_page``/``offset_page``/``numbered_page`` document the
+envelope each kind of list answers with, and ``query_params`` validates a list's query string against the
+serializer that documents it, so an ill-typed parameter is a 400 rather than silently ignored.
+
+A list's filter narrows the list: an id or a date range that matches nothing answers an empty page; a
+value of the wrong type, out of its enum or bounds, or empty where it is typed is a 400.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from django.http import JsonResponse
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular import openapi
@@ -52,16 +59,62 @@ def api_not_found(request, *args, **kwargs) -> JsonResponse:
 # ---------------------------------------------------------------- query strings
 
 
-def query_params(request, serializer_class: type[serializers.Serializer]) -> dict:
+def query_params(request, serializer_class: type[serializers.Serializer], *, envelope: str = "") -> dict:
     """The request's query parameters validated by ``serializer_class``; raises ValidationError (400).
 
-    Parameters the serializer does not name are ignored, as before; a named one with a value of the
-    wrong type (``?active=null``, ``?page=x``) is refused instead of being read as absent.
+    Parameters the serializer does not name are ignored; a named one with a value of the wrong type
+    (``?active=null``, ``?page=x``), outside its enum or bounds, or empty where a date, a number, a flag or a
+    choice is expected (``?placed_to=``) is refused instead of being read as absent. The serializer is also
+    what documents the parameters (``extend_schema(parameters=[serializer_class])``), so the schema and the
+    check cannot drift apart. ``envelope`` names the key the field errors go under (``{"errors": {...}}``,
+    the shape of lists that once read a filter form); by default they are the body itself.
     """
     data = {name: request.query_params.get(name) for name in serializer_class().fields if name in request.query_params}
     serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
+    if not serializer.is_valid():
+        raise ValidationError({envelope: serializer.errors} if envelope else serializer.errors)
     return serializer.validated_data
+
+
+# A row id as the database keeps it (bigint): a larger number names nothing and must not reach a query.
+ID_MAX = 2**63 - 1
+
+
+def object_id(**kwargs) -> serializers.IntegerField:
+    """An optional id query parameter (``?store=12``): a positive integer the database can hold."""
+    kwargs.setdefault("required", False)
+    return serializers.IntegerField(min_value=1, max_value=ID_MAX, **kwargs)
+
+
+def id_or(word: str, **kwargs) -> serializers.CharField:
+    """An optional query parameter holding an id or one word (``?supplier=12``, ``?supplier=own``)."""
+    kwargs.setdefault("required", False)
+    validator = RegexValidator(
+        rf"^(?:{re.escape(word)}|[1-9][0-9]{{0,17}})$", format_lazy(_("Give an id or “{word}”."), word=word)
+    )
+    return serializers.CharField(validators=[validator], **kwargs)
+
+
+class FilterDate(serializers.DateField):
+    """A day bound of a list's filter (ISO, ``YYYY-MM-DD``). A day in year 1 reads as 0002-01-01 and one in
+    year 9999 as 9998-12-31: no record is dated there, and those days' edges cannot be moved to UTC or to
+    the day after, as a filter on times must (OverflowError)."""
+
+    FIRST = dt.date(2, 1, 1)
+    LAST = dt.date(9998, 12, 31)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        return min(max(super().to_internal_value(value), self.FIRST), self.LAST)
+
+
+def choice(values, **kwargs) -> serializers.ChoiceField:
+    """An optional enum query parameter: one of ``values``, never empty (an empty value is a 400, not "any")."""
+    kwargs.setdefault("required", False)
+    return serializers.ChoiceField(choices=list(values), **kwargs)
 
 
 @extend_schema_field({"type": "string", "enum": sorted(CURRENCIES), "description": "an ISO 4217 currency code"})
@@ -71,24 +124,6 @@ class CurrencyField(serializers.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 16)
         super().__init__(**kwargs)
-
-
-class DateRangeQuery(serializers.Serializer):
-    """ISO dates (YYYY-MM-DD) of a list's date filters, checked before the list's own filter form reads them."""
-
-    def __init__(self, *args, names: tuple[str, ...] = (), **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in names:
-            self.fields[name] = serializers.DateField(required=False)
-
-
-def iso_dates(request, *names: str) -> None:
-    """Refuse (400) a date filter that is not an ISO date, as the schema promises (``format: date``)."""
-    given = {name: request.query_params[name] for name in names if name in request.query_params}
-    dates = DateRangeQuery(data=given, names=names)
-    if not dates.is_valid():
-        # The shape these lists' filter forms answer with: {"errors": {field: [messages]}}.
-        raise ValidationError({"errors": dates.errors})
 
 
 # ---------------------------------------------------------------- list envelopes
@@ -162,7 +197,25 @@ ERROR_DESCRIPTIONS = {
     "403": _("The credentials do not allow this."),
     "404": _("No such object, or it is not yours to see."),
     "413": _("The upload is too large."),
+    "415": _("The body's media type is not one this operation reads."),
 }
+
+
+def decimal_pattern(field: serializers.DecimalField) -> str:
+    """The texts ``field`` accepts, as a pattern: its bounds too, which a schema cannot set on a string (no
+    sign when its minimum is 0; as many whole digits as a maximum of nines has). drf-spectacular's own pattern
+    states neither, and matches "" and "." as well."""
+    places = field.decimal_places
+    whole = field.max_whole_digits
+    top = str(int(field.max_value)) if field.max_value is not None and field.max_value >= 0 else ""
+    if top and not top.strip("9"):  # 999999.99: six whole digits at most; a maximum like 500 cannot be said
+        whole = min(whole or len(top), len(top))
+    sign = "" if field.min_value == 0 else "-?"
+    digits = rf"\d{{1,{whole}}}" if whole else r"\d+"
+    if places == 0:
+        return rf"^{sign}0*{digits}$"
+    fraction, some_fraction = (rf"\d{{0,{places}}}", rf"\d{{1,{places}}}") if places else (r"\d*", r"\d+")
+    return rf"^{sign}0*(?:{digits}(?:\.{fraction})?|\.{some_fraction})$"
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -175,8 +228,20 @@ class AutoSchema(openapi.AutoSchema):
             operation_id = operation_id.removesuffix("_retrieve") + "_list"
         return operation_id
 
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        # Any operation that reads a body refuses one sent as another media type (or none): DRF's 415.
+        if operation and "requestBody" in operation and "415" not in operation["responses"]:
+            operation["responses"]["415"] = {
+                "content": {"application/json": {"schema": self._error_ref("Error", ERROR_SCHEMA)}},
+                "description": str(ERROR_DESCRIPTIONS["415"]),
+            }
+        return operation
+
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.DecimalField) and schema.get("type") == "string" and "pattern" in schema:
+            schema["pattern"] = decimal_pattern(field)
         # A text field that refuses blanks says so: at least one character that is not white space.
         if (
             direction == "request"

@@ -19,6 +19,7 @@ from rest_framework.decorators import api_view, parser_classes, permission_class
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from core.api import query_params
 from core.textguard import TextGuardFormParser, TextGuardJSONParser, TextGuardMultiPartParser
 from inventory import supplier_stock
 from inventory.forms import ImportForm
@@ -274,28 +275,18 @@ class StockUploadSerializer(serializers.Serializer):
 
 
 class StockQuerySerializer(serializers.Serializer):
-    """The stock list's query string, as documented (the view reads it with _page_number)."""
+    """The stock list's query string: documents it and checks it (query_params)."""
 
-    q = serializers.CharField(required=False, help_text="SKU prefix or part of the product name")
-    page = serializers.IntegerField(required=False, min_value=1, help_text="1 = first page")
+    q = serializers.CharField(
+        required=False, allow_blank=True, help_text="SKU prefix or part of the product name; empty: every row"
+    )
+    page = serializers.IntegerField(required=False, min_value=1, default=1, help_text="1 = first page")
     page_size = serializers.IntegerField(
         required=False,
         min_value=1,
-        help_text=f"rows a page (default 50, at most {MAX_PAGE_SIZE}; more gives {MAX_PAGE_SIZE})",
+        default=supplier_stock.PAGE_SIZE,
+        help_text=f"rows a page (default {supplier_stock.PAGE_SIZE}, at most {MAX_PAGE_SIZE}; more gives {MAX_PAGE_SIZE})",
     )
-
-
-def _page_number(request, name: str, default: int, maximum: int | None = None) -> int:
-    text = request.query_params.get(name, "")
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValidationError({name: _("Give a whole number.")}) from None
-    if value < 1:
-        raise ValidationError({name: _("Give a whole number from 1.")})
-    return min(value, maximum) if maximum else value
 
 
 @extend_schema(
@@ -335,12 +326,12 @@ def stock_api(request):
                 "results": SupplierStockSerializer(_rows(sources, supplier), many=True).data,
             }
         )
-    size = _page_number(request, "page_size", supplier_stock.PAGE_SIZE, MAX_PAGE_SIZE)
+    query = query_params(request, StockQuerySerializer)
     page = supplier_stock.stock_page(
         supplier=supplier,
-        q=request.query_params.get("q", ""),
-        page=_page_number(request, "page", 1),
-        size=size,
+        q=query.get("q", ""),
+        page=query["page"],
+        size=min(query["page_size"], MAX_PAGE_SIZE),
     )
     return Response(
         {

@@ -1,15 +1,13 @@
 from __future__ import annotations
 
 from django.db.models import prefetch_related_objects
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
-from core.api import cursor_page, iso_dates
+from core.api import FilterDate, choice, cursor_page, object_id, query_params
 from orders import selectors
-from orders.forms import OrderFilterForm
 from orders.models import Order, OrderLine
 from tenants.accounts.permissions import area_permission
 
@@ -61,35 +59,31 @@ class OrderDetailSerializer(OrderSerializer):
         exclude = []
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("q", str),
-        OpenApiParameter("store", int),
-        OpenApiParameter("status", str, description="where the order is in Relay: an order status, or `open`"),
-        OpenApiParameter("payment", str, description="the channel's payment status: paid, unpaid or refunded"),
-        OpenApiParameter("placed_from", OpenApiTypes.DATE),
-        OpenApiParameter("placed_to", OpenApiTypes.DATE),
-        OpenApiParameter("after", str, description="cursor from `next` of the previous page"),
-    ],
-    responses=cursor_page(OrderSerializer),
-)
+class OrderQuerySerializer(serializers.Serializer):
+    """The order list's filters. A filter narrows the list: a store id or a range that matches nothing answers
+    an empty page, not an error; a value of the wrong type, or outside the enum, is a 400."""
+
+    q = serializers.CharField(required=False, allow_blank=True, help_text="order number, buyer name or e-mail")
+    store = object_id()
+    status = choice(["open", *Order.Status.values], help_text="where the order is in Relay: an order status, or `open`")
+    payment = choice(selectors.PAYMENT_STATUSES, help_text="the channel's payment status, grouped")
+    placed_from = FilterDate(help_text="placed on or after this day (tenant time zone)")
+    placed_to = FilterDate(help_text="placed on or before this day (tenant time zone)")
+    after = serializers.CharField(required=False, allow_blank=True, help_text="cursor from `next` of the previous page")
+
+
+@extend_schema(parameters=[OrderQuerySerializer], responses=cursor_page(OrderSerializer))
 @api_view(["GET"])
 @permission_classes([Console])
 def order_list(request):
     """Orders, newest first, cursor-paginated (`next` is the cursor of the following page)."""
-    iso_dates(request, "placed_from", "placed_to")
-    form = OrderFilterForm(request.query_params or None, stores=selectors.stores_for_choices(user=request.user))
-    filters = selectors.OrderFilters()
-    if form.is_bound:
-        if not form.is_valid():
-            return Response({"errors": form.errors}, status=400)
-        data = form.cleaned_data
-        filters = selectors.OrderFilters(
-            store_id=data.get("store"), status=data.get("status") or "", payment=data.get("payment") or "",
-            placed_from=data.get("placed_from"), placed_to=data.get("placed_to"), q=data.get("q") or "",
-        )  # fmt: skip
+    data = query_params(request, OrderQuerySerializer, envelope="errors")
+    filters = selectors.OrderFilters(
+        store_id=data.get("store"), status=data.get("status", ""), payment=data.get("payment", ""),
+        placed_from=data.get("placed_from"), placed_to=data.get("placed_to"), q=data.get("q", ""),
+    )  # fmt: skip
     qs = selectors.orders_filter(selectors.orders_for(user=request.user), filters, tz=request.tenant.tz)
-    page = selectors.orders_page(qs, after=request.query_params.get("after", ""))
+    page = selectors.orders_page(qs, after=data.get("after", ""))
     return Response({"next": page.next_cursor, "results": OrderSerializer(page.orders, many=True).data})
 
 

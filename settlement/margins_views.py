@@ -8,12 +8,12 @@ from urllib.parse import urlencode
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from core.api import CurrencyField, FilterDate, choice, id_or, object_id, query_params
 from settlement.margins import (
     GROUPS,
     OWN,
@@ -92,23 +92,26 @@ class MarginTotalSerializer(_Money):
     cost_unknown_sale = serializers.CharField(source="unknown_sale")
 
 
+class MarginQuery(serializers.Serializer):
+    """The report's query, typed: checked before the filter form (which knows the stores, suppliers and
+    currencies, and that "from" is not after "to") reads it."""
+
+    group = choice(GROUPS, help_text="order (default), product, supplier, store")
+    placed_from = FilterDate(help_text="orders placed on or after this day (tenant time zone)")
+    placed_to = FilterDate(help_text="orders placed on or before this day (tenant time zone)")
+    store = object_id()
+    supplier = id_or(OWN, help_text=f'a supplier id, or "{OWN}" for the own warehouse')
+    currency = CurrencyField(required=False)
+    sort = choice(SORTS)
+    direction = choice(["desc", "asc"])
+    after = serializers.CharField(required=False, allow_blank=True, help_text="cursor from `next` of the previous page")
+    before = serializers.CharField(
+        required=False, allow_blank=True, help_text="cursor from `previous` of the following page"
+    )
+
+
 @extend_schema(
-    parameters=[
-        OpenApiParameter("group", str, enum=list(GROUPS), description="order (default), product, supplier, store"),
-        OpenApiParameter(
-            "placed_from", OpenApiTypes.DATE, description="orders placed on or after this day (tenant time zone)"
-        ),
-        OpenApiParameter(
-            "placed_to", OpenApiTypes.DATE, description="orders placed on or before this day (tenant time zone)"
-        ),
-        OpenApiParameter("store", int),
-        OpenApiParameter("supplier", str, description=f'a supplier id, or "{OWN}" for the own warehouse'),
-        OpenApiParameter("currency", str, description="an ISO 4217 code"),
-        OpenApiParameter("sort", str, enum=list(SORTS)),
-        OpenApiParameter("direction", str, enum=["desc", "asc"]),
-        OpenApiParameter("after", str, description="cursor from `next` of the previous page"),
-        OpenApiParameter("before", str, description="cursor from `previous` of the following page"),
-    ],
+    parameters=[MarginQuery],
     responses=inline_serializer(
         "MarginReport",
         {
@@ -124,12 +127,12 @@ class MarginTotalSerializer(_Money):
 def margins_api(request):
     """The margin report: groups per currency, cursor-paginated (`next`, `previous`), with the totals per
     currency (the sum of every page's groups) and the lines whose cost is unknown. See settlement.margins."""
-    form = MarginFilterForm(request.query_params)
+    query = query_params(request, MarginQuery, envelope="errors")
+    form = MarginFilterForm({name: str(value) for name, value in query.items() if name not in ("after", "before")})
     if not form.is_valid():
         return Response({"errors": form.errors}, status=400)
     flt = form.margin_filter()
-    params = request.query_params
-    page = margin_report(flt=flt, after=params.get("after", ""), before=params.get("before", ""))
+    page = margin_report(flt=flt, after=query.get("after", ""), before=query.get("before", ""))
     return Response(
         {
             "next": page.next_cursor,

@@ -6,17 +6,16 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from channels.models import Store
-from core.api import numbered_page, query_params
+from core.api import ID_MAX, numbered_page, query_params
 from core.money import round_money
 from core.textguard import TextGuardFormParser, TextGuardMultiPartParser
 from settlement import reconciliation as rec
@@ -90,12 +89,12 @@ _JOB = inline_serializer(
 
 
 class PayoutImportQuery(serializers.Serializer):
-    store = serializers.IntegerField(required=False, min_value=1)
+    store = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
     page = serializers.IntegerField(required=False, min_value=1, default=1)
 
 
 class ReconciliationQuery(serializers.Serializer):
-    store = serializers.IntegerField(min_value=1)
+    store = serializers.IntegerField(min_value=1, max_value=ID_MAX)
     month = serializers.RegexField(MONTH_PATTERN, required=False, help_text="YYYY-MM; default: this month")
     state = serializers.ChoiceField(choices=list(rec.STATES), required=False)
     q = serializers.CharField(required=False, allow_blank=True, help_text="order number contains")
@@ -227,11 +226,17 @@ def _row_data(row: rec.ReconcileRow) -> dict:
     }
 
 
-def _scope_of(data) -> rec.Scope:
+def _scope_of(data, *, store_in_body: bool = False) -> rec.Scope:
+    """The store and month ``data`` names. A store that does not exist is a 404 when the address names it
+    (a list's query) and a 400 on its field when a body does (the request, not the address, is wrong)."""
     store_id = str(data.get("store", ""))
     if not store_id.isdigit():
         raise ValidationError({"store": [_("Give the store's id.")]})
-    store = get_object_or_404(Store, pk=int(store_id))
+    store = Store.objects.filter(pk=int(store_id)).first()
+    if store is None:
+        if store_in_body:
+            raise ValidationError({"store": [_("There is no store with this id.")]})
+        raise NotFound()
     month_text = str(data.get("month", "") or "")
     if not month_text:
         return rec.Scope(store=store, month=month_of(timezone.now()))
@@ -287,7 +292,7 @@ def reconciliation_list(request):
 
 
 class WriteOffInput(serializers.Serializer):
-    store = serializers.IntegerField()
+    store = serializers.IntegerField(min_value=1, max_value=ID_MAX)
     month = serializers.RegexField(MONTH_PATTERN, required=False, allow_blank=True, help_text="YYYY-MM, with all")
     orders = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=5_000)
     all = serializers.BooleanField(required=False, default=False, help_text="every order of the month within tolerance")
@@ -320,7 +325,7 @@ def reconciliation_write_off(request):
     given = WriteOffInput(data=request.data)
     given.is_valid(raise_exception=True)
     data = given.validated_data
-    scope = _scope_of(data)
+    scope = _scope_of(data, store_in_body=True)
     if data["all"]:
         written = rec.write_off_within_tolerance(scope=scope, user=request.user, note=data["note"])
         return Response({"written": written, "refused": []})

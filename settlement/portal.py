@@ -24,11 +24,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from core.api import choice, query_params
 from core.listing import export_format, export_response
 from core.money import round_money
 from settlement import listings, statement_states
@@ -382,12 +383,16 @@ def _detail_data(supplier: Supplier, statement: Statement) -> dict:
     return PortalStatementDetailSerializer(data).data
 
 
+class PortalStatementQuery(serializers.Serializer):
+    """The statement list's query: a status among the visible ones, and a page number (past the last: the last)."""
+
+    status = choice(VISIBLE)
+    page = serializers.IntegerField(required=False, min_value=1, help_text="1, 2, …; 50 statements a page")
+
+
 @extend_schema(
     operation_id="portal_statements_list",
-    parameters=[
-        OpenApiParameter("status", str, enum=list(VISIBLE)),
-        OpenApiParameter("page", int, description="1, 2, …; 50 statements a page"),
-    ],
+    parameters=[PortalStatementQuery],
     responses={
         200: inline_serializer(
             "PortalStatementPage",
@@ -398,7 +403,6 @@ def _detail_data(supplier: Supplier, statement: Statement) -> dict:
                 "results": PortalStatementSerializer(many=True),
             },
         ),
-        400: OpenApiResponse(description='{"detail": [messages]} for a status that is not one of the list'),
     },
 )
 @api_view(["GET"])
@@ -406,10 +410,8 @@ def _detail_data(supplier: Supplier, statement: Statement) -> dict:
 def statement_list(request):
     """Your statements (issued or later), newest period first, 50 a page: follow `next` until it is null."""
     supplier = portal_supplier(request)
-    status = request.query_params.get("status", "")
-    if status and status not in VISIBLE:
-        raise ValidationError(_("Unknown status: %(status)s.") % {"status": status}, code="unknown_status")
-    page = _page(portal_statements_for(supplier=supplier, status=status), request.query_params.get("page"))
+    given = query_params(request, PortalStatementQuery)
+    page = _page(portal_statements_for(supplier=supplier, status=given.get("status", "")), given.get("page", 1))
 
     def link(number: int) -> str:
         query = {k: v for k, v in request.query_params.items() if k != "page"}

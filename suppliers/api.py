@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.core.validators import RegexValidator
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
@@ -17,8 +21,19 @@ from tenants.accounts.permissions import area_permission
 Console = area_permission("console")
 
 
+# The phone numbers services.py accepts, as a schema pattern (drf-spectacular adds "or empty"): white space,
+# or digits, spaces, + - ( ) . / with at least one digit and an optional extension ("ext. 12", "x12", "#12").
+PHONE_PATTERN = r"^(?:\s+|(?=[^0-9]*[0-9])[0-9+()./\-\s]*(?:(?:[Ee][Xx][Tt]\.?|[Xx]|#)\s*[0-9]+)?\s*)$"
+
+
 class SupplierSerializer(serializers.ModelSerializer):
     currency = CurrencyField(required=False)
+    contact_phone = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        validators=[RegexValidator(PHONE_PATTERN, _("Write the phone number with digits, spaces, + - ( ) only."))],
+    )
 
     class Meta:
         model = Supplier
@@ -27,8 +42,16 @@ class SupplierSerializer(serializers.ModelSerializer):
             "accept_within_hours", "ship_within_hours", "late_ship_penalty", "share_buyer_email", "active", "created",
         ]  # fmt: skip
         read_only_fields = ["created"]
+        # The service's bounds, so that the schema states them (services.py checks them again).
         extra_kwargs = {
             "code": {"validators": []},  # the service checks codes case-insensitively
+            "payment_terms_days": {"min_value": 0, "max_value": services.MAX_PAYMENT_TERMS_DAYS},
+            "accept_within_hours": {"min_value": 1, "max_value": services.MAX_ACCEPT_WITHIN_HOURS},
+            "ship_within_hours": {"min_value": 1, "max_value": services.MAX_SHIP_WITHIN_HOURS},
+            "late_ship_penalty": {
+                "min_value": Decimal(0),
+                "max_value": services.MAX_LATE_SHIP_PENALTY - Decimal("0.01"),
+            },
         }
 
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
-from core.api import cursor_page, iso_dates
+from core.api import FilterDate, choice, cursor_page, id_or, query_params
 from suppliers import selectors
-from suppliers.dispatch_views import dispatch_filters
-from suppliers.forms import DispatchFilterForm
 from suppliers.models import Dispatch
 from tenants.accounts.permissions import area_permission
 
@@ -51,33 +48,37 @@ class DispatchRowSerializer(serializers.Serializer):
         return [{"id": order_id, "number": number} for order_id, number in row.orders]
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("q", str, description="a dispatch number (D00000012, or 12) or an order number"),
-        OpenApiParameter("supplier", str, description='a supplier id, or "own" for the own warehouse'),
-        OpenApiParameter("status", str, enum=Dispatch.Status.values),
-        OpenApiParameter("overdue", str, enum=["any", "accept", "ship"]),
-        OpenApiParameter(
-            "created_from", OpenApiTypes.DATE, description="routed on or after this day (tenant time zone)"
-        ),
-        OpenApiParameter(
-            "created_to", OpenApiTypes.DATE, description="routed on or before this day (tenant time zone)"
-        ),
-        OpenApiParameter("after", str, description="cursor from `next` of the previous page"),
-    ],
-    responses=cursor_page(DispatchRowSerializer),
-)
+class DispatchQuerySerializer(serializers.Serializer):
+    """The dispatch list's filters. A filter narrows the list: a supplier id or a range that matches nothing
+    answers an empty page, not an error; a value of the wrong type, or outside the enum, is a 400."""
+
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="a dispatch number (D00000012, or 12) or an order number",
+    )
+    supplier = id_or("own", help_text='a supplier id, or "own" for the own warehouse')
+    status = choice(Dispatch.Status.values)
+    overdue = choice(["any", "accept", "ship"], help_text="a deadline passed with it still open: either, or which")
+    created_from = FilterDate(help_text="routed on or after this day (tenant time zone)")
+    created_to = FilterDate(help_text="routed on or before this day (tenant time zone)")
+    after = serializers.CharField(required=False, allow_blank=True, help_text="cursor from `next` of the previous page")
+
+
+@extend_schema(parameters=[DispatchQuerySerializer], responses=cursor_page(DispatchRowSerializer))
 @api_view(["GET"])
 @permission_classes([Console])
 def dispatch_list(request):
     """Dispatches across suppliers, newest first, cursor-paginated (`next` is the cursor of the following page)."""
-    iso_dates(request, "created_from", "created_to")
-    form = DispatchFilterForm(request.query_params or None, suppliers=selectors.supplier_choices(user=request.user))
-    if form.is_bound and not form.is_valid():
-        return Response({"errors": form.errors}, status=400)
+    data = query_params(request, DispatchQuerySerializer, envelope="errors")
+    filters = selectors.DispatchFilters(
+        supplier=data.get("supplier", ""), status=data.get("status", ""), overdue=data.get("overdue", ""),
+        created_from=data.get("created_from"), created_to=data.get("created_to"), q=data.get("q", ""),
+    )  # fmt: skip
     now = timezone.now()
     qs = selectors.dispatches_filter(
-        selectors.dispatches_for(user=request.user), dispatch_filters(form), tz=request.tenant.tz, now=now
+        selectors.dispatches_for(user=request.user), filters, tz=request.tenant.tz, now=now
     )
-    page = selectors.dispatches_page(qs, now=now, after=request.query_params.get("after", ""))
+    page = selectors.dispatches_page(qs, now=now, after=data.get("after", ""))
     return Response({"next": page.next_cursor, "results": DispatchRowSerializer(page.rows, many=True).data})

@@ -13,18 +13,17 @@ from urllib.parse import urlencode
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
-from core.api import iso_dates
+from core.api import FilterDate, choice, query_params
 from suppliers import actions
 from suppliers.models import Dispatch, Supplier
 from suppliers.portal import selectors
 from suppliers.portal.access import portal_supplier
-from suppliers.portal.forms import SORT_CHOICES, STATE_CHOICES, DispatchFilterForm
+from suppliers.portal.forms import SORT_CHOICES, STATE_CHOICES
 from tenants.accounts.permissions import area_permission
 
 Portal = area_permission("portal")
@@ -242,21 +241,31 @@ def _bulk_input(request, serializer_class) -> tuple[Supplier, dict, list[Dispatc
 # ---------------------------------------------------------------------------
 # Views
 
-_LIST_PARAMETERS = [
-    OpenApiParameter("q", str, description="dispatch number, order number, SKU or buyer name (prefix)"),
-    OpenApiParameter("state", str, enum=[value for value, _label in STATE_CHOICES if value]),
-    OpenApiParameter("created_from", OpenApiTypes.DATE, description="in the merchant's time zone"),
-    OpenApiParameter("created_to", OpenApiTypes.DATE, description="inclusive"),
-    OpenApiParameter("shipped_from", OpenApiTypes.DATE),
-    OpenApiParameter("overdue", bool, description="only open dispatches past their accept-by or ship-by"),
-    OpenApiParameter("sort", str, enum=[value for value, _label in SORT_CHOICES]),
-    OpenApiParameter("after", str, description="the cursor in `next` of the previous page"),
-]
+
+class PortalDispatchQuery(serializers.Serializer):
+    """The portal list's filters. A filter narrows the list: a range that matches nothing answers an empty
+    page, not an error; a value of the wrong type, or outside the enum, is a 400."""
+
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=120,
+        help_text="dispatch number, order number, SKU or buyer name (prefix)",
+    )
+    state = choice([value for value, _label in STATE_CHOICES if value])
+    created_from = FilterDate(help_text="in the merchant's time zone")
+    created_to = FilterDate(help_text="inclusive")
+    shipped_from = FilterDate()
+    overdue = serializers.BooleanField(required=False, help_text="only open dispatches past their accept-by or ship-by")
+    sort = choice([value for value, _label in SORT_CHOICES])
+    after = serializers.CharField(
+        required=False, allow_blank=True, help_text="the cursor in `next` of the previous page"
+    )
 
 
 @extend_schema(
     operation_id="portal_dispatches_list",
-    parameters=_LIST_PARAMETERS,
+    parameters=[PortalDispatchQuery],
     responses={
         200: inline_serializer(
             "PortalDispatchPage",
@@ -274,13 +283,15 @@ def dispatch_list(request):
     """Your dispatches, 50 a page, cursor-paginated: follow `next` until it is null."""
     supplier = portal_supplier(request)
     params = request.query_params
-    iso_dates(request, "created_from", "created_to", "shipped_from")
-    form = DispatchFilterForm(params or None)
-    if form.is_bound and not form.is_valid():
-        return Response({"errors": form.errors}, status=400)
+    data = query_params(request, PortalDispatchQuery, envelope="errors")
+    filters = selectors.DispatchFilters(
+        state=data.get("state", ""), created_from=data.get("created_from"), created_to=data.get("created_to"),
+        shipped_from=data.get("shipped_from"), overdue=data.get("overdue", False), q=data.get("q", "").strip(),
+        sort=data.get("sort", "newest"),
+    )  # fmt: skip
     now = timezone.now()
     page = selectors.portal_dispatches_page(
-        supplier=supplier, filters=form.filters(), after=params.get("after", ""), tz=request.tenant.tz, now=now
+        supplier=supplier, filters=filters, after=data.get("after", ""), tz=request.tenant.tz, now=now
     )
     facts = selectors.portal_list_facts(dispatches=page.dispatches)
     results = [
