@@ -17,7 +17,6 @@ value of the wrong type, out of its enum or bounds, or empty where it is typed i
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -34,6 +33,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.forms import FILTER_FIRST_DAY, FILTER_LAST_DAY
 from core.money import CURRENCIES
 
 
@@ -100,8 +100,8 @@ class FilterDate(serializers.DateField):
     year 9999 as 9998-12-31: no record is dated there, and those days' edges cannot be moved to UTC or to
     the day after, as a filter on times must (OverflowError)."""
 
-    FIRST = dt.date(2, 1, 1)
-    LAST = dt.date(9998, 12, 31)
+    FIRST = FILTER_FIRST_DAY
+    LAST = FILTER_LAST_DAY
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import FilterDateField
 from orders.models import Order
 
 # Where the order is in Relay (Order.status); "open" is every state before it has shipped whole.
@@ -23,10 +24,10 @@ class OrderFilterForm(forms.Form):
     store = forms.TypedChoiceField(label=_("Store"), required=False, coerce=int, empty_value=None)
     status = forms.ChoiceField(label=_("Status in Relay"), required=False, choices=STATUS_CHOICES)
     payment = forms.ChoiceField(label=_("Payment"), required=False, choices=PAYMENT_CHOICES)
-    placed_from = forms.DateField(
+    placed_from = FilterDateField(
         label=_("Placed from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    placed_to = forms.DateField(label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    placed_to = FilterDateField(label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, stores=(), **kwargs):
         super().__init__(*args, **kwargs)

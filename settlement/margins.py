@@ -55,6 +55,7 @@ from django.utils.translation import gettext_lazy
 
 from channels.models import Channel, Store
 from core.exports import ExportTable
+from core.forms import FilterDateField
 from core.money import MINOR_UNITS, parse_currency, round_money
 from inventory.models import Product
 from orders.models import Order, OrderLine, ReturnRecord
@@ -108,10 +109,10 @@ class MarginFilter:
 
 class MarginFilterForm(forms.Form):
     group = forms.ChoiceField(label=gettext_lazy("Group by"), required=False, choices=list(GROUPS.items()))
-    placed_from = forms.DateField(
+    placed_from = FilterDateField(
         label=gettext_lazy("Placed from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    placed_to = forms.DateField(
+    placed_to = FilterDateField(
         label=gettext_lazy("to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     store = forms.TypedChoiceField(label=gettext_lazy("Store"), required=False, coerce=int, empty_value=None)

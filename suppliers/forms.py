@@ -3,6 +3,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import FilterDateField
 from core.money import CURRENCIES
 from suppliers.models import Dispatch
 from suppliers.services import (
@@ -106,10 +107,10 @@ class DispatchFilterForm(forms.Form):
         label=_("Status"), required=False, choices=[("", _("Any status")), *Dispatch.Status.choices]
     )
     overdue = forms.ChoiceField(label=_("Deadline"), required=False, choices=OVERDUE_CHOICES)
-    created_from = forms.DateField(
+    created_from = FilterDateField(
         label=_("Routed from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    created_to = forms.DateField(label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = FilterDateField(label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, suppliers=(), **kwargs):
         super().__init__(*args, **kwargs)

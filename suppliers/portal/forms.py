@@ -10,6 +10,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import FilterDateField
 from suppliers.models import Dispatch
 from suppliers.portal.selectors import BULK_LIMIT, DispatchFilters
 
@@ -51,9 +52,9 @@ class DispatchFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": _("Dispatch number, order number, SKU or buyer")}),
     )
     state = forms.ChoiceField(label=_("State"), required=False, choices=STATE_CHOICES)
-    created_from = forms.DateField(label=_("Created from"), required=False, widget=DateInput)
-    created_to = forms.DateField(label=_("to"), required=False, widget=DateInput)
-    shipped_from = forms.DateField(label=_("Shipped from"), required=False, widget=DateInput)
+    created_from = FilterDateField(label=_("Created from"), required=False, widget=DateInput)
+    created_to = FilterDateField(label=_("to"), required=False, widget=DateInput)
+    shipped_from = FilterDateField(label=_("Shipped from"), required=False, widget=DateInput)
     overdue = forms.BooleanField(label=_("Overdue only"), required=False, widget=FlagInput)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
 

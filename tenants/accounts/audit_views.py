@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.exports import ExportTable
+from core.forms import FilterDateField
 from core.listing import Sorts, export_format, export_response
 from tenants.accounts.audit import ACTION_LABELS, TARGET_LABELS, action_label
 from tenants.accounts.models import AuditEvent
@@ -41,10 +42,10 @@ class AuditFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": gettext_lazy("E-mail or name")}),
     )
     target_type = forms.ChoiceField(label=gettext_lazy("Target type"), required=False)
-    date_from = forms.DateField(
+    date_from = FilterDateField(
         label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(label=gettext_lazy("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = FilterDateField(label=gettext_lazy("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
