@@ -21,14 +21,14 @@ import httpx
 import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from channels.adapters import get_adapter
 from channels.adapters.base import Adapter, ChannelAddressRefused, ChannelAuthError, ChannelError
-from channels.models import CREDENTIAL_FIELDS, Channel, QuarantinedPayload, Store, SyncRun, WebhookDelivery
+from channels.models import CREDENTIAL_FIELDS, Channel, QuarantinedPayload, Store, SyncRun
 from channels.store_states import store_transition
 from channels.vault import decrypt_credentials, encrypt_credentials, rotate_token
 from core.bulk import commit_lazily
@@ -549,49 +549,6 @@ def quarantine_reprocess(*, quarantined: QuarantinedPayload, payload: dict | Non
             resolved_at=timezone.now()
         )
     return True
-
-
-# ------------------------------------------------------------------ webhooks
-
-
-class WebhookRejected(Exception):
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status = status
-
-
-def webhook_receive(*, store: Store, headers: Mapping[str, str], body: bytes) -> str:
-    """Verify, de-duplicate and apply one webhook delivery. Returns the outcome word.
-
-    The webhook is a fast path only; the periodic pull remains the backstop.
-    A delivery seen before changes nothing; an older version of an order than
-    the one held changes nothing (the upsert compares the channel's update time).
-    """
-    adapter = adapter_for(store)
-    if not adapter.verify_webhook(headers=headers, body=body):
-        raise WebhookRejected(401, "signature does not match")
-    try:
-        delivery = adapter.parse_webhook(headers=headers, body=body)
-    except (ValueError, KeyError, NormalisationError) as exc:
-        raise WebhookRejected(400, f"unreadable delivery: {exc}") from exc
-    try:
-        with transaction.atomic():
-            record = WebhookDelivery.objects.create(
-                store=store, delivery_id=delivery.delivery_id[:128], topic=delivery.topic[:64]
-            )
-            result = ingest_payloads(store=store, adapter=adapter, payloads=[delivery.payload])
-            if result.quarantined:
-                outcome = WebhookDelivery.Outcome.QUARANTINED
-            elif result.created:
-                outcome = WebhookDelivery.Outcome.CREATED
-            elif result.updated:
-                outcome = WebhookDelivery.Outcome.UPDATED
-            else:
-                outcome = WebhookDelivery.Outcome.UNCHANGED
-            WebhookDelivery.objects.filter(pk=record.pk).update(outcome=outcome)
-    except IntegrityError:
-        return "duplicate"
-    return str(outcome)
 
 
 def stores_due_for_sync(*, now: dt.datetime | None = None) -> list[int]:

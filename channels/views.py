@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from channels import fulfillment, imports, listings, selectors, services
+from channels import fulfillment, imports, listings, selectors, services, webhooks
 from channels.adapters.spreadsheet import template_csv, template_xlsx
 from channels.forms import (
     CREDENTIAL_LABELS,
@@ -507,8 +507,8 @@ def webhook(request, token: str):
         if store.status == Store.Status.PAUSED:
             return JsonResponse({"outcome": "paused"}, status=200)
         try:
-            outcome = services.webhook_receive(store=store, headers=request.headers, body=body)
-        except services.WebhookRejected as exc:
+            outcome = webhooks.webhook_receive(store=store, headers=request.headers, body=body)
+        except webhooks.WebhookRejected as exc:
             raise _WebhookRefused(exc.status, str(exc), store) from exc
     except _WebhookRefused as refused:
         logger.warning(

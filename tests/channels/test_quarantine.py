@@ -10,7 +10,8 @@ from decimal import Decimal
 import time_machine
 
 from channels.models import QuarantinedPayload
-from channels.services import quarantine_reprocess, store_sync, webhook_receive
+from channels.services import quarantine_reprocess, store_sync
+from channels.webhooks import webhook_receive
 from orders.models import Order
 from tests.channels.conftest import T0
 from tests.channels.fake_shopify import shopify_order

@@ -24,7 +24,8 @@ from django_tenants.utils import schema_context
 
 from channels.models import Store
 from channels.sandbox.generator import CATALOGUE
-from channels.services import store_create, webhook_receive
+from channels.services import store_create
+from channels.webhooks import webhook_receive
 from erp.demo import DEMO_SUPPLIER, demo_catalog
 from orders.models import Order
 from suppliers.members import supplier_user_create
