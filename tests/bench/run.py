@@ -17,6 +17,7 @@ import importlib
 import json
 import os
 import secrets
+import statistics
 import sys
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
@@ -76,6 +77,34 @@ def _setup() -> None:
 
     gc.collect()
     tune_garbage_collector()
+
+
+REPS = int(os.environ.get("BENCH_REPS", "3"))
+
+
+def spread(values: list[float], *, digits: int = 1) -> dict:
+    """A figure measured ``len(values)`` times: the median as its value, with min, max and the count beside it."""
+    ordered = sorted(values)
+    return {
+        "value": round(statistics.median(ordered), digits),
+        "min": round(ordered[0], digits),
+        "max": round(ordered[-1], digits),
+        "reps": len(ordered),
+    }
+
+
+def rss_peak_reset(pid: int | str = "self") -> None:
+    """Start measuring a process's peak resident memory afresh (Linux: its VmHWM is reset)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def rss_mb(pid: int | str = "self", *, peak: bool = True) -> float:
+    """A process's peak resident memory since the last rss_peak_reset (VmHWM), or its current one (VmRSS), in MB."""
+    field = "VmHWM:" if peak else "VmRSS:"
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
 
 
 def figures(*names: str):
