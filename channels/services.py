@@ -1,20 +1,16 @@
-"""Stores: connect, test, pause, whether they may sync; and ingestion — pull, webhook, replay, re-process.
+"""Stores: connect, test, pause, whether they may sync; syncing — pull, replay, re-process.
 
-Every path that brings orders in ends in ``orders_write`` with the raw
-payload, so the same order arriving by pull, webhook or replay, once or many
-times, is one order.
+Ingesting a page (decode, skip what is held, normalise, quarantine, upsert) is
+channels.ingest; its entry points are named here too, where callers find them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 import httpx
@@ -28,16 +24,14 @@ from django.utils.translation import gettext as _
 
 from channels.adapters import get_adapter
 from channels.adapters.base import Adapter, ChannelAddressRefused, ChannelAuthError, ChannelError
+from channels.ingest import ingest_pages, ingest_payloads
 from channels.models import CREDENTIAL_FIELDS, Channel, QuarantinedPayload, Store, SyncRun
 from channels.store_states import store_transition
 from channels.vault import decrypt_credentials, encrypt_credentials, rotate_token
 from core.bulk import commit_lazily
 from core.outbound import url_refusal
 from core.tasks import enqueue_named
-from orders.canonical import NormalisationError
 from orders.models import Order
-from orders.services import PreparedOrders, UpsertResult, orders_prepare, orders_write
-from orders.tasks import enqueue_after_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -263,122 +257,7 @@ def store_sync_start(
     enqueue_named(SYNC_STORE_TASK, store.pk, kind, *window)
 
 
-# ------------------------------------------------------------------ ingestion
-
-
-@dataclass
-class IngestResult:
-    seen: int = 0
-    created: int = 0
-    updated: int = 0
-    quarantined: int = 0
-
-
-def _resolve_quarantine(*, store: Store, external_ids: list[str], now: dt.datetime) -> list[tuple[str, list]]:
-    """The statement marking the store's open quarantine of these orders resolved (none for no orders)."""
-    if not external_ids:
-        return []
-    return [
-        (
-            "UPDATE channels_quarantinedpayload SET resolved_at = %s"
-            " WHERE store_id = %s AND resolved_at IS NULL AND external_id = ANY(%s)",
-            [now, store.pk, external_ids],
-        )
-    ]
-
-
-@dataclass
-class PreparedPage:
-    """One page of payloads normalised and computed down to rows; no query made yet."""
-
-    store_id: int
-    seen: int
-    orders: PreparedOrders
-    quarantine: list[tuple[str, object, str]]  # (external id, payload, reason)
-
-
-def prepare_page(*, store: Store, adapter: Adapter, payloads: list) -> PreparedPage:
-    """Normalise a page; what cannot be normalised is set aside with its reason. Runs no query."""
-    good, bad = [], []
-    for payload in payloads:
-        try:
-            good.append((adapter.normalise(payload), payload))
-        except NormalisationError as exc:
-            bad.append((str(payload.get("id", "")) if isinstance(payload, dict) else "", payload, str(exc)))
-    return PreparedPage(
-        store_id=store.pk, seen=len(payloads), orders=orders_prepare(store_id=store.pk, orders=good), quarantine=bad
-    )
-
-
-def write_page(*, store: Store, page: PreparedPage, durable: bool = True, hand_on: bool = True) -> IngestResult:
-    """Upsert a prepared page and its quarantine in one transaction.
-
-    A quarantined order that now normalises is marked resolved. The orders
-    created or changed are handed on to routing (orders.after_ingest) once the
-    transaction commits, unless ``hand_on`` is False (the ingest benchmark).
-
-    ``durable=False`` is for pulled pages: the commit returns before its WAL
-    is flushed (core.bulk.commit_lazily). A crash may lose the newest such
-    pages, never one without those before it, and the sync cursor moves in a
-    flushed commit after every page, so a lost page is simply pulled again.
-    Webhooks and imports, which answer someone, commit durably.
-    """
-    now = timezone.now()
-    resolve = _resolve_quarantine(store=store, external_ids=list(page.orders.rows), now=now)
-    with transaction.atomic():
-        if not durable:
-            commit_lazily()
-        if not page.quarantine:  # nothing to quarantine first: resolving can go right away
-            for sql, params in resolve:
-                with connection.cursor() as cursor:
-                    cursor.execute(sql, params)
-            resolve = []
-        upserted: UpsertResult = orders_write(page.orders)
-        if hand_on:
-            enqueue_after_ingest(order_ids=upserted.changed_ids.values())
-        for external_id, payload, reason in page.quarantine:
-            QuarantinedPayload.objects.update_or_create(
-                store=store,
-                external_id=external_id[:64],
-                resolved_at=None,
-                defaults={"payload": payload, "reason": reason[:500]},
-            )
-        for sql, params in resolve:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-    return IngestResult(
-        seen=page.seen, created=upserted.created, updated=upserted.updated, quarantined=len(page.quarantine)
-    )
-
-
-def ingest_payloads(*, store: Store, adapter: Adapter, payloads: list, durable: bool = True) -> IngestResult:
-    """Normalise and upsert one page in one transaction (prepare_page, then write_page)."""
-    return write_page(store=store, page=prepare_page(store=store, adapter=adapter, payloads=payloads), durable=durable)
-
-
-def ingest_pages(
-    *, store: Store, adapter: Adapter, pages: Iterable[list], durable: bool = True, hand_on: bool = True
-) -> Iterator[IngestResult]:
-    """Ingest pages one by one, fetching and preparing the next page while this one is written.
-
-    Two stages, one page apart: a helper thread pulls the next page from
-    ``pages`` (HTTP or a file) and normalises it, which needs no database,
-    while this thread writes the current one, which mostly waits on
-    PostgreSQL. Yields each page's result after its commit. An error in
-    either stage stops the pipeline and is raised here.
-    """
-    source = iter(pages)
-
-    def fetch_and_prepare() -> PreparedPage | None:
-        payloads = next(source, None)
-        return None if payloads is None else prepare_page(store=store, adapter=adapter, payloads=payloads)
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-ingest") as ahead:
-        # The helper thread logs with this task's tenant and task id.
-        future = ahead.submit(contextvars.copy_context().run, fetch_and_prepare)
-        while (page := future.result()) is not None:
-            future = ahead.submit(contextvars.copy_context().run, fetch_and_prepare)
-            yield write_page(store=store, page=page, durable=durable, hand_on=hand_on)
+# ------------------------------------------------------------------ syncing (ingestion: channels.ingest)
 
 
 def _lock(store: Store) -> redis.lock.Lock:
@@ -482,7 +361,7 @@ def _pull(*, run: SyncRun, store: Store, adapter: Adapter, lock, on_progress) ->
     except ChannelError:
         run.channel_count = None  # counting is a check, not a condition
     run.save(update_fields=["channel_count"])
-    pages = adapter.iter_order_pages(updated_since=since, updated_until=until)
+    pages = adapter.iter_payload_pages(updated_since=since, updated_until=until)
     for result in ingest_pages(store=store, adapter=adapter, pages=pages, durable=False):
         run.pages += 1
         run.orders_seen += result.seen

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 
 from django.db import IntegrityError, transaction
 
+from channels.ingest import ingest_payloads
 from channels.models import Store, WebhookDelivery
-from channels.services import adapter_for, ingest_payloads
+from channels.services import adapter_for
 from orders.canonical import NormalisationError
 
 

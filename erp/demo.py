@@ -33,10 +33,11 @@ from django.utils import timezone
 from channels.adapters.base import Adapter
 from channels.adapters.spreadsheet import TEMPLATE_COLUMNS
 from channels.imports import order_import_create, order_import_run
+from channels.ingest import prepare_page, write_page
 from channels.models import Store
 from channels.sandbox.generator import CATALOGUE, RATES, OrderFilter, SandboxShop
 from channels.sandbox.server import INITIAL_SPREAD_SECONDS
-from channels.services import adapter_for, prepare_page, store_create, write_page
+from channels.services import adapter_for, store_create
 from core import spreadsheets
 from core.money import round_money
 from erp.demo_settlement import demo_last_month, demo_sandbox_payouts

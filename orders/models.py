@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import zlib
 
+import lz4.frame
 import orjson
 from django.conf import settings
 from django.contrib.postgres.indexes import OpClass
@@ -15,13 +17,39 @@ from django.utils.translation import gettext_lazy as _
 MONEY = {"max_digits": 14, "decimal_places": 3}
 
 
+# lz4's frame magic: raw payloads written since lz4 replaced zlib start with it; a zlib stream starts
+# with 0x78, and JSON text with neither. Rows are read whichever way they were written.
+LZ4_MAGIC = b"\x04\x22\x4d\x18"
+
+
 def pack_payload(payload) -> bytes:
-    """A raw payload as stored: compressed here, where it is cheap, not by PostgreSQL."""
-    return zlib.compress(orjson.dumps(payload, default=str), 1)
+    """A raw payload as stored: lz4-compressed here, where it is cheap, not by PostgreSQL.
+
+    ``payload`` is the decoded document (a dict, dumped with orjson) or the JSON bytes the channel
+    sent for it (bytes, bytearray or memoryview), kept byte for byte.
+    """
+    data = payload if isinstance(payload, bytes | bytearray | memoryview) else orjson.dumps(payload, default=str)
+    return lz4.frame.compress(data)
 
 
-def unpack_payload(packed) -> dict:
-    return orjson.loads(zlib.decompress(bytes(packed))) if packed else {}
+def _unpacked(data: bytes) -> bytes:
+    if data[:4] == LZ4_MAGIC:
+        return lz4.frame.decompress(data)
+    if data[:1] == b"\x78":
+        return zlib.decompress(data)
+    return data
+
+
+def unpack_payload(packed):
+    """The stored payload as a document ({} for none). Bytes a channel sent that are not valid UTF-8 are
+    read with the bad sequences replaced, so the audit copy stays readable."""
+    if not packed:
+        return {}
+    data = _unpacked(bytes(packed))
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data.decode("utf-8", errors="replace"))
 
 
 def pack_json(value) -> bytes:
@@ -50,9 +78,8 @@ class PackedJSONField(models.BinaryField):
     def from_db_value(self, value, expression, connection):
         if value is None:
             return None
-        data = bytes(value)
-        # A zlib stream starts with 0x78; JSON text never does.
-        return orjson.loads(zlib.decompress(data) if data[:1] == b"\x78" else data)
+        # zlib (or lz4) packed, or plain JSON text in rows written before the column was packed.
+        return orjson.loads(_unpacked(bytes(value)))
 
     def to_python(self, value):
         return value
@@ -80,7 +107,8 @@ class Order(models.Model):
         SHIPPED = "shipped", _("Shipped")
         CANCELLED = "cancelled", _("Cancelled")
 
-    store = models.ForeignKey("channels.Store", on_delete=models.PROTECT, related_name="orders")
+    # No index of its own: the unique (store, external_id) serves every lookup by store, one index less to write.
+    store = models.ForeignKey("channels.Store", on_delete=models.PROTECT, related_name="orders", db_index=False)
     external_id = models.CharField(max_length=64)
     order_number = models.CharField(_("order number"), max_length=64)
     buyer_name = models.CharField(max_length=200, blank=True)
@@ -111,8 +139,8 @@ class Order(models.Model):
     placed_at = models.DateTimeField()
     # The channel's own last-update time: decides whether a payload is newer.
     channel_updated_at = models.DateTimeField()
-    # The channel's payload as received, for audit and replay: zlib-compressed
-    # JSON (see pack_payload); read it with raw_payload().
+    # The channel's payload as received, for audit and replay: lz4-compressed
+    # JSON (older rows zlib; see pack_payload); read it with raw_payload().
     raw = models.BinaryField(editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -158,7 +186,8 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # No index of its own: the unique (order, external_id) serves every lookup by order, one index less to write.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     external_id = models.CharField(max_length=64)
     position = models.PositiveIntegerField()
     listing_sku = models.CharField(_("listing SKU"), max_length=120, blank=True)

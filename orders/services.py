@@ -16,7 +16,8 @@ import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.bulk import execute_large
+from core.bulk import LAZY_COMMIT_SQL
+from core.copy import binary_rows, copy_binary
 from orders.apportionment import apportion_order
 from orders.canonical import ChannelOrder
 from orders.models import pack_payload
@@ -34,50 +35,84 @@ _LINE_COLUMNS = (
 )  # fmt: skip
 _ORDER_UPDATABLE = [c for c in _ORDER_COLUMNS if c not in {"store_id", "external_id", "created"}]
 _LINE_UPDATABLE = [c for c in _LINE_COLUMNS if c not in {"order_id", "external_id"}]
-# A line as prepared: its order is not known by id yet, only by external id.
-_LINE_JSON_COLUMNS = ("order_external_id", *_LINE_COLUMNS[1:])
+# Staged inside a JSON document and read back as text (->>) with these casts; the columns not named
+# are text-like (varchar takes text as it is).
+_CASTS = {
+    "store_id": "bigint", "subtotal": "numeric", "discount_total": "numeric", "shipping_total": "numeric",
+    "tax_total": "numeric", "total": "numeric", "refunded_total": "numeric", "cancelled_at": "timestamptz",
+    "placed_at": "timestamptz", "channel_updated_at": "timestamptz", "created": "timestamptz",
+    "updated": "timestamptz", "position": "integer", "quantity": "integer", "unit_price": "numeric",
+    "line_discount": "numeric", "discount_share": "numeric", "shipping_share": "numeric", "net_amount": "numeric",
+}  # fmt: skip
 
-# A page in one statement, one round trip: orders (newer versions only), their lines, and the lines
-# the channel no longer sends. Rows arrive as JSON arrays of objects named like the columns, which
-# PostgreSQL reads with the tables' own row types: encoding a row for it is one orjson call, and
-# quoting a page is quoting two strings. Column names are the module's constants, never input.
-_UPSERT = f"""
-WITH incoming AS (
-    SELECT r.*
-    FROM json_populate_recordset(NULL::orders_order, %s::json) WITH ORDINALITY AS r
-    -- A shortcut (re-reads and overlap windows then lock and write nothing): versions as new as the
-    -- one we hold are left out here; the conditional upsert stays the authority when two writers race.
-    WHERE NOT EXISTS (
-        SELECT 1 FROM orders_order held
-        WHERE held.store_id = r.store_id AND held.external_id = r.external_id
-          AND held.channel_updated_at >= r.channel_updated_at
-    )
-), upserted AS (
+
+def _cast(expression: str, column: str) -> str:
+    cast = _CASTS.get(column)
+    return f"({expression})::{cast}" if cast else expression
+
+
+# A page goes into one temporary staging table (made once per connection, emptied at every commit)
+# by one binary COPY, an order a row of two values: its columns (but raw) and its lines as one JSON
+# array (one orjson call, not a value at a time; PostgreSQL reads it back as jsonb), and its raw
+# payload as bytea (the bytes as the channel sent them, compressed: no hex to write or parse). One
+# statement then merges it: orders (newer versions only), their lines, and the lines the channel no
+# longer sends; it empties the staging table itself, so a page written inside a longer transaction (a
+# test, a webhook) leaves nothing for the next one. Column names are the module's constants, never input.
+_STAGE = "pg_temp.relay_ingest_order"
+_STAGE_COLUMNS = ("doc", "raw")
+_STAGING_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS relay_ingest_order (doc text, raw bytea)"
+    # Rows stay whole up to a page: no compressing lz4 again, no TOAST rows to write and delete.
+    " WITH (toast_tuple_target = 8160) ON COMMIT DELETE ROWS"
+)
+# Where each column sits in the staged document: the order's columns but raw, then the lines' array.
+_DOC_COLUMNS = tuple(c for c in _ORDER_COLUMNS if c != "raw")
+_DOC_LINES = len(_DOC_COLUMNS)
+_INCOMING = f"""
+    SELECT {", ".join(_cast(f"d ->> {n}", c) + f" AS {c}" for n, c in enumerate(_DOC_COLUMNS))},
+           raw, d -> {_DOC_LINES} AS lines
+    -- OFFSET 0 keeps the subquery whole: flattened, every column would parse the document again.
+    FROM (SELECT doc::jsonb AS d, raw FROM {_STAGE} OFFSET 0) AS staged
+"""  # noqa: S608
+_MERGE = f"""
+WITH incoming AS ({_INCOMING}), upserted AS (
+    -- No shortcut for versions as new as the one held: the caller skipped those before preparing them
+    -- (a query that sees an older state is still right: versions held only grow), and the conditional
+    -- upsert is the authority when two writers race.
     INSERT INTO orders_order ({", ".join(_ORDER_COLUMNS)})
     SELECT {", ".join(_ORDER_COLUMNS)} FROM incoming
-    ORDER BY ordinality
+    -- Every writer locks rows in this one order, so two writers of overlapping pages cannot deadlock.
+    ORDER BY external_id COLLATE "C"
     ON CONFLICT (store_id, external_id) DO UPDATE SET
         {", ".join(f"{c} = EXCLUDED.{c}" for c in _ORDER_UPDATABLE)}
     WHERE orders_order.channel_updated_at < EXCLUDED.channel_updated_at
     RETURNING id, external_id, (xmax = 0) AS inserted
 ), incoming_lines AS (
-    SELECT element.value ->> 'order_external_id' AS order_external_id, line.*
-    FROM json_array_elements(%s::json) AS element,
-         json_populate_record(NULL::orders_orderline, element.value) AS line
-), written_lines AS (
+    SELECT s.external_id AS order_external_id,
+           {", ".join(_cast(f"line ->> {n}", c) + f" AS {c}" for n, c in enumerate(_LINE_COLUMNS[1:]))}
+    FROM incoming s, jsonb_array_elements(s.lines) AS line
+), new_lines AS (
+    -- The lines of an order this statement inserted: its id is new, no line of it can exist yet.
     INSERT INTO orders_orderline ({", ".join(_LINE_COLUMNS)})
     SELECT upserted.id, {", ".join(f"l.{c}" for c in _LINE_COLUMNS[1:])}
-    FROM incoming_lines l JOIN upserted ON upserted.external_id = l.order_external_id
-    ORDER BY upserted.id, l.external_id
+    FROM incoming_lines l JOIN upserted ON upserted.external_id = l.order_external_id AND upserted.inserted
+), replaced_lines AS (
+    INSERT INTO orders_orderline ({", ".join(_LINE_COLUMNS)})
+    SELECT upserted.id, {", ".join(f"l.{c}" for c in _LINE_COLUMNS[1:])}
+    FROM incoming_lines l JOIN upserted ON upserted.external_id = l.order_external_id AND NOT upserted.inserted
+    ORDER BY upserted.id, l.external_id COLLATE "C"
     ON CONFLICT (order_id, external_id) DO UPDATE SET
         {", ".join(f"{c} = EXCLUDED.{c}" for c in _LINE_UPDATABLE)}
 ), removed_lines AS (
-    DELETE FROM orders_orderline o USING upserted
-    WHERE o.order_id = upserted.id AND NOT upserted.inserted
+    -- By the ids of the orders replaced (= ANY of an array: an index scan, whatever the planner guesses).
+    DELETE FROM orders_orderline o
+    WHERE o.order_id = ANY(ARRAY(SELECT id FROM upserted WHERE NOT inserted))
       AND NOT EXISTS (
-          SELECT 1 FROM incoming_lines l
-          WHERE l.order_external_id = upserted.external_id AND l.external_id = o.external_id
+          SELECT 1 FROM incoming_lines l JOIN upserted ON upserted.external_id = l.order_external_id
+          WHERE upserted.id = o.order_id AND l.external_id = o.external_id
       )
+), emptied AS (
+    DELETE FROM {_STAGE}
 )
 SELECT id, external_id, inserted FROM upserted
 """  # noqa: S608
@@ -96,9 +131,17 @@ def _clip(value: str, length: int) -> str:
     return (value or "")[:length]
 
 
-def _order_row(store_id: int, order: ChannelOrder, raw: dict, now) -> tuple:
+def _json_default(value) -> str:
+    # What orjson leaves to us: Decimals, as text PostgreSQL reads back exactly.
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot stage {type(value).__name__}")
+
+
+def _staged_row(store_id: int, order: ChannelOrder, raw, now) -> tuple[bytes, bytes]:
+    """The staged row of one order: its columns (_DOC_COLUMNS) then its lines as one JSON array, and raw."""
     address = order.shipping_address
-    return (
+    doc = (
         store_id, order.external_id, _clip(order.order_number, 64), _clip(order.buyer_name, 200),
         _clip(order.buyer_email, 254), _clip(order.buyer_phone, 64), _clip(address.name, 200),
         _clip(address.country, 2), _clip(address.province, 100), _clip(address.city, 100),
@@ -107,15 +150,17 @@ def _order_row(store_id: int, order: ChannelOrder, raw: dict, now) -> tuple:
         order.discount_total, order.shipping_total, order.tax_total, order.total,
         _clip(order.financial_status, 32), _clip(order.fulfillment_status, 32), order.cancelled_at,
         order.note or "", _clip(",".join(order.tags), 500), order.placed_at, order.updated_at,
-        pack_payload(raw), now, now, order.refunded_total,
+        now, now, order.refunded_total, _line_values(order),
     )  # fmt: skip
+    return orjson.dumps(doc, default=_json_default), pack_payload(raw)
 
 
 def _line_values(order: ChannelOrder) -> list[tuple]:
     """The lines' columns after order_id, with the order's discount and shipping apportioned."""
-    line_discounts = sum((line.line_discount for line in order.lines), Decimal(0))
+    lines = order.lines
+    line_discounts = sum((line.line_discount for line in lines), Decimal(0))
     shares = apportion_order(
-        lines=[(line.unit_price * line.quantity, line.line_discount) for line in order.lines],
+        lines=[(line.unit_price * line.quantity, line.line_discount) for line in lines],
         order_discount=order.discount_total - line_discounts,
         shipping=order.shipping_total,
         currency=order.currency,
@@ -133,62 +178,43 @@ def _line_values(order: ChannelOrder) -> list[tuple]:
             share.shipping_share,
             share.net,
         )
-        for position, (line, share) in enumerate(zip(order.lines, shares, strict=True), start=1)
+        for position, (line, share) in enumerate(zip(lines, shares, strict=True), start=1)
     ]
-
-
-def _json_value(value) -> str:
-    # What orjson leaves to us; PostgreSQL reads both back from text exactly.
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bytes):
-        return "\\x" + value.hex()  # bytea's hex input format
-    raise TypeError(f"cannot write {type(value).__name__} to an order row")
-
-
-def _json_row(columns: Sequence[str], values: Sequence) -> str:
-    """One row as the JSON object json_populate_record reads: column name to value."""
-    return orjson.dumps(dict(zip(columns, values, strict=True)), default=_json_value).decode()
 
 
 @dataclass
 class PreparedOrders:
     """A batch of orders computed down to its rows, ready to write (see orders_prepare).
 
-    Rows are already encoded as JSON objects (see orders_write): encoding is
+    Rows are already encoded as COPY reads them (see orders_write): encoding is
     most of the Python work of a write, and a sync prepares on its helper thread.
     """
 
     store_id: int
-    rows: dict[str, str]  # external id -> its orders_order row as a JSON object, in external-id order
-    lines: dict[str, list[str]]  # external id -> its orders_orderline rows as JSON objects (with order_external_id)
+    external_ids: list[str]  # in external-id order
+    staged: bytes  # the orders (lines inside) in COPY's binary format, for the staging table (_STAGE_COLUMNS)
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.external_ids)
 
 
-def orders_prepare(*, store_id: int, orders: Sequence[tuple[ChannelOrder, dict]]) -> PreparedOrders:
+def orders_prepare(*, store_id: int, orders: Sequence[tuple[ChannelOrder, object]]) -> PreparedOrders:
     """Everything the upsert computes before it writes: newest version per order, rows, apportioned lines.
 
-    Runs no query, so a sync can prepare its next page on another thread while
-    this one writes. Raises ValueError (from apportionment) for amounts that
-    cannot be spread; callers normalise first, so that is a bug, not bad input.
+    Each order comes with its raw payload: the document (a dict) or the JSON bytes the channel sent
+    (bytes or memoryview, stored as they are; see pack_payload). Runs no query, so a sync can prepare
+    its next page on another thread while this one writes. Raises ValueError (from apportionment) for
+    amounts that cannot be spread; callers normalise first, so that is a bug, not bad input.
     """
-    newest: dict[str, tuple[ChannelOrder, dict]] = {}
+    newest: dict[str, tuple[ChannelOrder, object]] = {}
     for order, raw in orders:
         held = newest.get(order.external_id)
         if held is None or order.updated_at > held[0].updated_at:
             newest[order.external_id] = (order, raw)
     now = timezone.now()
     keys = sorted(newest)
-    return PreparedOrders(
-        store_id=store_id,
-        rows={key: _json_row(_ORDER_COLUMNS, _order_row(store_id, *newest[key], now)) for key in keys},
-        lines={
-            key: [_json_row(_LINE_JSON_COLUMNS, (key, *values)) for values in _line_values(newest[key][0])]
-            for key in keys
-        },
-    )
+    rows = (_staged_row(store_id, *newest[key], now) for key in keys)
+    return PreparedOrders(store_id=store_id, external_ids=keys, staged=binary_rows(rows, width=len(_STAGE_COLUMNS)))
 
 
 def orders_upsert(*, store_id: int, orders: Sequence[tuple[ChannelOrder, dict]]) -> UpsertResult:
@@ -203,23 +229,29 @@ def orders_upsert(*, store_id: int, orders: Sequence[tuple[ChannelOrder, dict]])
     return orders_write(orders_prepare(store_id=store_id, orders=orders))
 
 
-def orders_write(prepared: PreparedOrders) -> UpsertResult:
-    """Write a prepared batch (see orders_upsert). Rows go in external-id order so two
-    concurrent batches lock them in the same order and cannot deadlock."""
+def orders_write(prepared: PreparedOrders, *, durable: bool = True) -> UpsertResult:
+    """Write a prepared batch (see orders_upsert): one COPY into the staging table, then one merge.
+
+    Rows are locked in external-id order so two concurrent batches cannot deadlock. ``durable=False``
+    commits the transaction lazily (core.bulk.commit_lazily: for rows a re-pull derives again).
+    Joins the caller's transaction when there is one (no savepoint: a failure fails it whole).
+    """
     received = len(prepared)
     if not received:
         return UpsertResult()
-    orders_json = "[" + ",".join(prepared.rows.values()) + "]"
-    lines_json = "[" + ",".join(line for lines in prepared.lines.values() for line in lines) + "]"
-
     result = UpsertResult()
-    with transaction.atomic(), connection.cursor() as cursor:
-        execute_large(cursor, _UPSERT, [orders_json, lines_json])
-        for order_id, external_id, inserted in cursor.fetchall():
-            result.changed_ids[external_id] = order_id
-            if inserted:
-                result.created += 1
-            else:
-                result.updated += 1
+    with transaction.atomic(savepoint=False):
+        with connection.cursor() as cursor:
+            # One round trip before the COPY: the staging table, and the lazy commit if asked.
+            cursor.execute(_STAGING_DDL if durable else f"{LAZY_COMMIT_SQL}; {_STAGING_DDL}")
+        copy_binary(_STAGE, _STAGE_COLUMNS, prepared.staged)
+        with connection.cursor() as cursor:
+            cursor.execute(_MERGE)
+            for order_id, external_id, inserted in cursor.fetchall():
+                result.changed_ids[external_id] = order_id
+                if inserted:
+                    result.created += 1
+                else:
+                    result.updated += 1
         result.unchanged = received - result.created - result.updated
     return result

@@ -36,7 +36,9 @@ from channels.adapters.base import (
     text,
     webhook_json,
 )
+from channels.adapters.payloads import RawPayload, payload_document
 from channels.adapters.shopify_payouts import payout_head, payout_row
+from channels.adapters.shopify_raw import ShopifyObject, decode_order, split_page
 from channels.payouts import ChannelPayout, PayoutRow
 from orders.canonical import Address, ChannelOrder, ChannelOrderLine, NormalisationError
 
@@ -47,6 +49,8 @@ PAGE_SIZE = 250  # Shopify's maximum
 # Throttle once the call-limit bucket is this full, to keep headroom for other apps on the shop.
 BUCKET_HIGH_WATER = 0.8
 OPEN_FULFILLMENT_ORDER = frozenset({"open", "in_progress"})
+# What normalise reads as a JSON object: a dict, or the struct decoded from an order's bytes.
+JSON_OBJECT = (dict, ShopifyObject)
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -107,6 +111,13 @@ class ShopifyAdapter(Adapter):
         self, *, updated_since: dt.datetime | None, updated_until: dt.datetime | None = None
     ) -> Iterator[list[dict]]:
         """Orders updated in the window, oldest update first, 250 a page, following the Link cursor."""
+        for page in self.iter_payload_pages(updated_since=updated_since, updated_until=updated_until):
+            yield [payload_document(payload) for payload in page]
+
+    def iter_payload_pages(
+        self, *, updated_since: dt.datetime | None, updated_until: dt.datetime | None = None
+    ) -> Iterator[list]:
+        """As iter_order_pages, each order a RawPayload: its own JSON bytes (a view of the response body)."""
         url: str | None = self._url("orders.json")
         params: dict | None = {
             **self._window(updated_since, updated_until),
@@ -116,10 +127,7 @@ class ShopifyAdapter(Adapter):
         followed: set[str] = set()
         while url:
             response = self._request("GET", url, params=params)
-            body = self._json(response)
-            orders = body.get("orders") if isinstance(body, dict) else None
-            if not isinstance(orders, list):
-                raise ChannelError("Shopify answered the order list without an 'orders' list.")
+            orders = self.page_payloads(response.content)
             if orders:
                 yield orders
             url = response.links.get("next", {}).get("url")
@@ -127,6 +135,32 @@ class ShopifyAdapter(Adapter):
             params = None
             if url:
                 self._check_next(url, followed)
+
+    def page_payloads(self, page: bytes | list) -> list:
+        """The orders of a page: out of a response body (``{"orders": [...]}``), each order's own bytes
+        with its typed structs (shopify_raw); a list as it is. ChannelError for a body without an ``orders`` list."""
+        if isinstance(page, list):
+            return page
+        return [RawPayload(memoryview(raw), decode_order(raw)) for raw in split_page(page)]
+
+    def normalise_payload(self, payload: Any) -> ChannelOrder:
+        """normalise() for a dict or a RawPayload: its structs, or its plain JSON when they did not fit them."""
+        if isinstance(payload, RawPayload) and payload.decoded is not None:
+            return self.normalise(payload.decoded)
+        return super().normalise_payload(payload)
+
+    def payload_head(self, payload: Any) -> tuple[str, dt.datetime] | None:
+        """The order's id and updated_at, read without normalising; None when either cannot be read."""
+        head = payload.decoded if isinstance(payload, RawPayload) else payload
+        if not isinstance(head, JSON_OBJECT):
+            return None
+        try:
+            return (
+                external_id(head.get("id"), what="order id"),
+                parse_time(head.get("updated_at"), what="updated_at"),
+            )
+        except NormalisationError:
+            return None
 
     def _check_next(self, url: str, followed: set[str]) -> None:
         # The token goes with every request: never to a host other than the store's.
@@ -154,8 +188,8 @@ class ShopifyAdapter(Adapter):
 
     # -------------------------------------------------------------- normalising
 
-    def normalise(self, payload: dict) -> ChannelOrder:
-        """The canonical order of one Shopify order.
+    def normalise(self, payload: dict | ShopifyObject) -> ChannelOrder:
+        """The canonical order of one Shopify order (its dict, or its structs: see shopify_raw).
 
         - ``subtotal`` is ours: the sum of quantity × price over the lines
           (Shopify's subtotal_price is after discounts).
@@ -170,7 +204,7 @@ class ShopifyAdapter(Adapter):
           gives, so the merchant can still map it to a product.
         - ``total`` is Shopify's total_price even where the parts do not add up.
         """
-        if not isinstance(payload, dict):
+        if not isinstance(payload, JSON_OBJECT):
             raise NormalisationError("the payload is not a JSON object")
         order_id = external_id(payload.get("id"), what="order id")
         currency = currency_code(payload.get("currency"), what=f"order {order_id}: currency")
@@ -187,9 +221,9 @@ class ShopifyAdapter(Adapter):
             (
                 parse_money(allocation.get("amount"), what="shipping discount amount")
                 for shipping_line in shipping_lines
-                if isinstance(shipping_line, dict)
+                if isinstance(shipping_line, JSON_OBJECT)
                 for allocation in (shipping_line.get("discount_allocations") or [])
-                if isinstance(allocation, dict)
+                if isinstance(allocation, JSON_OBJECT)
             ),
             Decimal(0),
         )
@@ -199,8 +233,10 @@ class ShopifyAdapter(Adapter):
         discount_total = max(line_discounts, total_discounts - shipping_discount)
         check_lines(order_id=order_id, lines=lines, discount_total=discount_total)
 
-        customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
-        ship_to = payload.get("shipping_address") if isinstance(payload.get("shipping_address"), dict) else {}
+        customer = payload.get("customer")
+        customer = customer if isinstance(customer, JSON_OBJECT) else {}
+        ship_to = payload.get("shipping_address")
+        ship_to = ship_to if isinstance(ship_to, JSON_OBJECT) else {}
         buyer_name = person_name(customer.get("first_name"), customer.get("last_name"))
         order = ChannelOrder(
             external_id=order_id,
@@ -229,7 +265,7 @@ class ShopifyAdapter(Adapter):
         return order
 
     def _line(self, item: Any, position: int) -> ChannelOrderLine:
-        if not isinstance(item, dict):
+        if not isinstance(item, JSON_OBJECT):
             raise NormalisationError(f"line item {position} is not an object")
         line_id = external_id(item.get("id"), what=f"line item {position}: id")
         what = f"line {line_id}"
@@ -239,7 +275,7 @@ class ShopifyAdapter(Adapter):
                 (
                     parse_money(a.get("amount"), what=f"{what}: discount amount")
                     for a in allocations
-                    if isinstance(a, dict)
+                    if isinstance(a, JSON_OBJECT)
                 ),
                 Decimal(0),
             )
@@ -255,15 +291,16 @@ class ShopifyAdapter(Adapter):
             line_discount=discount,
         )
 
-    def _shipping_price(self, payload: dict, shipping_lines: list) -> Decimal:
+    def _shipping_price(self, payload: dict | ShopifyObject, shipping_lines: list) -> Decimal:
         price_set = payload.get("total_shipping_price_set")
-        if isinstance(price_set, dict) and isinstance(price_set.get("shop_money"), dict):
-            return parse_money(price_set["shop_money"].get("amount"), what="total_shipping_price_set amount")
+        shop_money = price_set.get("shop_money") if isinstance(price_set, JSON_OBJECT) else None
+        if isinstance(shop_money, JSON_OBJECT):
+            return parse_money(shop_money.get("amount"), what="total_shipping_price_set amount")
         return sum(
             (
                 parse_money(line.get("price"), what="shipping line price")
                 for line in shipping_lines
-                if isinstance(line, dict)
+                if isinstance(line, JSON_OBJECT)
             ),
             Decimal(0),
         )
@@ -488,18 +525,18 @@ def _allocate(
     return by_location, short
 
 
-def _listing_sku(item: dict, title: str) -> str:
+def _listing_sku(item: dict | ShopifyObject, title: str) -> str:
     sku = text(item.get("sku"))
     if sku:
         return sku
-    if item.get("variant_id"):
-        return f"variant:{item['variant_id']}"
-    if item.get("product_id"):
-        return f"product:{item['product_id']}"
+    if variant_id := item.get("variant_id"):
+        return f"variant:{variant_id}"
+    if product_id := item.get("product_id"):
+        return f"product:{product_id}"
     return f"title:{title}"
 
 
-def _address(data: dict) -> Address:
+def _address(data: dict | ShopifyObject) -> Address:
     # Province by name (what a person and a supplier read), its code when that is all Shopify has.
     name = text(data.get("name")) or person_name(data.get("first_name"), data.get("last_name"))
     return Address(
@@ -514,7 +551,7 @@ def _address(data: dict) -> Address:
     )
 
 
-def _refunded(payload: dict, order_id: str) -> Decimal:
+def _refunded(payload: dict | ShopifyObject, order_id: str) -> Decimal:
     """What was given back to the buyer: total_price less current_total_price (Shopify lowers the current
     total by every refund, in the shop's currency). An order without current_total_price refunded nothing."""
     if payload.get("current_total_price") in (None, ""):

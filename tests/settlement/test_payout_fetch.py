@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from channels.adapters.shopify import ShopifyAdapter
+from channels.ingest import ingest_payloads
 from channels.sandbox.generator import SandboxShop
 from channels.sandbox.server import make_server, serving
-from channels.services import ingest_payloads
 from settlement import reconciliation as rec
 from settlement.models import PayoutImport, PayoutItem
 from settlement.payouts import payout_fetch_run, payout_fetch_start
