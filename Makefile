@@ -46,7 +46,7 @@ services: install
 
 migrate: services
 	$(PY) manage.py migrate_schemas --shared --verbosity 0
-	$(PY) manage.py migrate_schemas --tenant --verbosity 0
+	$(PY) manage.py migrate_tenants --verbosity 0
 	$(PY) manage.py ensure_template --verbosity 0
 
 # Development mode, said explicitly: DEBUG=1 for every manage.py call on the way and for honcho's

@@ -10,9 +10,11 @@ import gc
 import os
 
 from celery.signals import task_postrun, task_prerun, worker_process_init, worker_ready
+from django.db import close_old_connections
 from tenant_schemas_celery.app import CeleryApp
 
 from core.logging import task_id_var
+from tenants.connections import task_schema_note
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp.settings")
 # The settings refuse to load without SECRET_KEY and RELAY_FERNET_KEYS (DEBUG off): the worker and
@@ -50,6 +52,21 @@ def _bind_task_id(task_id=None, **_kwargs):
 @task_postrun.connect
 def _unbind_task_id(**_kwargs):
     task_id_var.set("")
+
+
+# Celery's Django fix-up closes every database connection before and after each task unless
+# CELERY_DB_REUSE_MAX is set (the settings set it): a task would open a new connection, set its search path
+# and warm its catalog cache each time, most of a one-order routing task's cost. Instead a worker's
+# connection lives as a web process's does: Django's own check around each task closes it when it has
+# outlived CONN_MAX_AGE, failed (errors, a health check) or served too many schemas (tenants.connections).
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(**_kwargs):
+    close_old_connections()
+
+
+# After each task: note its tenant's schema on the connection, closed once it has served too many.
+task_postrun.connect(task_schema_note, weak=False, dispatch_uid="tenants.connections.task_schema_note")
 
 
 @worker_process_init.connect

@@ -152,6 +152,8 @@ TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "core.logging.RequestIdMiddleware",
+    # Closes a connection once it has served RELAY_CONNECTION_MAX_SCHEMAS tenants (their catalog caches add up).
+    "tenants.connections.ConnectionRecycleMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
@@ -388,6 +390,12 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
+# Keep a worker's database connection between tasks (erp.celery closes it by CONN_MAX_AGE instead): without
+# this, Celery's Django fix-up closes it around every task.
+CELERY_DB_REUSE_MAX = 1_000_000
+# A connection (web or worker) is closed once it has served this many distinct tenant schemas: a backend keeps
+# the catalog entries of every table it touched (tenants.connections).
+RELAY_CONNECTION_MAX_SCHEMAS = _env_int("RELAY_CONNECTION_MAX_SCHEMAS", 100)
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Longer than any countdown or ETA we use (15 min) and than CELERY_TASK_TIME_LIMIT (30 min), or Redis redelivers

@@ -1,4 +1,4 @@
-"""Provisioning: a tenant is a schema cloned from the template, a domain and an owner."""
+"""Provisioning: a tenant is a schema copied from the template (a replayed DDL script), a domain and an owner."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils.translation import gettext as _
-from django_tenants.clone import CloneSchema
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from tenants.accounts.services import user_create
 from tenants.models import RESERVED_SLUGS, SLUG_VALIDATOR, Domain, Tenant, TenantEvent
+from tenants.schema_migrations import schemas_pending
+from tenants.schema_script import schema_create_from_template, schema_script_for
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +64,11 @@ def template_ensure() -> Tenant:
             cursor.execute(f'CREATE SCHEMA "{template.schema_name}"')
         current = False
     else:
-        with schema_context(template.schema_name):
-            current = _schema_is_current()
+        # One query against the migration files' names; the executor only when that check is not sure.
+        current = not schemas_pending([template.schema_name])
+        if not current:
+            with schema_context(template.schema_name):
+                current = _schema_is_current()
     if not current:
         logger.info("migrating the tenant template", extra={"schema": template.schema_name})
         call_command("migrate_schemas", schema_name=template.schema_name, interactive=False, verbosity=0)
@@ -81,13 +85,16 @@ def tenant_provision(
     time_zone: str = "Asia/Shanghai",
     default_currency: str = "CNY",
 ) -> Tenant:
-    """Create a tenant: schema (cloned from the template), domain and owner user.
+    """Create a tenant: schema (a copy of the template), domain and owner user.
 
     Any migration runs first, on the template and outside the transaction
-    (template_ensure); then tenant row, domain, schema clone and owner are
-    created in one transaction: all or nothing, a failure after the clone
-    leaves no row, domain or schema behind. Raises ValidationError for an
-    unusable slug, domain or owner.
+    (template_ensure), and so does the generation of the template's schema
+    script when this migration state has none yet (tenants.schema_script);
+    then tenant row, domain, schema (the script replayed, one round trip) and
+    owner are created in one transaction: all or nothing, a failure after the
+    schema leaves no row, domain or schema behind. The time taken does not
+    depend on how many tenants exist. Raises ValidationError for an unusable
+    slug, domain or owner.
     """
     started = time.perf_counter()
     tenant_slug_validate(slug)
@@ -95,6 +102,7 @@ def tenant_provision(
     if Domain.objects.filter(domain=host).exists():
         raise ValidationError(_("The host %(host)s is already in use.") % {"host": host})
     template = template_ensure()
+    _key, script = schema_script_for(template=template.schema_name)
 
     with transaction.atomic():
         tenant = Tenant.objects.create(
@@ -105,13 +113,20 @@ def tenant_provision(
             default_currency=default_currency,
         )
         Domain.objects.create(domain=host, tenant=tenant, is_primary=True)
-        # PostgreSQL DDL is transactional: a rollback drops the cloned schema too.
-        CloneSchema().clone_schema(template.schema_name, tenant.schema_name, "DATA")
+        # PostgreSQL DDL is transactional: a rollback drops the new schema too.
+        schema_started = time.perf_counter()
+        schema_create_from_template(schema=tenant.schema_name, template=template.schema_name, script=script)
+        schema_seconds = time.perf_counter() - schema_started
         with schema_context(tenant.schema_name):
             user_create(email=owner_email, password=owner_password, role="owner", name=name)
     logger.info(
         "tenant provisioned",
-        extra={"slug": slug, "schema": tenant.schema_name, "seconds": round(time.perf_counter() - started, 3)},
+        extra={
+            "slug": slug,
+            "schema": tenant.schema_name,
+            "seconds": round(time.perf_counter() - started, 3),
+            "schema_seconds": round(schema_seconds, 3),
+        },
     )
     return tenant
 

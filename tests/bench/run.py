@@ -68,7 +68,7 @@ def _setup() -> None:
     from django.core.management import call_command
 
     call_command("migrate_schemas", shared=True, verbosity=0, stdout=sys.stderr)
-    call_command("migrate_schemas", tenant=True, verbosity=0, stdout=sys.stderr)
+    call_command("migrate_tenants", verbosity=0, stdout=sys.stderr)
     call_command("ensure_template", verbosity=0, stdout=sys.stderr)
 
     # As a Celery worker does after boot (erp.celery explains why): freeze what is loaded now and

@@ -10,6 +10,7 @@ import ipaddress
 import json
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -505,3 +506,18 @@ def test_a_sync_of_a_loopback_store_fails_with_the_reason_and_reaches_nothing(
     assert run.status == SyncRun.Status.FAILED
     assert REFUSED in run.message
     assert canary.connections() == 0
+
+
+def test_clients_share_one_verifying_tls_context_and_a_custom_one_stays_its_own(tmp_path):
+    # A webhook makes its adapter (and client) per request: building the TLS context each time cost ~100 ms.
+    first, second = outbound_client(), outbound_client()
+    unverified = outbound_client(verify=False)
+    try:
+        context = first._transport._pool._ssl_context
+        assert context is second._transport._pool._ssl_context
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+        assert unverified._transport._pool._ssl_context is not context
+        assert unverified._transport._pool._ssl_context.verify_mode == ssl.CERT_NONE
+    finally:
+        for client in (first, second, unverified):
+            client.close()
