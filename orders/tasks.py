@@ -2,7 +2,11 @@
 
 Each chunk of orders is routed in its own transaction, so a worker killed
 mid-task loses at most one chunk's work, and the re-run skips what is done
-(routed orders are no longer new). The routing jobs and the simulation have
+(routed orders are no longer new). Routing is sent as one task per chunk
+(``enqueue_after_ingest``, ``enqueue_routing``), so that several worker
+processes, on as many cores and hosts as there are, route one ingest at once:
+orders.routing.batch keeps concurrent chunks from overselling stock or
+missing a merge, and takes its locks in one order so that they cannot deadlock. The routing jobs and the simulation have
 their tasks beside their services (orders.routing.jobs, orders.routing.simulation).
 """
 
@@ -111,14 +115,12 @@ def dispatches_changed(dispatch_ids: list[int], actor_id: int | None = None) -> 
 
 
 def enqueue_routing(*, order_ids: Iterable[int], trigger: str = "manual", actor=None) -> None:
-    """Route orders in the background once the current transaction commits."""
-    ids = sorted(set(order_ids))
-    if ids:
-        enqueue(route_orders, ids, trigger, getattr(actor, "pk", None))
+    """Route orders in the background once the current transaction commits, a task per chunk."""
+    for chunk in chunked(sorted(set(order_ids)), ROUTE_CHUNK):
+        enqueue(route_orders, chunk, trigger, getattr(actor, "pk", None))
 
 
 def enqueue_after_ingest(*, order_ids: Iterable[int]) -> None:
-    """Called by ingest with the ids it created or changed; runs after its transaction commits."""
-    ids = sorted(set(order_ids))
-    if ids:
-        enqueue(after_ingest, ids)
+    """Called by ingest with the ids it created or changed; a task per chunk, sent after its transaction commits."""
+    for chunk in chunked(sorted(set(order_ids)), ROUTE_CHUNK):
+        enqueue(after_ingest, chunk)

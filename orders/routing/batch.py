@@ -6,10 +6,17 @@ are written with bulk statements through the owning apps' services
 (suppliers.dispatches for dispatches, inventory.stock for reservations), so
 the number of queries does not grow with the number of orders.
 
-Locks are always taken in the same order, each set in primary-key order:
-orders, then dispatches, then stock. Stock rows are read FOR UPDATE before the
-engine runs, so what it reserves is really there when the batch commits;
-the database's ``reserved <= on_hand`` check stays the last word.
+Several batches route at once (one task per chunk, on several worker
+processes), so the engine, the costly part, runs without holding stock or
+dispatches: it decides against the stock as read. Then the batch locks, always
+in the same order, each set in primary-key order: orders (from the start),
+merge groups (advisory locks, sorted), dispatches, stock. Under those locks it
+checks each order's reservations against the stock as locked, oldest first,
+and routes again only the orders whose reservations no longer fit or whose
+dispatches a supplier moved meanwhile. What it reserves is really there when
+the batch commits; the database's ``reserved <= on_hand`` check stays the last
+word. Batches sharing no merge group and no scarce stock only queue for the
+short write at the end.
 
 How an order is routed depends on what its dispatches already did:
 
@@ -28,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -42,16 +49,7 @@ from orders.phrases import LINES_MOVED, ROUTED_WITH, TRIGGER_TEXT
 from orders.routing.core import engine
 from orders.routing.core.merging import merge_key
 from orders.routing.core.rules import GIFT, HOLD, compile_rules
-from orders.routing.core.types import (
-    Catalog,
-    Component,
-    LineSnapshot,
-    ListingTarget,
-    RoutingResult,
-    RuleSet,
-    StockLedger,
-    describe,
-)
+from orders.routing.core.types import Catalog, OrderSnapshot, RoutingResult, RuleSet, StockLedger, describe
 from orders.routing.decisions import JsonMemo, line_decision_json, reasons_json
 from orders.routing.loading import (
     active_ruleset,
@@ -61,9 +59,9 @@ from orders.routing.loading import (
     ship_to_snapshot,
     snapshot_from_row,
 )
+from orders.routing.remainders import Remainder, remainder_of, remainders_route, without
 from orders.states import orders_transition
 from suppliers.dispatches import (
-    LIVE,
     LockedDispatch,
     NewDispatch,
     NewLine,
@@ -125,10 +123,6 @@ class _Want(NamedTuple):
     reserved: int  # units it holds in Stock.reserved: its quantity when the source's stock is tracked
 
 
-def _key(order_line_id: int | None, product_id: int, is_gift: bool) -> tuple:
-    return (order_line_id, product_id, is_gift)
-
-
 def _match(want: _Want) -> tuple:
     return (want.order_line_id, want.product_id, want.is_gift, want.source_id, want.quantity, want.reserved)
 
@@ -141,10 +135,6 @@ def _match_stored(line: StoredLine) -> tuple:
 # Routing a batch
 
 
-def _without(ruleset: RuleSet, kinds: set[str]) -> RuleSet:
-    return RuleSet(version=ruleset.version, rules=tuple(r for r in ruleset.rules if r.kind not in kinds))
-
-
 def _gift_products(ruleset: RuleSet) -> set[int]:
     found = set()
     for rule in ruleset.rules:
@@ -154,45 +144,52 @@ def _gift_products(ruleset: RuleSet) -> set[int]:
     return found
 
 
-def _synthetic_sku(product_id: int) -> str:
-    # A listing key no channel can send (a NUL byte): routes one unit of a product per unit of the line.
-    return f"\x00{product_id}"
+def _claims(result: RoutingResult) -> dict[int, int]:
+    """The units an engine result takes from each source (none when held), as the engine reserved them."""
+    claims: dict[int, int] = defaultdict(int)
+    if not result.held:
+        for decision in result.lines:
+            if decision.source_id is not None and decision.quantity > 0:
+                claims[decision.source_id] += decision.quantity
+    return claims
 
 
-class _Remainder(NamedTuple):
-    order_line_id: int | None
-    product_id: int
-    is_gift: bool
-    quantity: int
-    listing_sku: str
+def _take(ledger: StockLedger, claims: dict[int, int]) -> bool:
+    """Reserve all of ``claims`` from ``ledger``, or nothing when any source has too little; says which."""
+    for source_id, quantity in claims.items():
+        have = ledger.available(source_id)
+        if have is not None and have < quantity:
+            return False
+    for source_id, quantity in claims.items():
+        ledger.reserve(source_id, quantity)
+    return True
 
 
-def _remainder(*, stored: list[StoredLine], current_lines: list[dict]) -> list[_Remainder]:
-    """What of an order no live dispatch line covers: rejected lines and lines that found no source."""
-    wanted: dict[tuple, tuple[int, str]] = {}
+class _Prepared(NamedTuple):
+    """An engine result with what it writes of its order: lines wanted, the decision row if it changed, the reason."""
 
-    def want(key: tuple, quantity: int, sku: str) -> None:
-        held = wanted.get(key)
-        if held is None or held[0] < quantity:
-            wanted[key] = (quantity, sku)
+    result: RoutingResult
+    remainder: dict[int, Remainder] | None
+    wants: list[_Want]
+    decision: tuple | None
+    reason: str
 
-    for line in stored:
-        if line.status == D.REJECTED:
-            want(_key(line.order_line_id, line.product_id, line.is_gift), line.quantity, line.listing_sku)
-    for item in current_lines:
-        if item.get("source_id") is None and item.get("product_id") is not None:
-            key = _key(item.get("line_id"), item["product_id"], bool(item.get("is_gift")))
-            want(key, int(item["quantity"]), item.get("listing_sku") or "")
-    covered: dict[tuple, int] = defaultdict(int)
-    for line in stored:
-        if line.status in LIVE:
-            covered[_key(line.order_line_id, line.product_id, line.is_gift)] += line.quantity
-    left = []
-    for key, (quantity, sku) in sorted(wanted.items(), key=lambda kv: tuple(-1 if v is None else v for v in kv[0])):
-        rest = quantity - covered.get(key, 0)
-        if rest > 0:
-            left.append(_Remainder(key[0], key[1], key[2], rest, sku))
-    return left
+
+class _Modes(NamedTuple):
+    """How each order of a batch is routed: rejected sources per order, whole orders, remainders, nothing left."""
+
+    excluded: dict[int, frozenset[int]]
+    whole: list[int]
+    remainders: dict[int, list[Remainder]]
+    empty: list[int]
+
+    def only(self, ids: set[int]) -> _Modes:
+        return _Modes(
+            {pk: v for pk, v in self.excluded.items() if pk in ids},
+            [pk for pk in self.whole if pk in ids],
+            {pk: v for pk, v in self.remainders.items() if pk in ids},
+            [pk for pk in self.empty if pk in ids],
+        )
 
 
 @dataclass(slots=True)
@@ -225,6 +222,10 @@ class _Batch:
         self.locked: dict[int, LockedDispatch] = {}
         self.window: int | None = None
         self.tracked: set[int] = set()
+        self.ruleset = RuleSet(version=0, rules=())
+        self.full_rules = self.ruleset
+        self.snapshots: dict[int, OrderSnapshot] = {}
+        self.catalog = Catalog(listings={}, products={}, sources={})
         # What _write collects, then _apply writes.
         # (supplier id, merge key, version, the order whose buyer and address the dispatch snapshots)
         self.new_dispatches: list[tuple[int | None, str, int | None, int]] = []
@@ -252,9 +253,9 @@ class _Batch:
         }
         self.sku_of_line = {line[0]: line[3] for row in rows for line in lines_of.get(row["pk"], ())}
 
-        ruleset = ruleset_snapshot(active_ruleset())
-        full_rules = _without(ruleset, {HOLD}) if self.ignore_holds else ruleset
-        self.window = compile_rules(full_rules).merge_window_hours
+        self.ruleset = ruleset_snapshot(active_ruleset())
+        self.full_rules = without(self.ruleset, {HOLD}) if self.ignore_holds else self.ruleset
+        self.window = compile_rules(self.full_rules).merge_window_hours
         ids = sorted(self.orders)
         for line in dispatch_lines_of_orders(order_ids=ids):
             self.stored.setdefault(line.order_id, []).append(line)
@@ -264,45 +265,93 @@ class _Batch:
                 "order_id", "ruleset_version", "held", "hold_reasons", "fired_rule_ids", "lines", "merge_key"
             )
         }
-        snapshots = {row["pk"]: snapshot_from_row(row, lines_of.get(row["pk"], ())) for row in rows}
-        merge_keys = {merge_key(order=snap) for snap in snapshots.values()} if self.window else set()
-        self._lock_dispatches(sorted(k for k in merge_keys if k))
+        self.snapshots = {row["pk"]: snapshot_from_row(row, lines_of.get(row["pk"], ())) for row in rows}
+        merge_keys = {merge_key(order=snap) for snap in self.snapshots.values()} if self.window else set()
 
-        excluded, whole, remainders = self._modes(ids)
-        product_ids = _gift_products(full_rules) | {r.product_id for left in remainders.values() for r in left}
-        skus = {line[3] for pk in whole for line in lines_of.get(pk, ()) if line[3]}
-        catalog = load_catalog(listing_skus=skus, product_ids=product_ids)
-        if listings_auto_map(listing_skus=skus - set(catalog.listings)):
-            catalog = load_catalog(listing_skus=skus, product_ids=product_ids)
-        levels = stock_levels(source_ids=[s.source_id for path in catalog.sources.values() for s in path], lock=True)
-        self.tracked = set(levels)
-        ledger = StockLedger({sid: on_hand - reserved for sid, (on_hand, reserved) in levels.items()})
-        # What a re-routed order holds is available to it again; the lines it keeps take it straight back.
-        for pk in whole:
-            for line in self.stored.get(pk, ()):
-                if line.status == D.PENDING and line.reserved:
-                    ledger.release(line.source_id, line.reserved)
+        # Decide without holding dispatches or stock: other batches route at the same time.
+        modes = self._modes(ids)
+        self.catalog = self._catalog(modes, lines_of)
+        source_ids = [s.source_id for path in self.catalog.sources.values() for s in path]
+        seen = stock_levels(source_ids=source_ids, lock=False)
+        self.tracked = set(seen)
+        results = self._route(modes, self._ledger(seen, modes))
+        prepared = [self._prepare(result, remainder) for result, remainder in results]
 
-        routed = engine.route_batch(
-            orders=[snapshots[pk] for pk in whole],
-            ruleset=full_rules,
-            catalog=catalog,
-            stock=ledger,
-            now=self.now,
-            exclude_sources=excluded,
-        )
-        results: list[tuple[RoutingResult, dict[int, _Remainder] | None]] = [(result, None) for result in routed]
-        if remainders:
-            results += self._route_remainders(
-                remainders, snapshots=snapshots, ruleset=ruleset, catalog=catalog, ledger=ledger, excluded=excluded
-            )
-        for result, remainder in results:
-            self._collect(result, remainder)
+        # Then lock, check what was decided against what is locked, and route again what no longer holds.
+        drifted = self._lock_dispatches(sorted(k for k in merge_keys if k))
+        if drifted:
+            modes = self._modes(ids)
+        levels = stock_levels(source_ids=source_ids, lock=True)
+        if set(levels) != self.tracked:  # a source's stock began or stopped being tracked meanwhile
+            self.tracked = set(levels)
+            prepared = [self._prepare(p.result, p.remainder) for p in prepared]
+        ledger = self._ledger(levels, modes)
+        routed = set(modes.whole) | set(modes.remainders)
+        kept, again = [], set()
+        for item in prepared:
+            pk = item.result.order_id
+            if pk in routed and pk not in drifted and _take(ledger, _claims(item.result)):
+                kept.append(item)
+            else:
+                again.add(pk)
+        if again & routed:
+            kept += [self._prepare(*pair) for pair in self._route(modes.only(again & routed), ledger)]
+        self.summary.skipped += len(modes.empty)
+        for item in kept:
+            self._collect(item)
         self._apply()
         return self.summary
 
-    def _lock_dispatches(self, merge_keys: list[str]) -> None:
-        """Lock the orders' open dispatches and those they may merge into; the locked status is the truth."""
+    def _catalog(self, modes: _Modes, lines_of: dict[int, list[tuple]]) -> Catalog:
+        """The listings and products the batch may route, also for an order a supplier moves before the locks."""
+        whole_skus = {line[3] for pk in modes.whole for line in lines_of.get(pk, ()) if line[3]}
+        skus = {line[3] for lines in lines_of.values() for line in lines if line[3]}
+        product_ids = _gift_products(self.full_rules) | {
+            r.product_id for left in modes.remainders.values() for r in left
+        }
+        product_ids |= {line.product_id for lines in self.stored.values() for line in lines}
+        catalog = load_catalog(listing_skus=skus, product_ids=product_ids)
+        if listings_auto_map(listing_skus=whole_skus - set(catalog.listings)):
+            catalog = load_catalog(listing_skus=skus, product_ids=product_ids)
+        return catalog
+
+    def _ledger(self, levels: dict[int, tuple[int, int]], modes: _Modes) -> StockLedger:
+        """The stock available to the batch: what is free, plus what the orders routed whole hold now."""
+        ledger = StockLedger({sid: on_hand - reserved for sid, (on_hand, reserved) in levels.items()})
+        # What a re-routed order holds is available to it again; the lines it keeps take it straight back.
+        for pk in modes.whole:
+            for line in self.stored.get(pk, ()):
+                if line.status == D.PENDING and line.reserved:
+                    ledger.release(line.source_id, line.reserved)
+        return ledger
+
+    def _route(self, modes: _Modes, ledger: StockLedger) -> list[tuple[RoutingResult, dict[int, Remainder] | None]]:
+        """The engine's results for these orders against ``ledger`` (which it draws down)."""
+        routed = engine.route_batch(
+            orders=[self.snapshots[pk] for pk in modes.whole],
+            ruleset=self.full_rules,
+            catalog=self.catalog,
+            stock=ledger,
+            now=self.now,
+            exclude_sources=modes.excluded,
+        )
+        results: list[tuple[RoutingResult, dict[int, Remainder] | None]] = [(result, None) for result in routed]
+        results += remainders_route(
+            modes.remainders,
+            snapshots=self.snapshots,
+            ruleset=self.ruleset,
+            catalog=self.catalog,
+            ledger=ledger,
+            excluded=modes.excluded,
+            now=self.now,
+        )
+        return results
+
+    def _lock_dispatches(self, merge_keys: list[str]) -> set[int]:
+        """Lock the orders' open dispatches and those they may merge into; the locked status is the truth.
+
+        Returns the orders a supplier moved a dispatch of since their lines were read.
+        """
         maybe_pending = sorted(
             {
                 line.dispatch_id
@@ -312,74 +361,48 @@ class _Batch:
             }
         )
         if not (maybe_pending or merge_keys):
-            return
+            return set()
         since = self.now - dt.timedelta(hours=self.window or 0)
         self.locked = dispatches_lock(ids=maybe_pending, merge_keys=merge_keys, since=since)
-        # A supplier may have accepted a dispatch since its lines were read.
-        self.stored = {
-            pk: [line._replace(status=self.locked[line.dispatch_id].status) if line.dispatch_id in self.locked else line for line in lines]
-            for pk, lines in self.stored.items()
-        }  # fmt: skip
+        drifted = set()
+        for pk, lines in self.stored.items():
+            if any(
+                line.dispatch_id in self.locked and self.locked[line.dispatch_id].status != line.status
+                for line in lines
+            ):
+                drifted.add(pk)
+                self.stored[pk] = [
+                    line._replace(status=self.locked[line.dispatch_id].status) if line.dispatch_id in self.locked else line
+                    for line in lines
+                ]  # fmt: skip
         if self.window:
             # The newest pending dispatch per (merge key, supplier) created within the window.
-            since = self.now - dt.timedelta(hours=self.window)
             for d in sorted(self.locked.values(), key=lambda d: (d.created, d.pk)):
                 if d.status == D.PENDING and d.merge_key and d.created >= since:
                     self.merge_targets[(d.merge_key, d.supplier_id)] = d
+        return drifted
 
-    def _modes(self, ids: list[int]) -> tuple[dict[int, frozenset[int]], list[int], dict[int, list[_Remainder]]]:
-        """Rejected sources per order, the orders routed whole, and the remainder of the others."""
-        excluded: dict[int, frozenset[int]] = {}
-        whole: list[int] = []
-        remainders: dict[int, list[_Remainder]] = {}
+    def _modes(self, ids: list[int]) -> _Modes:
+        """Rejected sources per order, the orders routed whole, the remainder of the others, those with none."""
+        modes = _Modes({}, [], {}, [])
         for pk in ids:
             mine = self.stored.get(pk, [])
             rejected = frozenset(line.source_id for line in mine if line.status == D.REJECTED)
             if rejected:
-                excluded[pk] = rejected
+                modes.excluded[pk] = rejected
             if not any(line.status in FIXED for line in mine):
-                whole.append(pk)
+                modes.whole.append(pk)
                 continue
-            left = _remainder(stored=mine, current_lines=(self.current.get(pk) or {}).get("lines") or [])
+            left = remainder_of(stored=mine, current_lines=(self.current.get(pk) or {}).get("lines") or [])
             if left:
-                remainders[pk] = left
+                modes.remainders[pk] = left
             else:
-                self.summary.skipped += 1
-        return excluded, whole, remainders
-
-    def _route_remainders(
-        self, remainders, *, snapshots, ruleset: RuleSet, catalog: Catalog, ledger: StockLedger, excluded
-    ) -> list[tuple[RoutingResult, dict[int, _Remainder]]]:
-        """Route what is left of partly accepted orders: one synthetic line per product, no hold or gift rules."""
-        synthetic = {
-            _synthetic_sku(r.product_id): ListingTarget(components=(Component(r.product_id, 1),))
-            for left in remainders.values()
-            for r in left
-        }
-        catalog = replace(catalog, listings={**catalog.listings, **synthetic})
-        snaps = [
-            replace(
-                snapshots[pk],
-                lines=tuple(
-                    LineSnapshot(i, _synthetic_sku(r.product_id), r.quantity, Decimal(0), Decimal(0))
-                    for i, r in enumerate(left)
-                ),
-            )
-            for pk, left in remainders.items()
-        ]
-        results = engine.route_batch(
-            orders=snaps,
-            ruleset=_without(ruleset, {HOLD, GIFT}),
-            catalog=catalog,
-            stock=ledger,
-            now=self.now,
-            exclude_sources=excluded,
-        )
-        return [(result, dict(enumerate(remainders[result.order_id]))) for result in results]
+                modes.empty.append(pk)
+        return modes
 
     # -- deciding what to write ---------------------------------------------
 
-    def _wants(self, result: RoutingResult, remainder: dict[int, _Remainder] | None) -> tuple[list[_Want], list[dict]]:
+    def _wants(self, result: RoutingResult, remainder: dict[int, Remainder] | None) -> tuple[list[_Want], list[dict]]:
         """The lines to ship (none when held) and the decision's lines as stored, in the order's own terms."""
         wants: list[_Want] = []
         stored: list[dict] = []
@@ -452,18 +475,12 @@ class _Batch:
             return S.PARTIALLY_SHIPPED if shipped else S.ROUTED
         return order.status
 
-    def _collect(self, result: RoutingResult, remainder: dict[int, _Remainder] | None) -> None:
+    def _prepare(self, result: RoutingResult, remainder: dict[int, Remainder] | None) -> _Prepared:
+        """What a result will write of its order, but its dispatches: done before the locks, to hold them short."""
         order = self.orders[result.order_id]
         version = result.ruleset_version or None
         wants, stored_lines = self._wants(result, remainder)
-        pending = [line for line in self.stored.get(order.pk, ()) if line.status == D.PENDING]
-        released_before = len(self.released)
-        if remainder is None:
-            wants = self._keep_or_release(wants, pending)
         merge_key = result.merge_key or ""
-        self._place(order, wants, pending, merge_key, version)
-        changed = bool(wants) or len(self.released) > released_before
-
         record = {
             "ruleset_version": version,
             "held": result.held,
@@ -473,30 +490,36 @@ class _Batch:
             "merge_key": merge_key,
         }
         previous = self.current.get(order.pk)
+        decision = None
         if previous is None or any(previous[name] != value for name, value in record.items()):
-            self.decisions.append(
-                (
-                    order.pk,
-                    version,
-                    result.held,
-                    json_text(record["hold_reasons"]),
-                    json_text(record["fired_rule_ids"]),
-                    pack_json(stored_lines),
-                    merge_key,
-                    self.trigger,
-                    True,
-                    self.now,
-                )
-            )
-            changed = True
+            decision = (
+                order.pk, version, result.held, json_text(record["hold_reasons"]), json_text(record["fired_rule_ids"]),
+                pack_json(stored_lines), merge_key, self.trigger, True, self.now,
+            )  # fmt: skip
+        if result.held:
+            reason = "; ".join(describe(r) for r in result.hold_reasons)
+        else:
+            text = TRIGGER_TEXT.get(self.trigger, self.trigger)
+            reason = ROUTED_WITH % {"trigger": text, "version": result.ruleset_version}
+        return _Prepared(result, remainder, wants, decision, reason)
 
+    def _collect(self, prepared: _Prepared) -> None:
+        result, remainder, wants = prepared.result, prepared.remainder, prepared.wants
+        order = self.orders[result.order_id]
+        pending = [line for line in self.stored.get(order.pk, ()) if line.status == D.PENDING]
+        released_before = len(self.released)
+        if remainder is None:
+            wants = self._keep_or_release(wants, pending)
+        self._place(order, wants, pending, result.merge_key or "", result.ruleset_version or None)
+        changed = bool(wants) or len(self.released) > released_before
+        if prepared.decision is not None:
+            self.decisions.append(prepared.decision)
+            changed = True
         if result.held:
             self.summary.held += 1
-            self.reasons[order.pk] = "; ".join(describe(r) for r in result.hold_reasons)
         else:
             self.summary.routed += 1
-            text = TRIGGER_TEXT.get(self.trigger, self.trigger)
-            self.reasons[order.pk] = ROUTED_WITH % {"trigger": text, "version": result.ruleset_version}
+        self.reasons[order.pk] = prepared.reason
         status = self._target_status(order, result)
         if status != order.status:
             if status == S.HELD:

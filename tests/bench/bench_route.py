@@ -3,9 +3,18 @@
 20,000 ingested orders (about 60,000 lines) are routed with 20 active rules
 (holds, gifts, cheapest sourcing, whole-order split policy, a merge window),
 1,000 products with three sources each among 50 suppliers, stock tracked on
-every source. Routing runs the way the ``orders.route_orders`` task does it:
-chunks of 1,000 orders, one transaction each, each chunk loading its rule set,
-catalog and stock once.
+every source. Routing runs the production path: a real Celery worker with as
+many pool processes as the machine has cores (BENCH_ROUTE_WORKERS) takes the
+tasks ingest sends (``orders.tasks.enqueue_after_ingest``: one
+``orders.after_ingest`` per chunk of 1,000 orders), and the clock stops when
+no order is left new. Each repetition re-creates the orders and frees the
+stock first. BENCH_ROUTE_WORKERS=0 routes the chunks one after another in
+this process instead (for a profiler).
+
+``route.ceiling``: the rows the fast path wrote (dispatches, dispatch lines,
+decisions, transitions) written again by bare COPY, as orders per second.
+``route.worker_rss_mb``: the peak resident memory of the busiest pool process
+while routing (and of the whole worker, main process included, beside it).
 
 Baseline in the same run: the naive way, per line: look up the listing, its
 components, each product's sources and their stock, then save a dispatch, a
@@ -19,19 +28,25 @@ BENCH_ROUTE_SPLIT=split runs the same rules with the split policy instead of
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import random
+import subprocess
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 
-from tests.bench.run import figures
+from tests.bench.run import REPS, figures, rss_mb, rss_peak_reset, spread
 
 ORDERS = int(os.environ.get("BENCH_ROUTE_ORDERS", "20000"))
 NAIVE_ORDERS = int(os.environ.get("BENCH_ROUTE_NAIVE_ORDERS", "1000"))
 PRODUCTS = 1000
 SUPPLIERS = 50
-CHUNK = 1000
+WORKERS = int(os.environ.get("BENCH_ROUTE_WORKERS", str(os.cpu_count() or 1)))
+CHUNK = 1000  # in-process only; the tasks' chunk is orders.tasks.ROUTE_CHUNK
+# What the fast path writes, for the ceiling.
+WRITTEN = ("suppliers_dispatch", "suppliers_dispatchline", "orders_routingdecision", "orders_transition")
 SLUG = "bench-route"
 T0 = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
 
@@ -263,59 +278,207 @@ def _naive(order_ids: list[int]) -> float:
     return time.perf_counter() - started
 
 
-@figures("route.batch")
-def bench_route():
+def _reset_orders() -> None:
+    """Remove the orders and what routing wrote of them; free the stock (catalog, rules and stores stay)."""
     from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            TRUNCATE orders_returnrecord, orders_transition, orders_routingdecision, suppliers_dispatchline,
+                     suppliers_dispatch, orders_orderline, orders_order CASCADE
+            """
+        )
+        cursor.execute("UPDATE inventory_stock SET reserved = 0")
+
+
+def _worker_pids(pid: int) -> list[int]:
+    """The Celery worker's main process and its pool's children."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *(int(child) for child in children)]
+
+
+class _Worker:
+    """A real Celery worker (prefork, ``WORKERS`` pool processes) on the bench database and its own Redis db."""
+
+    def __init__(self) -> None:
+        from erp import runtime
+        from erp.celery import app
+
+        self.redis_url = os.environ.get("REDIS_URL") or runtime.redis_url(db=5)
+        # This process sends the tasks: to the broker the worker reads, whatever the settings loaded.
+        app.conf.broker_url = self.redis_url
+        workdir = Path(__file__).resolve().parents[2] / "var" / "bench" / "route"
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.log = workdir / "worker.log"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> _Worker:
+        import redis
+
+        redis.Redis.from_url(self.redis_url).flushdb()  # another run's tasks are not this run's
+        env = {**os.environ, "REDIS_URL": self.redis_url}
+        with open(self.log, "w") as handle:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "erp", "worker", "-Q", "short,long", "--concurrency",
+                 str(WORKERS), "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                cwd=Path(__file__).resolve().parents[2], env=env, stdout=handle, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while len(self.pids()) < WORKERS + 1 or " ready." not in self.log.read_text(errors="replace"):
+            self.check()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start: see {self.log}")
+            time.sleep(0.1)
+        return self
+
+    def pids(self) -> list[int]:
+        return _worker_pids(self.process.pid) if self.process else []
+
+    def check(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            raise RuntimeError(f"the worker died: see {self.log}")
+
+    def __exit__(self, *exc) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def _route_in_workers(worker: _Worker, store, fast_ids: list[int]) -> float:
+    """Send the routing as ingest does and wait until no order is left new; returns the seconds it took."""
+    from orders.models import Order
+    from orders.tasks import enqueue_after_ingest
+
+    started = time.perf_counter()
+    enqueue_after_ingest(order_ids=fast_ids)  # no transaction open: sent at once, a task per chunk
+    deadline = time.monotonic() + 900
+    while Order.objects.filter(store=store, status=Order.Status.NEW).exists():
+        worker.check()
+        if time.monotonic() > deadline:
+            raise RuntimeError("routing did not finish in 15 minutes")
+        time.sleep(0.02)
+    return time.perf_counter() - started
+
+
+def _route_here(fast_ids: list[int]) -> float:
+    from orders.routing.services import route_orders
+
+    started = time.perf_counter()
+    for start in range(0, len(fast_ids), CHUNK):
+        route_orders(order_ids=fast_ids[start : start + CHUNK], trigger="ingest")
+    return time.perf_counter() - started
+
+
+def _ceiling(first_transition: int) -> float:
+    """Write the rows routing wrote again by bare COPY, in one transaction; returns the seconds of the COPYs."""
+    from django.db import connection, transaction
+
+    buffers = {}
+    with connection.cursor() as cursor:
+        for table in WRITTEN:
+            buffers[table] = io.BytesIO()
+            where = f" WHERE id > {int(first_transition)}" if table == "orders_transition" else ""
+            cursor.cursor.copy_expert(f"COPY (SELECT * FROM {table}{where}) TO STDOUT", buffers[table])
+        cursor.execute("DELETE FROM orders_transition WHERE id > %s", [first_transition])
+        cursor.execute("TRUNCATE suppliers_dispatchline, orders_routingdecision, suppliers_dispatch CASCADE")
+    with transaction.atomic(), connection.cursor() as cursor:
+        started = time.perf_counter()
+        for table in WRITTEN:
+            buffers[table].seek(0)
+            cursor.cursor.copy_expert(f"COPY {table} FROM STDIN", buffers[table])
+        seconds = time.perf_counter() - started
+    return seconds
+
+
+@figures("route.batch", "route.ceiling", "route.worker_rss_mb")
+def bench_route():
+    import contextlib
+
+    from django.db import connection
+    from django.db.models import Count, Max
     from django_tenants.utils import schema_context
 
     from channels.models import Channel, Store
-    from orders.models import Order
-    from orders.routing.batch import RouteSummary
-    from orders.routing.services import route_orders
+    from orders.models import Order, Transition
     from suppliers.models import Dispatch, DispatchLine
 
-    rng = random.Random(11)
     tenant = _tenant()
+    reps: list[dict] = []
     with schema_context(tenant.schema_name):
+        rng = random.Random(11)
         _truncate()
         listing_skus = _catalog(rng)
         _rules(rng)
         fast = Store.objects.create(name="Bench fast", channel=Channel.SHOPIFY)
         naive = Store.objects.create(name="Bench naive", channel=Channel.SHOPIFY)
-        print(f"ingesting {ORDERS} + {NAIVE_ORDERS} orders", file=sys.stderr)
-        lines = _orders(fast, rng, listing_skus, ORDERS, "F")
+        with _Worker() if WORKERS else contextlib.nullcontext() as worker:
+            for rep in range(REPS):
+                _reset_orders()
+                print(f"rep {rep + 1}: ingesting {ORDERS} orders", file=sys.stderr)
+                lines = _orders(fast, random.Random(1000 + rep), listing_skus, ORDERS, "F")
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE")
+                fast_ids = sorted(Order.objects.filter(store=fast).values_list("pk", flat=True))
+                first_transition = Transition.objects.aggregate(last=Max("pk"))["last"] or 0
+                print(f"rep {rep + 1}: routing with {WORKERS or 'no'} worker processes", file=sys.stderr)
+                pids = worker.pids() if worker else []
+                for pid in pids:
+                    rss_peak_reset(pid)
+                seconds = _route_in_workers(worker, fast, fast_ids) if worker else _route_here(fast_ids)
+                peaks = [rss_mb(pid) for pid in pids]
+                counts = Order.objects.filter(store=fast).values_list("status").annotate(n=Count("pk"))
+                result = {
+                    "seconds": seconds,
+                    "lines": lines,
+                    "statuses": dict(counts),
+                    "dispatches": Dispatch.objects.count(),
+                    "dispatch_lines": DispatchLine.objects.count(),
+                    "rss": max(peaks[1:], default=0.0),
+                    "rss_total": sum(peaks),
+                }
+                result["ceiling_seconds"] = _ceiling(first_transition)
+                print(f"rep {rep + 1}: {result}", file=sys.stderr)
+                reps.append(result)
+        _reset_orders()
         _orders(naive, rng, listing_skus, NAIVE_ORDERS, "N")
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-        fast_ids = sorted(Order.objects.filter(store=fast).values_list("pk", flat=True))
         naive_ids = sorted(Order.objects.filter(store=naive).values_list("pk", flat=True))
-
-        print("routing", file=sys.stderr)
-        total = RouteSummary()
-        started = time.perf_counter()
-        for start in range(0, len(fast_ids), CHUNK):
-            total.add(route_orders(order_ids=fast_ids[start : start + CHUNK], trigger="ingest"))
-        fast_s = time.perf_counter() - started
-        dispatches = Dispatch.objects.filter(lines__order__store=fast).distinct().count()
-        dispatch_lines = DispatchLine.objects.filter(order__store=fast).count()
-
         print("routing the naive way", file=sys.stderr)
         naive_s = _naive(naive_ids)
         _truncate()
 
+    last = reps[-1]
     return [
         {
             "name": "route.batch",
-            "value": round(len(fast_ids) / fast_s, 1),
+            **spread([ORDERS / r["seconds"] for r in reps]),
             "unit": "orders/s",
             "baseline": round(len(naive_ids) / naive_s, 1),
             "baseline_name": f"naive per line, a query per lookup and a save per row ({len(naive_ids)} orders)",
-            "orders": len(fast_ids),
-            "lines": lines,
-            "routed": total.routed,
-            "held": total.held,
-            "dispatches": dispatches,
-            "dispatch_lines": dispatch_lines,
-            "seconds": round(fast_s, 2),
-        }
+            "ceiling": round(spread([ORDERS / r["ceiling_seconds"] for r in reps])["value"], 1),
+            "worker_processes": WORKERS,
+            "orders": ORDERS,
+            "lines": last["lines"],
+            "statuses": last["statuses"],
+            "dispatches": last["dispatches"],
+            "dispatch_lines": last["dispatch_lines"],
+            "seconds": spread([r["seconds"] for r in reps], digits=2),
+        },
+        {
+            "name": "route.ceiling",
+            **spread([ORDERS / r["ceiling_seconds"] for r in reps]),
+            "unit": "orders/s",
+            "written": "dispatches, dispatch lines, decisions, transitions by bare COPY (text), one transaction",
+        },
+        {
+            "name": "route.worker_rss_mb",
+            **spread([r["rss"] for r in reps]),
+            "unit": "MB",
+            "what": "peak RSS of the busiest pool process while routing",
+            "worker_total_mb": spread([r["rss_total"] for r in reps]),
+            "worker_processes": WORKERS,
+        },
     ]
