@@ -10,7 +10,7 @@ import gc
 import os
 
 from celery.signals import task_postrun, task_prerun, worker_process_init, worker_ready
-from django.db import close_old_connections
+from django.db import connections
 from tenant_schemas_celery.app import CeleryApp
 
 from core.logging import task_id_var
@@ -62,7 +62,10 @@ def _unbind_task_id(**_kwargs):
 @task_prerun.connect
 @task_postrun.connect
 def _close_old_connections(**_kwargs):
-    close_old_connections()
+    for connection in connections.all(initialized_only=True):
+        # Never under an open transaction: a task applied eagerly inside one (a test) keeps its connection.
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
 
 
 # After each task: note its tenant's schema on the connection, closed once it has served too many.

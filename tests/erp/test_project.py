@@ -15,20 +15,22 @@ from tests.conftest import in_tenant
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_docker_compose_names_the_five_services_with_their_env():
+def test_docker_compose_names_the_six_services_with_their_env():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
 
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    assert set(services) == {"postgres", "redis", "web", "worker", "worker-long", "beat"}
     assert services["postgres"]["image"].startswith("postgres:16")
     assert services["redis"]["image"].startswith("redis:7")
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "worker-long", "beat"):
         env = services[name]["environment"]
         assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS"} <= set(env), name
         assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:" in env["DATABASE_URL"]
         assert env["REDIS_URL"].startswith("redis://redis:")
     assert "gunicorn" in services["web"]["command"]
-    assert "worker" in services["worker"]["command"]
+    # one worker per queue: a long job never holds the processes that route webhook orders
+    assert "worker -Q short " in services["worker"]["command"]
+    assert "worker -Q long " in services["worker-long"]["command"]
     assert "beat" in services["beat"]["command"]
 
 
