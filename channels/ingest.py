@@ -187,7 +187,7 @@ def ingest_payloads(*, store: Store, adapter: Adapter, payloads: list, durable: 
 # While a page is prepared on the helper thread, this thread, back from each round trip to PostgreSQL,
 # waits for the interpreter lock until the helper's time slice ends: 5 ms by default, about as long as
 # the query. Shorter slices while pages are ingested hand it back sooner (a worker runs one task at once).
-_INGEST_SWITCH_INTERVAL = 0.0005
+_INGEST_SWITCH_INTERVAL = 0.0001
 
 
 @contextlib.contextmanager

@@ -51,6 +51,9 @@ def copy_binary(table: str, columns: Sequence[str], data: bytes) -> None:
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)"
     started = time.monotonic()
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.cursor.copy_expert(sql, io.BytesIO(data))
+        # One read of the whole buffer: psycopg2 reads the file in ``size`` chunks and takes the interpreter
+        # lock back for each one, a wait behind any busy thread (a page is about a megabyte: 8 KB chunks
+        # made a page's COPY wait ~130 times for the thread preparing the next page).
+        cursor.cursor.copy_expert(sql, io.BytesIO(data), size=max(len(data), 8192))
     if connection.queries_logged:
         connection.queries_log.append({"sql": f"{sql} -- data left out", "time": f"{time.monotonic() - started:.3f}"})

@@ -21,13 +21,11 @@ def stock_levels(*, source_ids: Iterable[int], lock: bool) -> dict[int, tuple[in
     ids = sorted(set(source_ids))
     if not ids:
         return {}
-    rows = Stock.objects.filter(source_id__in=ids).order_by("id")
-    if lock:
-        rows = rows.select_for_update()
-    return {
-        source_id: (on_hand, reserved)
-        for source_id, on_hand, reserved in rows.values_list("source_id", "on_hand", "reserved")
-    }
+    # An array, not an IN list: a batch asks for thousands of sources, and the ORM would prepare each id in Python.
+    sql = f"SELECT source_id, on_hand, reserved FROM {Stock._meta.db_table} WHERE source_id = ANY(%s) ORDER BY id"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql + (" FOR UPDATE" if lock else ""), [ids])
+        return {source_id: (on_hand, reserved) for source_id, on_hand, reserved in cursor.fetchall()}
 
 
 def _apply(deltas: Mapping[int, int], *, consume: bool) -> int:

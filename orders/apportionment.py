@@ -142,6 +142,11 @@ def _split(units: int, weights: list[int]) -> list[int]:
 
 def _units(amount: Decimal, *, places: int, what: str, negative: bool = True) -> int:
     """``amount`` as a whole number of minor units; ValueError if it is not one."""
+    if type(amount) is Decimal and amount.is_finite():  # the usual case, checked the short way (ingest's hot path)
+        scaled = amount.scaleb(places)
+        units = int(scaled)
+        if units == scaled and (negative or amount >= 0):
+            return units
     if isinstance(amount, bool) or not isinstance(amount, int | Decimal):
         raise ValueError(f"{what} must be a Decimal, not {type(amount).__name__}")
     amount = Decimal(amount)

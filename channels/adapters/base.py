@@ -124,6 +124,13 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 
 def parse_money(value: Any, *, what: str) -> Decimal:
     """A non-negative amount from the channel's text. Raises NormalisationError naming ``what``."""
+    if type(value) is str:  # the usual case, read the short way (Decimal takes the surrounding spaces strip() drops)
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            amount = None
+        if amount is not None and amount.is_finite() and amount >= 0:
+            return amount
     if isinstance(value, bool) or value is None or value == "":
         raise NormalisationError(f"{what} is missing")
     if isinstance(value, float):

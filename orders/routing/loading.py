@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+import orjson
+from django.db import connection
+
 from inventory import models as inventory
 from inventory.listings import listing_components
 from inventory.stock import stock_levels
@@ -202,6 +205,18 @@ def supplier_records(*, supplier_ids: Iterable[int]) -> dict[int, SupplierRecord
     }
 
 
+_SUPPLIER_TABLE = inventory.Source._meta.get_field("supplier").related_model._meta.db_table
+_PRODUCTS_SQL = f"SELECT id, sku, name, active FROM {inventory.Product._meta.db_table} WHERE id = ANY(%s)"  # noqa: S608
+# In path order (position, then id), as the ORM's default ordering of sources gives them.
+_SOURCES_SQL = f"""
+    SELECT s.id, s.product_id, s.position, s.supplier_id, s.cost_price, s.currency, s.regions, s.lead_time_days,
+           s.active, sp.active
+    FROM {inventory.Source._meta.db_table} s LEFT JOIN {_SUPPLIER_TABLE} sp ON sp.id = s.supplier_id
+    WHERE s.product_id = ANY(%s)
+    ORDER BY s.product_id, s.position, s.id
+"""  # noqa: S608
+
+
 def load_catalog(*, listing_skus: Iterable[str], product_ids: Iterable[int] = ()) -> Catalog:
     """The listings named, their products, every source of those products, and their suppliers' records.
 
@@ -218,23 +233,14 @@ def load_catalog(*, listing_skus: Iterable[str], product_ids: Iterable[int] = ()
     products: dict[int, Product] = {}
     sources: dict[int, list[Source]] = defaultdict(list)
     if wanted:
-        for pk, sku, name, active in inventory.Product.objects.filter(pk__in=sorted(wanted)).values_list(
-            "pk", "sku", "name", "active"
-        ):
-            products[pk] = Product(product_id=pk, sku=sku, name=name, active=active)
-        for row in inventory.Source.objects.filter(product_id__in=sorted(products)).values_list(
-            "pk",
-            "product_id",
-            "position",
-            "supplier_id",
-            "cost_price",
-            "currency",
-            "regions",
-            "lead_time_days",
-            "active",
-            "supplier__active",
-        ):
-            pk, product_id, position, supplier_id, cost, currency, regions, lead_time, active, supplier_active = row
+        with connection.cursor() as cursor:
+            # Arrays, not IN lists: a batch names thousands of products, which the ORM would prepare one by one.
+            cursor.execute(_PRODUCTS_SQL, [sorted(wanted)])
+            for pk, sku, name, active in cursor.fetchall():
+                products[pk] = Product(product_id=pk, sku=sku, name=name, active=active)
+            cursor.execute(_SOURCES_SQL, [sorted(products)])
+            rows = cursor.fetchall()
+        for pk, product_id, position, supplier_id, cost, currency, regions, lead_time, active, supplier_active in rows:
             sources[product_id].append(
                 Source(
                     source_id=pk,
@@ -243,7 +249,7 @@ def load_catalog(*, listing_skus: Iterable[str], product_ids: Iterable[int] = ()
                     supplier_id=supplier_id,
                     cost_price=cost,
                     currency=currency,
-                    regions=_regions(regions),
+                    regions=_regions(orjson.loads(regions) if isinstance(regions, str | bytes) else regions),
                     lead_time_days=lead_time,
                     active=active,
                     supplier_active=supplier_active is not False,
