@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.bench.run import REPS, ROOT, figures, rss_mb, spread
+from tests.bench.run import REPS, ROOT, database_url_ensure, figures, rss_mb, spread
 
 SCALE_TENANTS = int(os.environ.get("BENCH_TENANTS", "1000"))
 SCALE_PREFIX = "scale-"
@@ -77,27 +77,9 @@ def _backend_memory() -> tuple[int, float, float]:
 
 
 def _scale_url() -> str:
-    from urllib.parse import urlparse, urlunparse
-
-    import psycopg2
     from django.db import connection
 
-    settings = connection.settings_dict
-    name = settings["NAME"] + "_scale"
-    conn = psycopg2.connect(
-        host=settings["HOST"],
-        port=settings["PORT"],
-        user=settings["USER"],
-        password=settings["PASSWORD"],
-        dbname="postgres",
-    )
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return urlunparse(urlparse(os.environ["DATABASE_URL"])._replace(path="/" + name))
+    return database_url_ensure(os.environ["DATABASE_URL"], connection.settings_dict["NAME"] + "_scale")
 
 
 def _env(url: str) -> dict[str, str]:

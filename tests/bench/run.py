@@ -28,14 +28,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 
-def _bench_database_url() -> str:
-    from erp import runtime
-
-    base = os.environ.get("DATABASE_URL") or runtime.database_url()
-    parsed = urlparse(base)
-    name = parsed.path.lstrip("/") + "_bench"
+def database_url_ensure(url: str, name: str) -> str:
+    """``url`` naming the database ``name`` instead, created first on the same server if it does not exist."""
     import psycopg2
 
+    parsed = urlparse(url)
     conn = psycopg2.connect(
         host=parsed.hostname,
         port=parsed.port or 5432,
@@ -50,6 +47,13 @@ def _bench_database_url() -> str:
             cur.execute(f'CREATE DATABASE "{name}"')
     conn.close()
     return urlunparse(parsed._replace(path="/" + name))
+
+
+def _bench_database_url() -> str:
+    from erp import runtime
+
+    base = os.environ.get("DATABASE_URL") or runtime.database_url()
+    return database_url_ensure(base, urlparse(base).path.lstrip("/") + "_bench")
 
 
 def _setup() -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 from decimal import Decimal
 
+from django.db import connections
 from django.db.models import Max
 from django.utils import timezone
 
@@ -171,3 +173,26 @@ def supplier_ships(*, dispatch: Dispatch, actor=None, carrier: str = "", trackin
     shipped = dispatch_ship(dispatch=dispatch, actor=actor, parcels=[parcel])
     dispatch_changed(dispatch_id=dispatch.pk, actor=actor)
     return shipped
+
+
+def run_at_once(args, target) -> list[BaseException]:
+    """``target(arg)`` for each of ``args`` on its own thread (its own database connection), all released at
+    once by a barrier; returns what they raised (a deadlock surfaces as one)."""
+    barrier = threading.Barrier(len(args))
+    errors: list[BaseException] = []
+
+    def run(arg):
+        try:
+            barrier.wait()
+            target(arg)
+        except BaseException as exc:  # pragma: no cover - reported by the caller's assert
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(arg,)) for arg in args]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

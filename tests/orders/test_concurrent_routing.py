@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
-from django.db import connections
-
 from inventory.models import Listing, Product, Source, Stock
 from orders.models import Order, RoutingDecision
 from orders.routing.services import route_orders
@@ -18,31 +14,11 @@ from tests.orders.routing_factories import (
     make_product,
     make_store,
     make_supplier,
+    run_at_once,
     supplier_rejects,
 )
 
 WORKERS = 4
-
-
-def _run(workers, target):
-    barrier = threading.Barrier(len(workers))
-    errors: list[BaseException] = []
-
-    def run(arg):
-        try:
-            barrier.wait()
-            target(arg)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(arg,)) for arg in workers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return errors
 
 
 def _cleanup(store, skus):
@@ -76,7 +52,7 @@ def test_parallel_workers_never_reserve_more_than_is_on_hand(django_db_setup, dj
                     for start in range(0, len(mine), 5):
                         route_orders(order_ids=mine[start : start + 5], trigger="ingest")
 
-            errors = _run([k * 7 for k in range(WORKERS)], work)
+            errors = run_at_once([k * 7 for k in range(WORKERS)], work)
 
             assert errors == []
             with in_tenant(tenant):
@@ -117,7 +93,7 @@ def test_rejections_and_routing_racing_keep_the_books_straight(django_db_setup, 
                         for dispatch in dispatches[kind::2]:
                             supplier_rejects(dispatch=dispatch, reason="Race")
 
-            errors = _run(["route", 0, 1], work)
+            errors = run_at_once(["route", 0, 1], work)
 
             assert errors == []
             with in_tenant(tenant):

@@ -9,11 +9,8 @@ nothing deadlocks.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from unittest import mock
-
-from django.db import connections
 
 from core.bulk import copy_rows
 from inventory.models import Listing, Product, Source, Stock
@@ -32,30 +29,10 @@ from tests.orders.routing_factories import (
     make_store,
     make_supplier,
     map_listing,
+    run_at_once,
 )
 
 WORKERS = 4
-
-
-def _run(args, target) -> list[BaseException]:
-    barrier = threading.Barrier(len(args))
-    errors: list[BaseException] = []
-
-    def run(arg):
-        try:
-            barrier.wait()
-            target(arg)
-        except BaseException as exc:  # pragma: no cover - reported by the caller's assert
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(arg,)) for arg in args]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def _cleanup(store, skus, previous_ruleset_ids) -> None:
@@ -136,7 +113,7 @@ def test_overlapping_chunks_routed_at_once_keep_every_guarantee(django_db_setup,
                     for start in range(0, len(mine), 5):
                         route_orders(order_ids=mine[start : start + 5], trigger="ingest")
 
-            errors = _run([k * 11 for k in range(WORKERS)], work)
+            errors = run_at_once([k * 11 for k in range(WORKERS)], work)
 
             assert errors == []  # a deadlock would be an OperationalError here
             with in_tenant(tenant):
