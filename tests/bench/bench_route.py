@@ -306,8 +306,14 @@ class _Worker:
         from erp.celery import app
 
         self.redis_url = os.environ.get("REDIS_URL") or runtime.redis_url(db=5)
-        # This process sends the tasks: to the broker the worker reads, whatever the settings loaded.
+        # This process sends the tasks: to the broker the worker reads, whatever the settings loaded. A pool an
+        # earlier benchmark opened (one that sent a task) would still send to the settings' broker: dropped, as
+        # Celery drops it after a fork.
         app.conf.broker_url = self.redis_url
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
         workdir = Path(__file__).resolve().parents[2] / "var" / "bench" / "route"
         workdir.mkdir(parents=True, exist_ok=True)
         self.log = workdir / "worker.log"
