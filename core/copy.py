@@ -11,12 +11,10 @@ constants, never input.
 
 from __future__ import annotations
 
-import io
 import struct
-import time
 from collections.abc import Iterable, Sequence
 
-from django.db import connection
+from core.bulk import copy_buffer
 
 _BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 _BINARY_TRAILER = struct.pack(">h", -1)
@@ -48,12 +46,4 @@ def copy_binary(table: str, columns: Sequence[str], data: bytes) -> None:
     Logged the way Django's cursor logs a query (without the data), so tests counting
     queries see it; a refused row raises Django's own database errors.
     """
-    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)"
-    started = time.monotonic()
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        # One read of the whole buffer: psycopg2 reads the file in ``size`` chunks and takes the interpreter
-        # lock back for each one, a wait behind any busy thread (a page is about a megabyte: 8 KB chunks
-        # made a page's COPY wait ~130 times for the thread preparing the next page).
-        cursor.cursor.copy_expert(sql, io.BytesIO(data), size=max(len(data), 8192))
-    if connection.queries_logged:
-        connection.queries_log.append({"sql": f"{sql} -- data left out", "time": f"{time.monotonic() - started:.3f}"})
+    copy_buffer(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)", data, note="data left out")

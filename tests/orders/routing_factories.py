@@ -20,10 +20,12 @@ from inventory.models import Listing, Product, Source
 from orders.lifecycle import dispatch_changed
 from orders.models import Order, RuleSet
 from orders.routing.batch import RouteSummary
+from orders.routing.services import route_orders
 from suppliers.actions import dispatch_reject
 from suppliers.models import Dispatch, Supplier
 from suppliers.shipping import ParcelSpec, dispatch_ship
 from tests.channels.factories import StoreFactory
+from tests.conftest import in_tenant
 from tests.inventory.factories import ListingFactory, ProductFactory, SourceFactory
 from tests.orders.factories import AddressFactory, OrderFactory, RuleFactory, RuleSetFactory, T
 from tests.suppliers.factories import SupplierFactory
@@ -196,3 +198,12 @@ def run_at_once(args, target) -> list[BaseException]:
     for thread in threads:
         thread.join()
     return errors
+
+
+def route_rotated(tenant, ids: list[int], offset: int, *, chunk: int = 5) -> None:
+    """Route every order of ``ids`` in chunks of ``chunk``, starting at ``offset``: workers given different offsets
+    race on every row."""
+    with in_tenant(tenant):
+        mine = ids[offset:] + ids[:offset]
+        for start in range(0, len(mine), chunk):
+            route_orders(order_ids=mine[start : start + chunk], trigger="ingest")

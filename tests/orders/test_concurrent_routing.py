@@ -14,6 +14,7 @@ from tests.orders.routing_factories import (
     make_product,
     make_store,
     make_supplier,
+    route_rotated,
     run_at_once,
     supplier_rejects,
 )
@@ -46,13 +47,7 @@ def test_parallel_workers_never_reserve_more_than_is_on_hand(django_db_setup, dj
             ids = [o.pk for o in orders]
         try:
             # Every worker routes every order, each starting at another place: all of them race on all rows.
-            def work(offset):
-                with in_tenant(tenant):
-                    mine = ids[offset:] + ids[:offset]
-                    for start in range(0, len(mine), 5):
-                        route_orders(order_ids=mine[start : start + 5], trigger="ingest")
-
-            errors = run_at_once([k * 7 for k in range(WORKERS)], work)
+            errors = run_at_once([k * 7 for k in range(WORKERS)], lambda offset: route_rotated(tenant, ids, offset))
 
             assert errors == []
             with in_tenant(tenant):

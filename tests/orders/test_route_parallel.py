@@ -29,6 +29,7 @@ from tests.orders.routing_factories import (
     make_store,
     make_supplier,
     map_listing,
+    route_rotated,
     run_at_once,
 )
 
@@ -107,13 +108,7 @@ def test_overlapping_chunks_routed_at_once_keep_every_guarantee(django_db_setup,
             ids = [o.pk for o in orders]
         try:
             # Each worker routes every order in chunks of 5, starting at another place: they race on every row.
-            def work(offset):
-                with in_tenant(tenant):
-                    mine = ids[offset:] + ids[:offset]
-                    for start in range(0, len(mine), 5):
-                        route_orders(order_ids=mine[start : start + 5], trigger="ingest")
-
-            errors = run_at_once([k * 11 for k in range(WORKERS)], work)
+            errors = run_at_once([k * 11 for k in range(WORKERS)], lambda offset: route_rotated(tenant, ids, offset))
 
             assert errors == []  # a deadlock would be an OperationalError here
             with in_tenant(tenant):
