@@ -142,6 +142,8 @@ class Order(models.Model):
     channel_updated_at = models.DateTimeField()
     # The channel's payload as received, for audit and replay: lz4-compressed
     # JSON (older rows zlib; see pack_payload); read it with raw_payload().
+    # Stored EXTERNAL (migration 0009): PostgreSQL moves it out of line without
+    # trying to compress what is compressed already.
     raw = models.BinaryField(editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -336,7 +338,8 @@ class RoutingDecision(models.Model):
 class Transition(models.Model):
     """One change of state of an order: who or what, when, from, to, why (a dispatch's are DispatchEvents)."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
+    # No index of its own: (order, at) below leads with it.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions", db_index=False)
     from_state = models.CharField(max_length=20, blank=True)
     to_state = models.CharField(max_length=20)
     actor = models.ForeignKey(

@@ -63,9 +63,10 @@ class Dispatch(models.Model):
         OTHER = "other", _("Other")
 
     number = models.CharField(_("dispatch number"), max_length=32, unique=True)
+    # null = own warehouse. No index of its own: the (supplier, …) indexes below lead with it.
     supplier = models.ForeignKey(
-        Supplier, on_delete=models.PROTECT, null=True, blank=True, related_name="dispatches"
-    )  # null = own warehouse
+        Supplier, on_delete=models.PROTECT, null=True, blank=True, related_name="dispatches", db_index=False
+    )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     # Orders of one buyer and address in one store within the merge window share a dispatch.
     merge_key = models.CharField(max_length=64, blank=True)

@@ -28,8 +28,9 @@ from django_tenants.utils import get_public_schema_name
 logger = logging.getLogger(__name__)
 
 # Bumped whenever the generator's output changes, so kept scripts of an older generator are not reused.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 SCHEMA_TOKEN = "@@RELAY_SCHEMA@@"
+_STORAGE = {"p": "PLAIN", "e": "EXTERNAL", "m": "MAIN", "x": "EXTENDED"}  # pg_attribute.attstorage
 SCRIPT_TABLE = "tenants_schemascript"  # in the public schema (tenants/migrations/0003_schema_script.py)
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -235,6 +236,17 @@ def _sequences(cursor, nsp: int) -> tuple[list[str], dict[tuple[str, str], str],
     return standalone, identity, owned
 
 
+def _column_storage(table: str, column: str, storage: str | None, compression: str) -> list[str]:
+    """ALTER TABLE for a column's storage or compression when it is not its type's (pg_attribute's letters)."""
+    out = []
+    if storage:
+        out.append(f"ALTER TABLE {_ident(table)} ALTER COLUMN {_ident(column)} SET STORAGE {_STORAGE[storage]}")
+    if compression:
+        method = {"p": "pglz", "l": "lz4"}[compression]
+        out.append(f"ALTER TABLE {_ident(table)} ALTER COLUMN {_ident(column)} SET COMPRESSION {method}")
+    return out
+
+
 def _tables_and_rows(
     cursor, nsp: int, template: str, identity: dict[tuple[str, str], str], constraints: list[tuple]
 ) -> tuple[list[str], list[str], list[tuple[str, str]]]:
@@ -247,7 +259,8 @@ def _tables_and_rows(
         """
         SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
                pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
-               CASE WHEN a.attcollation <> t.typcollation THEN co.collname END
+               CASE WHEN a.attcollation <> t.typcollation THEN co.collname END,
+               CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage END, a.attcompression
           FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
           JOIN pg_type t ON t.oid = a.atttypid
           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -260,7 +273,9 @@ def _tables_and_rows(
     tables: dict[str, list[str]] = {}
     copied: dict[str, list[str]] = {}
     always: set[str] = set()
-    for table, column, typ, notnull, default, ident, generated, collation in cursor.fetchall():
+    stored: list[str] = []  # a column's storage or compression other than its type's (e.g. bytes compressed already)
+    for table, column, typ, notnull, default, ident, generated, collation, storage, compression in cursor.fetchall():
+        stored += _column_storage(table, column, storage, compression)
         parts = [_ident(column), typ]
         if collation:
             parts.append(f"COLLATE {_ident(collation)}")
@@ -280,6 +295,7 @@ def _tables_and_rows(
             copied.setdefault(table, []).append(_ident(column))
     order, inline, later = _placement(list(tables), constraints)
     out = [f"CREATE TABLE {_ident(table)} ({', '.join(tables[table] + inline.get(table, []))})" for table in order]
+    out += stored
     rows = []
     qtemplate = _ident(template)
     for table in order:
@@ -430,7 +446,7 @@ def schema_describe(*, schema: str) -> dict[str, list]:
                 SELECT c.relname, row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum), a.attname,
                        format_type(a.atttypid, a.atttypmod), a.attnotnull,
                        pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, a.attcollation,
-                       replace(pg_get_serial_sequence(quote_ident(c.relname), a.attname), %(q)s, '')
+                       a.attstorage, a.attcompression, replace(pg_get_serial_sequence(quote_ident(c.relname), a.attname), %(q)s, '')
                   FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                  WHERE c.relnamespace = %(n)s AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped""",

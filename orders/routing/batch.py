@@ -221,6 +221,7 @@ class _Batch:
         self.current: dict[int, dict] = {}  # order id -> its current decision
         self.locked: dict[int, LockedDispatch] = {}
         self.window: int | None = None
+        self.records = False  # whether the rule set's strategy reads the suppliers' records
         self.tracked: set[int] = set()
         self.ruleset = RuleSet(version=0, rules=())
         self.full_rules = self.ruleset
@@ -255,7 +256,8 @@ class _Batch:
 
         self.ruleset = ruleset_snapshot(active_ruleset())
         self.full_rules = without(self.ruleset, {HOLD}) if self.ignore_holds else self.ruleset
-        self.window = compile_rules(self.full_rules).merge_window_hours
+        compiled = compile_rules(self.full_rules)
+        self.window, self.records = compiled.merge_window_hours, compiled.strategy.uses_records
         ids = sorted(self.orders)
         for line in dispatch_lines_of_orders(order_ids=ids):
             self.stored.setdefault(line.order_id, []).append(line)
@@ -310,9 +312,9 @@ class _Batch:
             r.product_id for left in modes.remainders.values() for r in left
         }
         product_ids |= {line.product_id for lines in self.stored.values() for line in lines}
-        catalog = load_catalog(listing_skus=skus, product_ids=product_ids)
+        catalog = load_catalog(listing_skus=skus, product_ids=product_ids, records=self.records)
         if listings_auto_map(listing_skus=whole_skus - set(catalog.listings)):
-            catalog = load_catalog(listing_skus=skus, product_ids=product_ids)
+            catalog = load_catalog(listing_skus=skus, product_ids=product_ids, records=self.records)
         return catalog
 
     def _ledger(self, levels: dict[int, tuple[int, int]], modes: _Modes) -> StockLedger:

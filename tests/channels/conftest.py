@@ -12,6 +12,7 @@ import httpx
 import pytest
 from django.db import IntegrityError, transaction
 
+from channels.models import Store
 from channels.sandbox.generator import SandboxShop
 from channels.services import store_create
 from orders.models import Order
@@ -77,12 +78,14 @@ def sandbox_api(sandbox: SandboxShop) -> Iterator[httpx.Client]:
 
 def _delete_racing_the_worker(store) -> None:
     """Delete a committed store and its orders. A session worker may still be routing them (after_ingest is
-    sent for real), writing rows the delete did not see: try again until it has finished."""
+    sent for real), writing rows the delete did not see: try again until it has finished. By id: a try whose
+    commit failed (a deferred key check) has already cleared ``store.pk``."""
+    pk = store.pk
     for attempt in range(20):
         try:
             with transaction.atomic():
-                Order.objects.filter(store=store).delete()
-                store.delete()
+                Order.objects.filter(store_id=pk).delete()
+                Store.objects.filter(pk=pk).delete()
             return
         except IntegrityError:
             if attempt == 19:

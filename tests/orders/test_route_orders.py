@@ -7,6 +7,9 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from inventory.models import Listing
 from orders.models import Order, Transition
@@ -244,6 +247,51 @@ def test_cheapest_strategy_picks_the_lowest_cost(store, acme, bolt):
     assert (line.dispatch.supplier_id, line.unit_cost, line.cost_currency) == (bolt.pk, Decimal("4.5000"), "USD")
     considered = {c["supplier_id"]: c["reasons"][0]["code"] for c in current_decision(order).lines[0]["considered"]}
     assert considered == {acme.pk: "costlier", bolt.pk: "chosen"}
+
+
+def _past_dispatches(supplier, *, rejected: int, shipped_on_time: int) -> None:
+    """Dispatches routed last week: some rejected, some shipped by their deadline (the supplier's record)."""
+    now = timezone.now()
+    for n in range(rejected + shipped_on_time):
+        dispatch = Dispatch.objects.create(number=f"PAST-{supplier.pk}-{n}", supplier=supplier)
+        if n < rejected:
+            Dispatch.objects.filter(pk=dispatch.pk).update(status=Dispatch.Status.REJECTED)
+        else:
+            Dispatch.objects.filter(pk=dispatch.pk).update(
+                status=Dispatch.Status.SHIPPED, ship_by=now, shipped_at=now - dt.timedelta(hours=1)
+            )
+
+
+def _record_queries(queries) -> list[str]:
+    """The suppliers' records query (suppliers.scorecard): dispatches counted per supplier."""
+    return [q["sql"] for q in queries if "suppliers_dispatch" in q["sql"] and "GROUP BY" in q["sql"]]
+
+
+def test_best_record_routes_to_the_supplier_with_the_better_record_and_reads_records_only_for_it(store, acme, bolt):
+    # given: acme comes first on the path but rejected most of its dispatches; bolt shipped on time
+    mug = make_product("MUG")
+    add_source(mug, acme)
+    add_source(mug, bolt)
+    _past_dispatches(acme, rejected=3, shipped_on_time=1)
+    _past_dispatches(bolt, rejected=0, shipped_on_time=4)
+    activate_rules(("sourcing", {"strategy": "best_record"}))
+    first = make_order(store, ("MUG", 1), external_id="BR-1")
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        route_orders(order_ids=[first.pk], trigger="ingest")
+
+    # then: the records decided, and were read
+    assert DispatchLine.objects.get(order=first).dispatch.supplier_id == bolt.pk
+    assert len(_record_queries(queries.captured_queries)) == 1
+
+    # and: a strategy that does not read records does not sum every dispatch of the last months per chunk
+    activate_rules(("sourcing", {"strategy": "path_order"}))
+    second = make_order(store, ("MUG", 1), external_id="BR-2", email="bob@example.com")
+    with CaptureQueriesContext(connection) as queries:
+        route_orders(order_ids=[second.pk], trigger="ingest")
+    assert DispatchLine.objects.get(order=second).dispatch.supplier_id == acme.pk
+    assert _record_queries(queries.captured_queries) == []
 
 
 @pytest.mark.parametrize(("policy", "expected"), [("split", 2), ("whole", 1)])

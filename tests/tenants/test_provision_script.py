@@ -72,6 +72,27 @@ def test_a_provisioned_schema_is_the_template_with_its_rows(db):
     assert rows["django_migrations"][0] > 50
 
 
+def test_a_columns_storage_other_than_its_types_is_carried_over(db):
+    # given: the raw payload is compressed before it is written, so the template stores it EXTERNAL
+    def storage(schema: str) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT attstorage FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'raw'",
+                [f"{schema}.orders_order"],
+            )
+            return cursor.fetchone()[0]
+
+    assert storage(TEMPLATE) == "e"
+
+    # when
+    schema_create_from_template(schema="t_storage", template=TEMPLATE, script=_script())
+
+    # then: the replayed schema stores it the same way, and the description compares it
+    assert storage("t_storage") == "e"
+    assert "SET STORAGE EXTERNAL" in _script()
+    assert schema_describe(schema="t_storage")["columns"] == schema_describe(schema=TEMPLATE)["columns"]
+
+
 def test_the_script_copies_the_rows_the_clone_copied_and_the_structure_more_faithfully(db):
     # given: the old way, for comparison, in this test's transaction
     CloneSchema().clone_schema(TEMPLATE, "t_cloned_cmp", "DATA")

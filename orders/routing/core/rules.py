@@ -210,6 +210,7 @@ class Strategy:
     explain: Callable[[Source, Source, SortContext], Reason]
     uses_region: bool = False  # the order depends on the order's address: cached per product and region
     uses_stock: bool = False  # the order changes as stock is consumed: never cached
+    uses_records: bool = False  # reads the suppliers' records (Catalog.supplier_records, loaded only then)
 
 
 STRATEGIES: dict[str, Strategy] = {
@@ -217,7 +218,7 @@ STRATEGIES: dict[str, Strategy] = {
     "cheapest": Strategy("cheapest", _cheapest_key, _explain_cheapest),
     "region_first": Strategy("region_first", _region_first_key, _explain_region_first, uses_region=True),
     "in_stock_first": Strategy("in_stock_first", _in_stock_first_key, _explain_in_stock_first, uses_stock=True),
-    "best_record": Strategy("best_record", _best_record_key, _explain_best_record),
+    "best_record": Strategy("best_record", _best_record_key, _explain_best_record, uses_records=True),
 }
 
 
