@@ -117,7 +117,7 @@ def order_import_run(*, import_id: int) -> OrderImport:
         else:
             # A later import of the same order wins over an earlier one.
             now = timezone.now()
-            orders = [dataclasses.replace(order, updated_at=now) for order in parsed.orders]
+            orders = [order._replace(updated_at=now) for order in parsed.orders]
             created = updated = 0
             with transaction.atomic():
                 for start in range(0, len(orders), UPSERT_CHUNK):

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import NamedTuple
 
 from core.money import minor_unit
 
 
-@dataclass(frozen=True)
-class LineApportionment:
+class LineApportionment(NamedTuple):  # a named tuple: made per line on the ingest's hot path
     gross: Decimal  # quantity * unit price
     line_discount: Decimal  # the channel's discount already on this line
     order_discount_share: Decimal  # this line's part of the order-level discount
@@ -85,8 +84,13 @@ def apportion_order(
     places = minor_unit(currency)
     goods: list[int] = []  # in minor units: whole numbers, so they weigh exactly as integers
     for position, (gross, line_discount) in enumerate(lines, start=1):
-        gross_units = _units(gross, places=places, what=f"line {position}'s gross amount", negative=False)
-        discount_units = _units(line_discount, places=places, what=f"line {position}'s discount", negative=False)
+        # The usual amounts the short way; anything else through _units, which names it in its refusal.
+        gross_units = _whole(gross, places)
+        if gross_units is None:
+            gross_units = _units(gross, places=places, what=f"line {position}'s gross amount", negative=False)
+        discount_units = _whole(line_discount, places)
+        if discount_units is None:
+            discount_units = _units(line_discount, places=places, what=f"line {position}'s discount", negative=False)
         if discount_units > gross_units:
             raise ValueError(f"line {position}'s discount {line_discount} is more than the line's gross {gross}")
         goods.append(gross_units - discount_units)
@@ -99,18 +103,18 @@ def apportion_order(
         )
     if (discount_units or shipping_units) and not goods:
         raise ValueError(f"cannot apportion {order_discount + shipping} {currency} over no lines")
-    discount_shares = [_money(part, places=places) for part in _split(discount_units, goods)]
-    shipping_shares = [_money(part, places=places) for part in _split(shipping_units, goods)]
+    zero = _money(0, places=places)
+    # In whole units to the end (net = goods - discount share + shipping share), each made a Decimal once.
     return [
         LineApportionment(
-            gross=gross,
-            line_discount=line_discount,
-            order_discount_share=discount_share,
-            shipping_share=shipping_share,
-            net=gross - line_discount - discount_share + shipping_share,
+            gross,
+            line_discount,
+            _money(discount_part, places=places) if discount_part else zero,
+            _money(shipping_part, places=places) if shipping_part else zero,
+            _money(goods_units - discount_part + shipping_part, places=places),
         )
-        for (gross, line_discount), discount_share, shipping_share in zip(
-            lines, discount_shares, shipping_shares, strict=True
+        for (gross, line_discount), goods_units, discount_part, shipping_part in zip(
+            lines, goods, _split(discount_units, goods), _split(shipping_units, goods), strict=True
         )
     ]
 
@@ -140,13 +144,21 @@ def _split(units: int, weights: list[int]) -> list[int]:
     return parts
 
 
-def _units(amount: Decimal, *, places: int, what: str, negative: bool = True) -> int:
-    """``amount`` as a whole number of minor units; ValueError if it is not one."""
+def _whole(amount: Decimal, places: int) -> int | None:
+    """A non-negative Decimal that is a whole number of minor units, as that number; None for anything else."""
     if type(amount) is Decimal and amount.is_finite():  # the usual case, checked the short way (ingest's hot path)
         scaled = amount.scaleb(places)
         units = int(scaled)
-        if units == scaled and (negative or amount >= 0):
+        if units == scaled and amount >= 0:
             return units
+    return None
+
+
+def _units(amount: Decimal, *, places: int, what: str, negative: bool = True) -> int:
+    """``amount`` as a whole number of minor units; ValueError if it is not one."""
+    units = _whole(amount, places)
+    if units is not None:
+        return units
     if isinstance(amount, bool) or not isinstance(amount, int | Decimal):
         raise ValueError(f"{what} must be a Decimal, not {type(amount).__name__}")
     amount = Decimal(amount)
