@@ -22,10 +22,14 @@ from channels.adapters.base import (
     NothingToFulfil,
     WebhookDelivery,
     body_fingerprint,
+    header,
+    webhook_json,
+)
+from channels.adapters.payloads import RawPayload, payload_document
+from channels.adapters.reading import (
     check_lines,
     currency_code,
     external_id,
-    header,
     log_if_inconsistent,
     parse_money,
     parse_optional_money,
@@ -34,9 +38,7 @@ from channels.adapters.base import (
     parse_time,
     person_name,
     text,
-    webhook_json,
 )
-from channels.adapters.payloads import RawPayload, payload_document
 from channels.adapters.shopify_payouts import payout_head, payout_row
 from channels.adapters.shopify_raw import ShopifyObject, decode_order, split_page
 from channels.payouts import ChannelPayout, PayoutRow

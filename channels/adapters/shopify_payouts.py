@@ -8,7 +8,7 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from channels.adapters.base import currency_code, external_id, parse_signed_money, parse_time, text
+from channels.adapters.reading import currency_code, external_id, parse_signed_money, parse_time, text
 from channels.payouts import ChannelPayout, PayoutRow
 from orders.canonical import NormalisationError
 

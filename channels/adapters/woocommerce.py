@@ -16,15 +16,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from channels.adapters.base import (
-    Adapter,
-    ChannelError,
-    WebhookDelivery,
-    body_fingerprint,
+from channels.adapters.base import Adapter, ChannelError, WebhookDelivery, body_fingerprint, header, webhook_json
+from channels.adapters.reading import (
     check_lines,
     currency_code,
     external_id,
-    header,
     log_if_inconsistent,
     parse_money,
     parse_optional_money,
@@ -33,7 +29,6 @@ from channels.adapters.base import (
     parse_time,
     person_name,
     text,
-    webhook_json,
 )
 from core.money import round_money
 from orders.canonical import Address, ChannelOrder, ChannelOrderLine, NormalisationError
