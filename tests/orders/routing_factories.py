@@ -22,7 +22,7 @@ from orders.models import Order, RuleSet
 from orders.routing.batch import RouteSummary
 from orders.routing.services import route_orders
 from suppliers.actions import dispatch_reject
-from suppliers.models import Dispatch, Supplier
+from suppliers.models import Dispatch, DispatchLine, Supplier
 from suppliers.shipping import ParcelSpec, dispatch_ship
 from tests.channels.factories import StoreFactory
 from tests.conftest import in_tenant
@@ -207,3 +207,17 @@ def route_rotated(tenant, ids: list[int], offset: int, *, chunk: int = 5) -> Non
         mine = ids[offset:] + ids[:offset]
         for start in range(0, len(mine), chunk):
             route_orders(order_ids=mine[start : start + chunk], trigger="ingest")
+
+
+def remove_committed(store: Store, skus) -> None:
+    """Delete what a committed-data routing test made: the store's orders, their dispatches, the store, the
+    listings and products of ``skus`` and the suppliers of their sources."""
+    order_ids = list(Order.objects.filter(store=store).values_list("pk", flat=True))
+    dispatch_ids = set(DispatchLine.objects.filter(order_id__in=order_ids).values_list("dispatch_id", flat=True))
+    supplier_ids = set(Source.objects.filter(product__sku__in=skus).values_list("supplier_id", flat=True))
+    Dispatch.objects.filter(pk__in=dispatch_ids).delete()
+    Order.objects.filter(pk__in=order_ids).delete()
+    store.delete()
+    Listing.objects.filter(listing_sku__in=skus).delete()
+    Product.objects.filter(sku__in=skus).delete()
+    Supplier.objects.filter(pk__in=supplier_ids - {None}).delete()

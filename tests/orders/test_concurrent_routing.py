@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from inventory.models import Listing, Product, Source, Stock
+from inventory.models import Stock
 from orders.models import Order, RoutingDecision
 from orders.routing.services import route_orders
-from suppliers.models import Dispatch, DispatchLine, Supplier
+from suppliers.models import Dispatch, DispatchLine
 from tenants.models import Tenant
 from tests.conftest import in_tenant
 from tests.orders.routing_factories import (
@@ -14,24 +14,13 @@ from tests.orders.routing_factories import (
     make_product,
     make_store,
     make_supplier,
+    remove_committed,
     route_rotated,
     run_at_once,
     supplier_rejects,
 )
 
 WORKERS = 4
-
-
-def _cleanup(store, skus):
-    order_ids = list(Order.objects.filter(store=store).values_list("pk", flat=True))
-    dispatch_ids = set(DispatchLine.objects.filter(order_id__in=order_ids).values_list("dispatch_id", flat=True))
-    supplier_ids = set(Source.objects.filter(product__sku__in=skus).values_list("supplier_id", flat=True))
-    Dispatch.objects.filter(pk__in=dispatch_ids).delete()
-    Order.objects.filter(pk__in=order_ids).delete()
-    store.delete()
-    Listing.objects.filter(listing_sku__in=skus).delete()
-    Product.objects.filter(sku__in=skus).delete()
-    Supplier.objects.filter(pk__in=supplier_ids - {None}).delete()
 
 
 def test_parallel_workers_never_reserve_more_than_is_on_hand(django_db_setup, django_db_blocker):
@@ -63,7 +52,7 @@ def test_parallel_workers_never_reserve_more_than_is_on_hand(django_db_setup, dj
                 assert DispatchLine.objects.filter(order_id__in=ids).count() == 13
         finally:
             with in_tenant(tenant):
-                _cleanup(store, ["RACE-MUG", "RACE-MUG-2"])
+                remove_committed(store, ["RACE-MUG", "RACE-MUG-2"])
 
 
 def test_rejections_and_routing_racing_keep_the_books_straight(django_db_setup, django_db_blocker):
@@ -100,4 +89,4 @@ def test_rejections_and_routing_racing_keep_the_books_straight(django_db_setup, 
                 assert Stock.objects.get(source=second).reserved == 4
         finally:
             with in_tenant(tenant):
-                _cleanup(store, ["RACE-TEE"])
+                remove_committed(store, ["RACE-TEE"])

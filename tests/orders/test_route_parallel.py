@@ -13,12 +13,12 @@ from collections import Counter
 from unittest import mock
 
 from core.bulk import copy_rows
-from inventory.models import Listing, Product, Source, Stock
+from inventory.models import Source, Stock
 from orders import tasks
 from orders.models import Order, RoutingDecision, RuleSet, Transition
 from orders.routing import batch
 from orders.routing.services import reroute_orders, route_orders
-from suppliers.models import Dispatch, DispatchLine, Supplier
+from suppliers.models import Dispatch, DispatchLine
 from tenants.models import Tenant
 from tests.conftest import in_tenant
 from tests.orders.routing_factories import (
@@ -29,6 +29,7 @@ from tests.orders.routing_factories import (
     make_store,
     make_supplier,
     map_listing,
+    remove_committed,
     route_rotated,
     run_at_once,
 )
@@ -37,15 +38,7 @@ WORKERS = 4
 
 
 def _cleanup(store, skus, previous_ruleset_ids) -> None:
-    order_ids = list(Order.objects.filter(store=store).values_list("pk", flat=True))
-    dispatch_ids = set(DispatchLine.objects.filter(order_id__in=order_ids).values_list("dispatch_id", flat=True))
-    supplier_ids = set(Source.objects.filter(product__sku__in=skus).values_list("supplier_id", flat=True))
-    Dispatch.objects.filter(pk__in=dispatch_ids).delete()
-    Order.objects.filter(pk__in=order_ids).delete()
-    store.delete()
-    Listing.objects.filter(listing_sku__in=skus).delete()
-    Product.objects.filter(sku__in=skus).delete()
-    Supplier.objects.filter(pk__in=supplier_ids - {None}).delete()
+    remove_committed(store, skus)
     RuleSet.objects.exclude(pk__in=previous_ruleset_ids["all"]).delete()
     RuleSet.objects.filter(pk__in=previous_ruleset_ids["active"]).update(status=RuleSet.Status.ACTIVE)
 
