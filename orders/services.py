@@ -192,6 +192,7 @@ class PreparedOrders:
 
     store_id: int
     external_ids: list[str]  # in external-id order
+    versions: list  # each order's channel update time, in the same order
     staged: bytes  # the orders (lines inside) in COPY's binary format, for the staging table (_STAGE_COLUMNS)
 
     def __len__(self) -> int:
@@ -214,7 +215,12 @@ def orders_prepare(*, store_id: int, orders: Sequence[tuple[ChannelOrder, object
     now = timezone.now()
     keys = sorted(newest)
     rows = (_staged_row(store_id, *newest[key], now) for key in keys)
-    return PreparedOrders(store_id=store_id, external_ids=keys, staged=binary_rows(rows, width=len(_STAGE_COLUMNS)))
+    return PreparedOrders(
+        store_id=store_id,
+        external_ids=keys,
+        versions=[newest[key][0].updated_at for key in keys],
+        staged=binary_rows(rows, width=len(_STAGE_COLUMNS)),
+    )
 
 
 def orders_upsert(*, store_id: int, orders: Sequence[tuple[ChannelOrder, dict]]) -> UpsertResult:
@@ -255,3 +261,18 @@ def orders_write(prepared: PreparedOrders, *, durable: bool = True) -> UpsertRes
                     result.updated += 1
         result.unchanged = received - result.created - result.updated
     return result
+
+
+# A store's orders as the planner saw them at the last ANALYZE: while a sync adds thousands of orders
+# to a store the statistics call small, asking which of a page's orders are held
+# (channels.ingest.held_versions) reads every order of the store through its (store, updated) index
+# instead of probing (store, external id), a little slower for each page written. A sync that asks
+# refreshes the statistics as the store grows.
+STATISTICS_REFRESH_AT = (1_000, 10_000, 100_000)  # orders created by one sync
+
+
+def orders_statistics_refresh() -> None:
+    """ANALYZE the orders table (a sample of at most 30,000 rows), unless a VACUUM or another ANALYZE holds
+    it: with SKIP_LOCKED it never waits, and a table busy with autovacuum is left to it."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE (SKIP_LOCKED) orders_order")

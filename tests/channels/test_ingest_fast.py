@@ -108,10 +108,14 @@ def test_a_bytes_page_writes_each_order_once_with_its_own_bytes_and_the_same_pag
     with CaptureQueriesContext(connection) as queries:
         [again] = ingest_bodies(shopify_store, page)
 
-    # then: nothing written, not even a transaction: one query found the three held at that version
+    # then: nothing written, not even a transaction: the store holds orders, so the sync asked which, and
+    # one query found the three held at that version
     assert (again.seen, again.created, again.updated) == (3, 0, 0)
     assert (Order.objects.count(), OrderLine.objects.count()) == rows
-    assert len(queries) == 1 and queries[0]["sql"].startswith("SELECT external_id, channel_updated_at")
+    assert [query["sql"][:40] for query in queries] == [
+        "SELECT EXISTS (SELECT 1 FROM orders_orde",
+        "SELECT external_id, channel_updated_at F",
+    ]
 
 
 def test_only_a_newer_version_replaces_and_the_lines_the_channel_stopped_sending_go(shopify_store):
@@ -184,6 +188,74 @@ def test_only_pulled_pages_commit_lazily(shopify_store):
 
     assert any("synchronous_commit TO OFF" in query["sql"] for query in pulled)
     assert not any("synchronous_commit" in query["sql"] for query in answered)
+
+
+# ------------------------------------------------------------------ a new store's first sync
+
+
+def counting_normalise(monkeypatch) -> list[str]:
+    """The external ids ShopifyAdapter normalises from now on (the orders a sync did not skip as held)."""
+    seen: list[str] = []
+    original = ShopifyAdapter.normalise_payload
+
+    def normalise_payload(self, payload):
+        order = original(self, payload)
+        seen.append(order.external_id)
+        return order
+
+    monkeypatch.setattr(ShopifyAdapter, "normalise_payload", normalise_payload)
+    return seen
+
+
+def test_a_new_stores_first_sync_asks_nothing_page_by_page_and_skips_what_it_wrote_itself(shopify_store, monkeypatch):
+    # given: a store that holds no order, but an open quarantine entry for 7602 (a bad version, earlier)
+    QuarantinedPayload.objects.create(store=shopify_store, external_id="7602", payload={"id": 7602}, reason="bad")
+    normalised = counting_normalise(monkeypatch)
+    newer = shopify_order(7601, updated_at=T0 + dt.timedelta(minutes=5))
+    pages = [
+        body(shopify_order(7600, updated_at=T0), shopify_order(7601, updated_at=T0)),
+        body(shopify_order(7600, updated_at=T0), shopify_order(7602, updated_at=T0)),  # 7600 again, same version
+        body(newer),
+    ]
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        results = ingest_bodies(shopify_store, *pages)
+
+    # then: one question before the first page, none per page
+    sql = [query["sql"] for query in queries]
+    assert sum(q.startswith("SELECT EXISTS (SELECT 1 FROM orders_order") for q in sql) == 1
+    assert not any(q.startswith("SELECT external_id, channel_updated_at") for q in sql)
+    # 7600 was not normalised a second time; the newer 7601 was, and replaced the first
+    assert normalised == ["7600", "7601", "7602", "7601"]
+    assert [(r.seen, r.created, r.updated) for r in results] == [(2, 2, 0), (2, 1, 0), (1, 0, 1)]
+    assert Order.objects.get(store=shopify_store, external_id="7601").raw_payload() == newer
+    # and the quarantine entry remembered at the start is resolved by the good 7602
+    assert QuarantinedPayload.objects.get(store=shopify_store, external_id="7602").resolved_at is not None
+
+
+def test_a_first_sync_past_what_it_remembers_asks_again_and_refreshes_the_statistics(shopify_store, monkeypatch):
+    # given: a sync that remembers two orders, and refreshes statistics after three created while it asks
+    monkeypatch.setattr(ingest, "REMEMBERED", 2)
+    monkeypatch.setattr(ingest, "STATISTICS_REFRESH_AT", (3,))
+    normalised = counting_normalise(monkeypatch)
+    pages = [
+        body(shopify_order(7700, updated_at=T0), shopify_order(7701, updated_at=T0)),
+        body(shopify_order(7702, updated_at=T0), shopify_order(7703, updated_at=T0)),
+        body(shopify_order(7700, updated_at=T0), shopify_order(7704, updated_at=T0)),  # 7700 held already
+    ]
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        results = ingest_bodies(shopify_store, *pages)
+
+    # then: the third page was fetched once the first had filled the memory: the database was asked
+    sql = [query["sql"] for query in queries]
+    assert sum(q.startswith("SELECT external_id, channel_updated_at") for q in sql) == 1
+    assert sum(q.startswith("ANALYZE (SKIP_LOCKED) orders_order") for q in sql) == 1
+    assert normalised == ["7700", "7701", "7702", "7703", "7704"]  # 7700 skipped on the database's answer
+    assert [r.created for r in results] == [2, 2, 1]
+    assert set(held(shopify_store)) == {"7700", "7701", "7702", "7703", "7704"}
 
 
 # ------------------------------------------------------------------ stored payloads, old and new
