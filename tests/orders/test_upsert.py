@@ -2,9 +2,10 @@
 
 import datetime as dt
 import threading
+import time
 from decimal import Decimal
 
-from django.db import connections
+from django.db import connection, connections, transaction
 
 from orders.canonical import Address, ChannelOrder
 from orders.models import Order, OrderLine
@@ -117,6 +118,79 @@ def test_concurrent_upserts_of_the_same_orders_make_each_order_once(django_db_bl
                 assert Order.objects.filter(store=store).count() == 200
                 assert OrderLine.objects.filter(order__store=store).count() == 400
         finally:
+            with in_tenant(tenant):
+                Order.objects.filter(store=store).delete()
+                store.delete()
+
+
+def test_a_newer_version_written_while_an_older_one_commits_keeps_only_its_own_lines(
+    django_db_setup, django_db_blocker
+):
+    """A pull has inserted an order with two lines and not yet committed; a webhook's newer version, with
+    one line, waits on it in its merge. Once the pull commits, the webhook's version replaces the order
+    and the line it dropped goes, though that line was committed after the webhook's merge began."""
+    with django_db_blocker.unblock():
+        tenant = Tenant.objects.get(slug="alpha")
+        with in_tenant(tenant):
+            store = StoreFactory(name="Waits")
+        older = canonical("W-1")
+        newer = canonical(
+            "W-1",
+            updated=T + dt.timedelta(minutes=1),
+            lines=(ChannelOrderLineFactory(external_id="1", listing_sku="TEE-M", title="Tee", quantity=3),),
+        )
+        pulled, release, errors = threading.Event(), threading.Event(), []
+
+        def pull():
+            try:
+                with in_tenant(tenant), transaction.atomic():
+                    orders_upsert(store_id=store.pk, orders=[(older, {})])
+                    pulled.set()
+                    release.wait(10)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        def webhook():
+            try:
+                with in_tenant(tenant):
+                    pulled.wait(10)
+                    orders_upsert(store_id=store.pk, orders=[(newer, {})])
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=pull), threading.Thread(target=webhook)]
+        for t in threads:
+            t.start()
+        try:
+            # when: the webhook's merge waits on the pull's row, the pull commits
+            waiting = 0
+            for _ in range(200):
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock' AND query LIKE %s",
+                        ["%WITH incoming AS%"],  # the merge (the start of its text: the rest is cut)
+                    )
+                    waiting = cursor.fetchone()[0]
+                if waiting:
+                    break
+                time.sleep(0.05)
+            release.set()
+            for t in threads:
+                t.join(20)
+
+            # then: the newer version, with its one line only
+            assert waiting == 1 and errors == []
+            with in_tenant(tenant):
+                order = Order.objects.get(store=store, external_id="W-1")
+                assert order.channel_updated_at == newer.updated_at
+                assert list(order.lines.values_list("external_id", "quantity")) == [("1", 3)]
+        finally:
+            release.set()
             with in_tenant(tenant):
                 Order.objects.filter(store=store).delete()
                 store.delete()
