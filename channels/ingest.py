@@ -25,7 +25,6 @@ from channels.models import QuarantinedPayload, Store
 from core.bulk import commit_lazily
 from orders.canonical import NormalisationError
 from orders.services import (
-    STATISTICS_REFRESH_AT,
     PreparedOrders,
     UpsertResult,
     orders_prepare,
@@ -86,9 +85,13 @@ def page_heads(*, adapter: Adapter, payloads: list) -> Heads:
     return [adapter.payload_head(payload) for payload in payloads]
 
 
+def _asked(heads: Heads) -> set[str]:
+    return {head[0] for head in heads if head is not None}
+
+
 def held_versions(*, store: Store, heads: Heads) -> Held:
     """The version held of each order named in ``heads`` and which have an open quarantine entry: one query."""
-    asked = {head[0] for head in heads if head is not None}
+    asked = _asked(heads)
     held = Held(asked=asked, versions={}, quarantined=set())
     if not asked:
         return held
@@ -108,6 +111,10 @@ def held_versions(*, store: Store, heads: Heads) -> Held:
 
 
 REMEMBERED = 100_000  # orders a new store's first sync remembers (_Remembered): some 15 MB
+# A sync that asks (held_versions) refreshes the orders table's statistics after creating this many
+# orders: while it adds thousands of orders to a store the statistics call small, the planner answers
+# held_versions by reading every order of the store instead of probing (store, external id).
+STATISTICS_REFRESH_AT = (1_000, 10_000, 100_000)
 
 
 class _Remembered:
@@ -119,7 +126,7 @@ class _Remembered:
     bulk; an order a webhook brings meanwhile is merged again, and the merge keeps the newer version.
     Up to REMEMBERED orders (``full``); past that, the sync asks (held_versions).
 
-    Used by the preparing thread only, page after page in order, so a page knows the pages before it.
+    Written by the preparing thread only, page after page in order, so a page knows the pages before it.
     """
 
     def __init__(self, quarantined: set[str]) -> None:
@@ -140,7 +147,7 @@ class _Remembered:
         return None if has_orders else cls(set(quarantined))
 
     def held(self, heads: Heads) -> Held:
-        asked = {head[0] for head in heads if head is not None}
+        asked = _asked(heads)
         return Held(
             asked=asked,
             versions={key: self.versions[key] for key in asked if key in self.versions},
@@ -268,12 +275,12 @@ def ingest_pages(
     query) and hands it to a preparing thread, which normalises what is not held (no database); this
     thread writes the prepared pages, which mostly waits on PostgreSQL. In a new store's first sync
     nothing is asked (_Remembered), and the preparing thread decodes the pages itself: one thread
-    fewer taking turns at the interpreter, which all three need most of the time. A page is never kept from
-    its commit by a slow next page: when the next page is not fetched yet, this one is written first.
+    fewer taking turns at the interpreter, which all three need most of the time. A page is never
+    kept from its commit by a slow next page: when the next page is not fetched yet, this one is
+    written first.
     Yields each page's result after its commit. An error in any stage stops the pipeline and is raised
     here, after the pages before it are committed. While it asks, the orders table's statistics are
-    refreshed after 1,000, 10,000 and 100,000 orders created (orders_statistics_refresh), so that the
-    store's growth does not turn held_versions' probes into a scan of all its orders.
+    refreshed as the store grows (STATISTICS_REFRESH_AT).
     """
     source = iter(pages)
 
@@ -325,8 +332,7 @@ def ingest_pages(
             return run(preparing, prepare, *page, held_versions(store=store, heads=page[1]))
 
         upcoming = prepare_next()
-        created, refresh_at = 0, iter(STATISTICS_REFRESH_AT)
-        next_refresh = next(refresh_at, None)
+        created, refresh_at = 0, list(STATISTICS_REFRESH_AT)
         while upcoming is not None:
             page = upcoming.result()
             # The next page prepares while this one is written, if it is here already and came in well.
@@ -334,10 +340,9 @@ def ingest_pages(
             upcoming = prepare_next() if ready else None
             result = write_page(store=store, page=page, durable=durable, hand_on=hand_on)
             created += result.created
-            if not remembering() and next_refresh is not None and created >= next_refresh:
-                orders_statistics_refresh()  # see STATISTICS_REFRESH_AT: held_versions reads by index
-                while next_refresh is not None and created >= next_refresh:
-                    next_refresh = next(refresh_at, None)
+            if refresh_at and created >= refresh_at[0] and not remembering():
+                orders_statistics_refresh()
+                refresh_at = [at for at in refresh_at if at > created]
             yield result
             if not ready:
                 upcoming = prepare_next()

@@ -56,8 +56,9 @@ def _cast(expression: str, column: str) -> str:
 # array (one orjson call, not a value at a time; PostgreSQL reads it back as jsonb), and its raw
 # payload as bytea (the bytes as the channel sent them, compressed: no hex to write or parse). One
 # statement then merges it: orders (newer versions only) and their lines (the lines the channel no
-# longer sends go in a second statement, _REMOVED_LINES); it empties the staging table itself, so a page
-# written inside a longer transaction (a test, a webhook) leaves nothing for the next one. Column names are the module's constants, never input.
+# longer sends go in a second statement, _REMOVED_LINES); it empties the staging table itself, so a
+# page written inside a longer transaction (a test, a webhook) leaves nothing for the next one. Column
+# names are the module's constants, never input.
 _STAGE = "pg_temp.relay_ingest_order"
 _STAGE_COLUMNS = ("doc", "raw")
 _STAGING_DDL = (
@@ -281,14 +282,6 @@ def orders_write(prepared: PreparedOrders, *, durable: bool = True) -> UpsertRes
                 )
         result.unchanged = received - result.created - result.updated
     return result
-
-
-# A store's orders as the planner saw them at the last ANALYZE: while a sync adds thousands of orders
-# to a store the statistics call small, asking which of a page's orders are held
-# (channels.ingest.held_versions) reads every order of the store through its (store, updated) index
-# instead of probing (store, external id), a little slower for each page written. A sync that asks
-# refreshes the statistics as the store grows.
-STATISTICS_REFRESH_AT = (1_000, 10_000, 100_000)  # orders created by one sync
 
 
 def orders_statistics_refresh() -> None:
